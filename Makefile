@@ -1,0 +1,53 @@
+# The two commands: `make run` (whole example pipeline, set-up included) and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.9
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint dryrun report bench clean system-deps
+
+run: $(STAMP)
+	$(BIN)/snakemake --workflow-profile profiles/default
+
+test: $(STAMP) system-deps
+	$(BIN)/ruff check .
+	$(BIN)/snakemake --lint
+	$(BIN)/python -m pytest
+
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet uv==$(UV_VERSION)
+	$(BIN)/uv pip install --python $(BIN)/python -r requirements.lock
+	$(BIN)/uv pip install --python $(BIN)/python --no-deps -e .
+	touch $(STAMP)
+
+# Debian packages some tests need (headless chromium for the report check, SLURM and munge for
+# the scheduler test). Installed only when running as root and missing.
+SYSTEM_PACKAGES := chromium slurm-wlm munge
+system-deps:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	  else echo "not root: tests needing$$missing will skip"; fi; \
+	fi
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/snakemake --lint
+
+dryrun: $(STAMP)
+	$(BIN)/snakemake --workflow-profile profiles/default -n
+
+report: $(STAMP)
+	$(BIN)/snakemake --workflow-profile profiles/default --report results/report/snakemake_report.zip
+
+bench: $(STAMP)
+	$(BIN)/python bench/seroprevalence.py
+	$(BIN)/python bench/transmission.py
+
+clean:
+	rm -rf results .snakemake

@@ -1,0 +1,1 @@
+# intake rules: filled in by the intake work.

@@ -1,0 +1,1 @@
+# risk rules: filled in by the risk work.

@@ -1,0 +1,1 @@
+# sequences rules: filled in by the sequences work.

@@ -1,0 +1,1 @@
+# seroprevalence rules: filled in by the seroprevalence work.

@@ -1,0 +1,1 @@
+# transmission rules: filled in by the transmission work.
