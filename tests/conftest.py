@@ -20,3 +20,43 @@ def shared_dir() -> Path:
     if not SHARED_DIR.is_dir():
         pytest.fail(f"../shared is missing beside the repository (looked in {SHARED_DIR})")
     return SHARED_DIR
+
+WORKFLOW_PARTS = ("Snakefile", "workflow", "config", "profiles")
+
+
+def copy_workflow(dest: Path) -> Path:
+    """Copy the workflow (Snakefile, rules, config, example data, profiles) into ``dest``.
+
+    End-to-end tests run there so they never touch the checkout's own ``results/``.
+    """
+    import shutil
+
+    dest.mkdir(parents=True, exist_ok=True)
+    for part in WORKFLOW_PARTS:
+        src = REPO_ROOT / part
+        if src.is_dir():
+            shutil.copytree(src, dest / part, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(src, dest / part)
+    return dest
+
+
+def run_snakemake(workdir: Path, *args: str, timeout: float = 900):
+    """Run the venv's snakemake in ``workdir``; return the CompletedProcess (never hangs)."""
+    import subprocess
+    import sys
+
+    snakemake = Path(sys.executable).with_name("snakemake")
+    return subprocess.run(
+        [str(snakemake), "--workflow-profile", "profiles/default", *args],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture
+def workflow_dir(tmp_path: Path) -> Path:
+    """A fresh copy of the workflow in a temporary directory."""
+    return copy_workflow(tmp_path / "wf")
