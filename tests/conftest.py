@@ -60,3 +60,29 @@ def run_snakemake(workdir: Path, *args: str, timeout: float = 900):
 def workflow_dir(tmp_path: Path) -> Path:
     """A fresh copy of the workflow in a temporary directory."""
     return copy_workflow(tmp_path / "wf")
+
+
+# --- One whole local pipeline run on the example data, shared by end-to-end tests (issue 7) ---
+EXAMPLE_RUN_TIMEOUT = 1200  # seconds
+
+
+@pytest.fixture(scope="session")
+def example_run(tmp_path_factory) -> Path:
+    """A workflow copy in which `make run`'s command finished on the example data.
+
+    Read-only for tests: copy it (``shutil.copytree``) before changing anything. The run's
+    output is in ``<dir>/example_run.log`` and its wall time in ``<dir>/example_run.seconds``.
+    """
+    from reproducibility import MAKE_RUN, run_bounded, tail
+
+    workdir = copy_workflow(tmp_path_factory.mktemp("example_run") / "wf")
+    run = run_bounded(
+        MAKE_RUN, workdir, EXAMPLE_RUN_TIMEOUT, log=workdir.parent / "example_run.log"
+    )
+    (workdir.parent / "example_run.seconds").write_text(f"{run.seconds:.1f}\n")
+    if run.timed_out or run.returncode != 0:
+        pytest.fail(
+            f"example pipeline run failed (return code {run.returncode}, "
+            f"{'timed out, ' if run.timed_out else ''}{run.seconds:.0f} s):\n{tail(run.output)}"
+        )
+    return workdir

@@ -4,6 +4,8 @@ from pathlib import Path
 
 from snakemake.utils import validate
 
+from disease_risk.sheets import find_sheets
+
 validate(config, schema="../schemas/config.schema.yaml")
 
 # Each rules file appends the outputs that `rule all` must build.
@@ -12,10 +14,4 @@ FINAL_OUTPUTS = []
 
 def sample_sheets(wildcards=None):
     """Every sheet in the drop folder (csv, tsv, xlsx), sorted so the job is stable."""
-    folder = Path(config["samples_dir"])
-    suffixes = {".csv", ".tsv", ".xlsx"}
-    return sorted(
-        str(p)
-        for p in folder.iterdir()
-        if p.is_file() and p.suffix.lower() in suffixes and not p.name.startswith(("~$", "."))
-    )
+    return [str(p) for p in find_sheets(config["samples_dir"])]

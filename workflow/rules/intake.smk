@@ -1,1 +1,38 @@
-# intake rules: filled in by the intake work.
+# Intake: every sample sheet in samples_dir -> harmonised samples table + QC tables.
+
+
+rule intake:
+    input:
+        sheets=sample_sheets(),
+        species=config["species_file"],
+        assays=config["assays_file"],
+        layouts=config["sheet_layouts_file"],
+    output:
+        samples="results/samples/samples.tsv",
+        rejected=report(
+            "results/qc/rejected_rows.tsv",
+            caption="../report/rejected_rows.rst",
+            category="Data intake",
+        ),
+        summary=report(
+            "results/qc/intake_summary.tsv",
+            caption="../report/intake_summary.rst",
+            category="Data intake",
+        ),
+    params:
+        strict=config["strict"],
+        samples_dir=config["samples_dir"],
+    log:
+        "results/logs/intake/intake.log",
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../scripts/intake.py"
+
+
+FINAL_OUTPUTS += [
+    "results/samples/samples.tsv",
+    "results/qc/rejected_rows.tsv",
+    "results/qc/intake_summary.tsv",
+]

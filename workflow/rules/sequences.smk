@@ -1,1 +1,65 @@
-# sequences rules: filled in by the sequences work.
+# Sequence typing: CDV H sequences in sequences_dir -> lineage, markers, QC; tree with references.
+# Sequence files are the FASTA/GenBank files of sequences_dir (others are listed in the log).
+from disease_risk.sequences import list_sequence_files
+
+
+rule sequence_typing:
+    input:
+        samples="results/samples/samples.tsv",
+        sequences=lambda wildcards: [
+            str(p) for p in list_sequence_files(config["sequences"]["sequences_dir"])[0]
+        ],
+        panel=config["sequences"]["reference_panel"],
+        panel_table=config["sequences"]["reference_table"],
+    output:
+        lineages=report(
+            "results/sequences/lineages.tsv",
+            caption="../report/lineages.rst",
+            category="Sequence typing",
+        ),
+        unmatched=report(
+            "results/sequences/unmatched.tsv",
+            caption="../report/sequences_unmatched.rst",
+            category="Sequence typing",
+        ),
+        aligned="results/sequences/aligned.fasta",
+    params:
+        settings=config["sequences"],
+        strict=config["strict"],
+    log:
+        "results/logs/sequences/sequence_typing.log",
+    resources:
+        mem_mb=1000,
+        runtime=15,
+    script:
+        "../scripts/sequence_typing.py"
+
+
+rule sequence_tree:
+    input:
+        aligned="results/sequences/aligned.fasta",
+    output:
+        tree="results/sequences/tree.nwk",
+        distances="results/sequences/distances.tsv",
+        png=report(
+            "results/sequences/tree.png",
+            caption="../report/sequence_tree.rst",
+            category="Sequence typing",
+        ),
+    params:
+        min_overlap=config["sequences"].get("min_tree_overlap", 150),
+    log:
+        "results/logs/sequences/sequence_tree.log",
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../scripts/sequence_tree.py"
+
+
+FINAL_OUTPUTS += [
+    "results/sequences/lineages.tsv",
+    "results/sequences/unmatched.tsv",
+    "results/sequences/tree.nwk",
+    "results/sequences/tree.png",
+]

@@ -1,1 +1,99 @@
-# transmission rules: filled in by the transmission work.
+# Contact network and stochastic CDV transmission scenarios (one job per scenario).
+
+TX = config.get("transmission", {})
+SCENARIOS = sorted(TX.get("scenarios", {}))
+
+
+def network_locations(wildcards=None):
+    """The optional real location table named in the network config (an input when set)."""
+    import yaml
+
+    with open(config["network_file"], encoding="utf-8") as handle:
+        located = (yaml.safe_load(handle) or {}).get("locations_file")
+    return [located] if located else []
+
+
+wildcard_constraints:
+    scenario="[A-Za-z0-9_]+",
+
+
+rule contact_network:
+    input:
+        network=config["network_file"],
+        locations=network_locations,
+    output:
+        graphml="results/network/contact_network.graphml",
+        nodes="results/network/nodes.parquet",
+        arcs="results/network/arcs.parquet",
+        summary=report(
+            "results/network/summary.tsv",
+            caption="../report/network_summary.rst",
+            category="Transmission",
+        ),
+    params:
+        seed=config["seed"],
+    log:
+        "results/logs/network/contact_network.log",
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../scripts/contact_network.py"
+
+
+rule transmission_scenario:
+    input:
+        nodes="results/network/nodes.parquet",
+        arcs="results/network/arcs.parquet",
+        network_config=config["network_file"],
+        foi=TX.get("foi_file", "results/seroprevalence/foi_idata.nc"),
+    output:
+        replicates="results/transmission/{scenario}/replicates.parquet",
+    params:
+        settings=TX,
+        seed=config["seed"],
+    log:
+        "results/logs/transmission/{scenario}.log",
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=60,
+    script:
+        "../scripts/transmission_scenario.py"
+
+
+rule transmission_summary:
+    input:
+        replicates=expand("results/transmission/{scenario}/replicates.parquet", scenario=SCENARIOS),
+    output:
+        summary=report(
+            "results/transmission/summary.tsv",
+            caption="../report/transmission_summary.rst",
+            category="Transmission",
+        ),
+        sizes=report(
+            "results/transmission/outbreak_sizes.png",
+            caption="../report/outbreak_sizes.rst",
+            category="Transmission",
+        ),
+        leopard=report(
+            "results/transmission/leopard_risk.png",
+            caption="../report/leopard_risk.rst",
+            category="Transmission",
+        ),
+    log:
+        "results/logs/transmission/summary.log",
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../scripts/transmission_summary.py"
+
+
+FINAL_OUTPUTS += [
+    "results/network/contact_network.graphml",
+    "results/network/summary.tsv",
+    "results/transmission/summary.tsv",
+    "results/transmission/outbreak_sizes.png",
+    "results/transmission/leopard_risk.png",
+]

@@ -1,0 +1,282 @@
+"""The whole pipeline at 1x, 10x and 100x the example's samples and contact-network size.
+
+Peer: the same pipeline on the example data (1x), run first in the same invocation; every
+figure is also given as a ratio to it. For each scale the workflow is copied to
+``bench/out/scale_<N>x/`` and run stage by stage (one ``snakemake --until`` per rules file, in the
+Snakefile's order), recording per stage the wall time and the peak memory (largest resident set
+of any process of the stage, from ``wait4``), and per job Snakemake's ``benchmark:`` record
+(wall time, sampled max RSS), added to every rule of the copy.
+
+Scaled inputs:
+- samples: the 1x run's harmonised table (``results/samples/samples.tsv``) repeated N times as
+  one CSV sheet in the drop-folder format, copies k >= 1 with ids prefixed ``x<k>-`` (and no
+  sequence ids, so only the originals link to sequences);
+- network: ``config/network.yaml`` with every population count, density and village dog
+  count multiplied by N.
+
+Usage: ``python bench/scale.py [--scales 1 10 100] [--stage-timeout 3600]``.
+Results: ``bench/out/scale_results.json`` and a markdown table on stdout (for bench/README.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "bench" / "out"
+SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
+WORKFLOW_PARTS = ("Snakefile", "workflow", "config", "profiles")
+SHEET_COLUMNS = (
+    "sample_id",
+    "animal_id",
+    "species",
+    "site",
+    "collection_date",
+    "assay",
+    "result",
+    "sex",
+    "age_years",
+    "birth_year",
+    "latitude",
+    "longitude",
+    "lab",
+    "vaccinated",
+    "sample_type",
+    "sequence_id",
+    "notes",
+)
+BENCHMARK_HOOK = """
+
+# --- added by bench/scale.py: a benchmark record for every rule ---
+for _rule in workflow.rules:
+    if _rule.name != "all" and not _rule.benchmark:
+        _rule.benchmark_modifier = _rule.log_modifier
+        _rule.benchmark = (
+            "results/benchmarks/" + _rule.name
+            + "".join("/{%s}" % w for w in sorted(_rule.wildcard_names)) + ".tsv"
+        )
+"""
+
+
+def copy_workflow(dest: Path) -> Path:
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    for part in WORKFLOW_PARTS:
+        src = ROOT / part
+        if src.is_dir():
+            shutil.copytree(src, dest / part, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(src, dest / part)
+    with open(dest / "Snakefile", "a") as snakefile:
+        snakefile.write(BENCHMARK_HOOK)
+    return dest
+
+
+def stages(workdir: Path) -> list[tuple[str, list[str]]]:
+    """(rules file stem, its rule names) in the Snakefile's include order."""
+    includes = re.findall(
+        r'^include:\s*"workflow/rules/(\w+)\.smk"',
+        (workdir / "Snakefile").read_text(),
+        flags=re.MULTILINE,
+    )
+    found = []
+    for stem in includes:
+        text = (workdir / "workflow" / "rules" / f"{stem}.smk").read_text()
+        rules = re.findall(r"^(?:rule|checkpoint) (\w+):", text, flags=re.MULTILINE)
+        if rules:
+            found.append((stem, rules))
+    return found
+
+
+def scaled_samples(samples_tsv: Path, factor: int, dest_dir: Path) -> Path:
+    """``factor`` copies of the harmonised samples as one drop-folder sheet."""
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    sheet = dest_dir / f"scaled_x{factor}.csv"
+    with open(samples_tsv, newline="", encoding="utf-8") as src:
+        rows = list(csv.DictReader(src, delimiter="\t"))
+    with open(sheet, "w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(SHEET_COLUMNS)
+        for copy in range(factor):
+            prefix = f"x{copy}-" if copy else ""
+            for row in rows:
+                record = {c: row.get(c, "") for c in SHEET_COLUMNS}
+                record["result"] = row["result_raw"]
+                record["sample_id"] = prefix + row["sample_id"]
+                if row.get("animal_id"):
+                    record["animal_id"] = prefix + row["animal_id"]
+                if copy:
+                    record["sequence_id"] = ""
+                writer.writerow([record[c] for c in SHEET_COLUMNS])
+    return sheet
+
+
+def scaled_network(network_yaml: Path, factor: int, dest: Path) -> Path:
+    """The network config with every population ``factor`` times larger."""
+    net = yaml.safe_load(network_yaml.read_text())
+    for site in net.get("sites", []):
+        if site.get("dogs"):
+            site["dogs"] = int(site["dogs"]) * factor
+    for pop in net.get("populations", {}).values():
+        if "count" in pop:
+            pop["count"] = int(pop["count"]) * factor
+        if "density_per_km2" in pop:
+            pop["density_per_km2"] = float(pop["density_per_km2"]) * factor
+    dest.write_text(yaml.safe_dump(net, sort_keys=False, allow_unicode=True))
+    return dest
+
+
+def timed(cmd: list[str], cwd: Path, log: Path, timeout: float) -> dict:
+    """Wall seconds, peak RSS (MB, any process of the tree) and return code of one command."""
+    start = time.monotonic()
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        deadline = start + timeout
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.monotonic() > deadline:
+                os.killpg(proc.pid, signal.SIGKILL)
+                pid, status, usage = os.wait4(proc.pid, 0)
+                break
+            time.sleep(0.5)
+    code = os.waitstatus_to_exitcode(status)
+    return {
+        "seconds": round(time.monotonic() - start, 1),
+        "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+        "returncode": code,
+    }
+
+
+def job_benchmarks(workdir: Path) -> list[dict]:
+    rows = []
+    for path in sorted((workdir / "results" / "benchmarks").rglob("*.tsv")):
+        with open(path) as handle:
+            record = next(csv.DictReader(handle, delimiter="\t"))
+        rows.append(
+            {
+                "job": path.relative_to(workdir / "results" / "benchmarks")
+                .with_suffix("")
+                .as_posix(),
+                "seconds": float(record["s"]),
+                "max_rss_mb": float(record["max_rss"]),
+            }
+        )
+    return rows
+
+
+def run_scale(factor: int, samples_1x: Path | None, stage_timeout: float) -> dict:
+    workdir = copy_workflow(OUT / f"scale_{factor}x")
+    overrides = []
+    if factor > 1:
+        assert samples_1x is not None
+        scaled_samples(samples_1x, factor, workdir / "config" / "samples_scaled")
+        scaled_network(
+            workdir / "config" / "network.yaml", factor, workdir / "config" / "network_scaled.yaml"
+        )
+        overrides = [
+            "--config",
+            "samples_dir=config/samples_scaled",
+            "network_file=config/network_scaled.yaml",
+        ]
+    base = [SNAKEMAKE, "--workflow-profile", "profiles/default", *overrides]
+    result = {"scale": factor, "stages": [], "workdir": str(workdir)}
+    for stem, rules in stages(workdir):
+        record = timed(
+            [*base, "--until", *rules], workdir, workdir / f"stage_{stem}.log", stage_timeout
+        )
+        record["stage"] = stem
+        result["stages"].append(record)
+        print(f"{factor}x {stem}: {record}", flush=True)
+        if record["returncode"] != 0:
+            result["failed"] = f"stage {stem}: see {workdir / f'stage_{stem}.log'}"
+            break
+    result["jobs"] = job_benchmarks(workdir)
+    samples = workdir / "results" / "samples" / "samples.tsv"
+    result["samples"] = (
+        len(samples.read_text(encoding="utf-8").splitlines()) - 1 if samples.exists() else None
+    )
+    graph = workdir / "results" / "network" / "contact_network.graphml"
+    if graph.exists():
+        import networkx as nx
+
+        g = nx.read_graphml(graph)
+        result["network_nodes"], result["network_edges"] = g.number_of_nodes(), g.number_of_edges()
+    return result
+
+
+def markdown(results: list[dict]) -> str:
+    base = {s["stage"]: s for s in results[0]["stages"]}
+    lines = [
+        "| scale | samples | network nodes / edges | stage | wall s | x 1x | peak RSS MB |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for res in results:
+        size = f"{res.get('network_nodes', '?')} / {res.get('network_edges', '?')}"
+        for st in res["stages"]:
+            ratio = st["seconds"] / base[st["stage"]]["seconds"] if st["stage"] in base else None
+            lines.append(
+                f"| {res['scale']}x | {res['samples']} | {size} | {st['stage']} | "
+                f"{st['seconds']:.0f} | {f'{ratio:.1f}' if ratio else '-'} | "
+                f"{st['peak_rss_mb']:.0f} |"
+            )
+        if res.get("failed"):
+            lines.append(f"| {res['scale']}x | | | FAILED {res['failed']} | | | |")
+    for res in results:
+        if res["stages"]:
+            top = max(res["stages"], key=lambda s: s["seconds"])
+            total = sum(s["seconds"] for s in res["stages"])
+            lines.append(
+                f"\n{res['scale']}x: total {total:.0f} s; dominant stage {top['stage']} "
+                f"({100 * top['seconds'] / total:.0f}%)"
+            )
+            slow = sorted(res["jobs"], key=lambda j: -j["seconds"])[:3]
+            lines.append(
+                "  slowest jobs: "
+                + ", ".join(
+                    f"{j['job']} {j['seconds']:.0f} s / {j['max_rss_mb']:.0f} MB" for j in slow
+                )
+            )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scales", type=int, nargs="+", default=[1, 10, 100])
+    parser.add_argument("--stage-timeout", type=float, default=3600, help="seconds per stage")
+    args = parser.parse_args()
+    scales = sorted(set(args.scales) | {1})
+    OUT.mkdir(parents=True, exist_ok=True)
+    results = []
+    samples_1x = None
+    for factor in scales:
+        res = run_scale(factor, samples_1x, args.stage_timeout)
+        if factor == 1:
+            samples_1x = OUT / "scale_1x" / "results" / "samples" / "samples.tsv"
+            if not samples_1x.exists():
+                sys.exit(f"1x run failed: {res.get('failed')}")
+        results.append(res)
+        report = {"date": dt.date.today().isoformat(), "cpus": os.cpu_count(), "results": results}
+        (OUT / "scale_results.json").write_text(json.dumps(report, indent=2))
+    print(markdown(results))
+
+
+if __name__ == "__main__":
+    main()

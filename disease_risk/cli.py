@@ -1,0 +1,130 @@
+"""The ``disease-risk`` console command.
+
+Each subcommand is one ``_add_<name>(subparsers)`` function that registers its parser and sets
+``func`` (called with the parsed arguments, returns the exit status). To add a subcommand, write
+such a function and append it to :data:`SUBCOMMANDS`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+REPO_CONFIG = Path(__file__).resolve().parents[1] / "config"
+
+
+def _config_default(name: str) -> str:
+    """``config/<name>`` in the working directory if present, else the repository's copy."""
+    local = Path("config") / name
+    return str(local if local.exists() else REPO_CONFIG / name)
+
+
+# ----------------------------------------------------------------------------- check
+
+def _add_check(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "check",
+        help="validate sample sheets before dropping them into config/samples",
+        description="Run the pipeline's intake validation on SHEETs and list every problem "
+        "(file, row, column, value, fix). Exit status 0 when clean, 1 when there are problems.",
+    )
+    parser.add_argument("sheets", nargs="+", metavar="SHEET", help=".csv, .tsv or .xlsx sheet")
+    parser.add_argument("--species-file", default=_config_default("species.yaml"))
+    parser.add_argument("--assays-file", default=_config_default("assays.yaml"))
+    parser.add_argument("--layouts-file", default=_config_default("sheet_layouts.yaml"),
+                        help="sheet layouts for non-standard sheets ('' for none)")
+    parser.set_defaults(func=_run_check)
+
+
+def _run_check(args: argparse.Namespace) -> int:
+    from disease_risk.intake import ConfigFileError, check
+
+    try:
+        outcome = check(args.sheets, args.species_file, args.assays_file,
+                        args.layouts_file or None)
+    except ConfigFileError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(outcome.text)
+    return 0 if outcome.clean else 1
+
+
+# ----------------------------------------------------------------------------- template
+
+def _add_template(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "template",
+        help="write an empty sample sheet with the right columns and an example row",
+    )
+    parser.add_argument("output", nargs="?", default="sample_sheet_template.csv",
+                        help="file to write (.csv, .tsv or .xlsx; default %(default)s)")
+    parser.add_argument("--force", action="store_true", help="overwrite an existing file")
+    parser.set_defaults(func=_run_template)
+
+
+def _run_template(args: argparse.Namespace) -> int:
+    from disease_risk.sheets import write_template
+
+    path = Path(args.output)
+    if path.exists() and not args.force:
+        print(f"error: {path} exists; choose another name or add --force", file=sys.stderr)
+        return 1
+    try:
+        write_template(path)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    print(f"wrote {path}: fill in one row per sample and delete the EXAMPLE row")
+    return 0
+
+
+# ----------------------------------------------------------------------------- example data
+
+def _add_make_example_data(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "make-example-data",
+        help="regenerate the simulated example sample sheets (seeded, reproducible)",
+    )
+    parser.add_argument("--out", default="config/samples", help="folder (default %(default)s)")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="random seed (default: the package's fixed example seed)")
+    parser.set_defaults(func=_run_make_example_data)
+
+
+def _run_make_example_data(args: argparse.Namespace) -> int:
+    from disease_risk.example_sheets import DEFAULT_SEED, write_example_sheets
+
+    paths = write_example_sheets(args.out, DEFAULT_SEED if args.seed is None else args.seed)
+    for path in paths:
+        print(f"wrote {path}")
+    return 0
+
+
+SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
+    _add_check,
+    _add_template,
+    _add_make_example_data,
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="disease-risk",
+        description="Canine distemper risk to Amur leopards and tigers: helper commands. "
+        "The pipeline itself runs with `make run` (Snakemake).",
+    )
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in SUBCOMMANDS:
+        add(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,272 @@
+"""Helpers for the end-to-end reproducibility tests: bounded runs, result comparison, job lists.
+
+Used by ``test_reruns.py``, ``test_slurm.py`` and the ``example_run`` fixture in ``conftest.py``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
+# The command `make run` uses (the default workflow profile is picked up by Snakemake itself).
+MAKE_RUN = (SNAKEMAKE, "--workflow-profile", "profiles/default")
+
+# Result files compared between runs, by suffix: bytes, or contents for binary containers whose
+# bytes carry writer metadata (parquet footers, xlsx document properties).
+BYTE_SUFFIXES = {".tsv", ".csv", ".txt", ".graphml", ".nwk", ".json", ".yaml", ".yml", ".fasta"}
+CONTENT_SUFFIXES = {".parquet", ".xlsx"}
+# Not result tables: logs, timings, and renderings (html/png/pdf embed dates or renderer details).
+SKIPPED_DIRS = {"logs", "benchmarks", "provenance", "report"}
+TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:?\d{2}|Z)?")
+
+
+@dataclass
+class Run:
+    """One finished (or killed) Snakemake process."""
+
+    returncode: int
+    seconds: float
+    output: str
+    timed_out: bool = False
+    interrupted: bool = False
+
+
+def run_bounded(
+    cmd: Iterable[str],
+    cwd: Path,
+    timeout: float,
+    log: Path | None = None,
+    env: dict[str, str] | None = None,
+    interrupt_when: Callable[[str], bool] | None = None,
+    interrupt_signal: int = signal.SIGKILL,
+    grace: float = 60,
+) -> Run:
+    """Run ``cmd`` in its own process group and SIGKILL the whole group on timeout.
+
+    A hung Snakemake ignores SIGTERM (it waits for its jobs), so only SIGKILL of the group
+    (Snakemake and every job it started) reliably ends it. ``interrupt_when`` is called with the
+    output so far, about every half second; once true, ``interrupt_signal`` goes to the group
+    (SIGINT is a terminal's Ctrl-C) and the group is SIGKILLed if still there after ``grace`` s.
+    """
+    keep_log = log is not None
+    if log is None:
+        with tempfile.NamedTemporaryFile(prefix="snakemake_", suffix=".log", delete=False) as tmp:
+            log = Path(tmp.name)
+    start = time.monotonic()
+    deadline = start + timeout
+    timed_out = interrupted = False
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            list(cmd),
+            cwd=cwd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            start_new_session=True,
+        )
+        try:
+            while proc.poll() is None:
+                if time.monotonic() > deadline:
+                    timed_out = True
+                    break
+                if (
+                    not interrupted
+                    and interrupt_when is not None
+                    and interrupt_when(log.read_text(errors="replace"))
+                ):
+                    interrupted = True
+                    signal_group(proc.pid, interrupt_signal)
+                    deadline = min(deadline, time.monotonic() + grace)
+                time.sleep(0.5)
+        finally:
+            signal_group(proc.pid, signal.SIGKILL)
+            proc.wait()
+    output = log.read_text(errors="replace")
+    if not keep_log:
+        log.unlink()
+    return Run(proc.returncode, time.monotonic() - start, output, timed_out, interrupted)
+
+
+def signal_group(pgid: int, signum: int) -> None:
+    """Send ``signum`` to a process group, ignoring one that is already gone."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signum)
+
+
+def finished_jobs(output: str) -> int:
+    """Number of jobs Snakemake reported finished in ``output``."""
+    return len(re.findall(r"^Finished jobid: \d+", output, flags=re.MULTILINE))
+
+
+def tail(text: str, lines: int = 60) -> str:
+    return "\n".join(text.splitlines()[-lines:])
+
+
+# --- result comparison ----------------------------------------------------------------------
+
+
+def compared_files(results: Path) -> dict[str, str]:
+    """Result files to compare, relative path -> how (``bytes`` or ``content``)."""
+    found = {}
+    for path in sorted(results.rglob("*")):
+        rel = path.relative_to(results)
+        if not path.is_file() or rel.parts[0] in SKIPPED_DIRS:
+            continue
+        suffix = path.suffix.lower()
+        if suffix in BYTE_SUFFIXES:
+            found[rel.as_posix()] = "bytes"
+        elif suffix in CONTENT_SUFFIXES:
+            found[rel.as_posix()] = "content"
+    return found
+
+
+def provenance_files(results: Path) -> list[str]:
+    folder = results / "provenance"
+    if not folder.is_dir():
+        return []
+    return sorted(p.relative_to(results).as_posix() for p in folder.rglob("*") if p.is_file())
+
+
+def _content(path: Path):
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        return pq.read_table(path)
+    import pandas as pd
+
+    return pd.read_excel(path, sheet_name=None)
+
+
+def _same_content(a: Path, b: Path) -> bool:
+    left, right = _content(a), _content(b)
+    if a.suffix == ".parquet":
+        return left.equals(right)
+    return left.keys() == right.keys() and all(left[k].equals(right[k]) for k in left)
+
+
+def strip_volatile(text: str, roots: Iterable[Path] = ()) -> str:
+    """Provenance text without what legitimately differs between runs: timestamps, run dirs."""
+    for root in roots:
+        text = text.replace(str(root), "<workdir>")
+    return TIMESTAMP.sub("<timestamp>", text)
+
+
+def differences(run_a: Path, run_b: Path) -> tuple[list[str], list[str]]:
+    """Compare the result tables of two workflow directories.
+
+    Returns (the files compared, the differences found). Provenance files are compared with
+    timestamps and the run directories masked; a file present in one run only is a difference.
+    """
+    res_a, res_b = run_a / "results", run_b / "results"
+    files_a, files_b = compared_files(res_a), compared_files(res_b)
+    diffs = [f"only in {run_a.name}: {f}" for f in sorted(files_a.keys() - files_b.keys())]
+    diffs += [f"only in {run_b.name}: {f}" for f in sorted(files_b.keys() - files_a.keys())]
+    compared = []
+    for rel, how in files_a.items():
+        if rel not in files_b:
+            continue
+        compared.append(rel)
+        a, b = res_a / rel, res_b / rel
+        same = a.read_bytes() == b.read_bytes() if how == "bytes" else _same_content(a, b)
+        if not same:
+            diffs.append(f"differs ({how}): {rel}")
+    prov_a, prov_b = provenance_files(res_a), provenance_files(res_b)
+    if prov_a != prov_b:
+        diffs.append(f"provenance file lists differ: {prov_a} vs {prov_b}")
+    for rel in sorted(set(prov_a) & set(prov_b)):
+        compared.append(f"{rel} (timestamps masked)")
+        text_a = strip_volatile((res_a / rel).read_text(errors="replace"), [run_a])
+        text_b = strip_volatile((res_b / rel).read_text(errors="replace"), [run_b])
+        if text_a != text_b:
+            diffs.append(f"differs beyond timestamps: {rel}")
+    return compared, diffs
+
+
+# --- dry-run job lists ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Job:
+    """A job as a dry run lists it."""
+
+    rule: str
+    wildcards: str
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    local: bool = False
+
+    @property
+    def name(self) -> str:
+        return f"{self.rule}[{self.wildcards}]" if self.wildcards else self.rule
+
+
+_BLOCK = re.compile(r"^(local)?(?:rule|checkpoint) (\w+):$")
+_FIELD = re.compile(r"^\s+(input|output|wildcards): (.*)$")
+
+
+def parse_dryrun(output: str) -> list[Job]:
+    """The jobs in a ``snakemake -n`` listing (the target rule ``all`` included)."""
+    jobs: list[Job] = []
+    current: dict | None = None
+
+    def close():
+        if current is not None:
+            jobs.append(
+                Job(
+                    current["rule"],
+                    current.get("wildcards", ""),
+                    tuple(current.get("input", ())),
+                    tuple(current.get("output", ())),
+                    current["local"],
+                )
+            )
+
+    for line in output.splitlines():
+        if m := _BLOCK.match(line):
+            close()
+            current = {"rule": m.group(2), "local": bool(m.group(1))}
+        elif current is not None and (m := _FIELD.match(line)):
+            key, value = m.groups()
+            current[key] = value if key == "wildcards" else [v for v in value.split(", ") if v]
+        elif current is not None and not line.startswith((" ", "\t")) and line.strip():
+            close()
+            current = None
+    close()
+    return jobs
+
+
+def downstream(jobs: list[Job], roots: Iterable[Job]) -> set[str]:
+    """Names of ``roots`` and every job that (transitively) consumes their outputs."""
+    producer_of = {out: job for job in jobs for out in job.outputs}
+    children: dict[str, set[str]] = {job.name: set() for job in jobs}
+    for job in jobs:
+        for path in job.inputs:
+            if path in producer_of:
+                children[producer_of[path].name].add(job.name)
+    seen: set[str] = set()
+    todo = [job.name for job in roots]
+    while todo:
+        name = todo.pop()
+        if name not in seen:
+            seen.add(name)
+            todo.extend(children[name])
+    return seen
+
+
+def dryrun(workdir: Path, *args: str, timeout: float = 300) -> list[Job]:
+    """The jobs ``make run`` would execute in ``workdir`` (plus ``args``), from a dry run."""
+    run = run_bounded([*MAKE_RUN, "-n", *args], cwd=workdir, timeout=timeout)
+    if run.returncode != 0:
+        raise AssertionError(f"dry run failed in {workdir}:\n{tail(run.output)}")
+    return parse_dryrun(run.output)
