@@ -8,6 +8,7 @@ such a function and append it to :data:`SUBCOMMANDS`.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -102,10 +103,52 @@ def _run_make_example_data(args: argparse.Namespace) -> int:
     return 0
 
 
+# ----------------------------------------------------------------------------- references
+
+def _add_fetch_references(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "fetch-references",
+        help="download CDV H reference genes from GenBank into a labelled panel (needs internet)",
+        description="Download GenBank records with Bio.Entrez and write OUT.fasta (H genes) and "
+        "OUT.tsv (lineage table). Give lineages as ACCESSION=L5.2, or fill in the table's "
+        "lineage column afterwards; then point sequences: reference_panel/reference_table in "
+        "config/config.yaml at the two files.",
+    )
+    parser.add_argument("accessions", nargs="+", metavar="ACCESSION[=LINEAGE]",
+                        help="GenBank accession, optionally with its lineage, e.g. KJ848781.1=L1.1")
+    parser.add_argument("--email", default=os.environ.get("NCBI_EMAIL", ""),
+                        help="contact e-mail NCBI asks for (default: $NCBI_EMAIL)")
+    parser.add_argument("--api-key", default=os.environ.get("NCBI_API_KEY"),
+                        help="NCBI API key (optional; default: $NCBI_API_KEY)")
+    parser.add_argument("--out", default="config/references/genbank_panel",
+                        help="output prefix; writes PREFIX.fasta and PREFIX.tsv "
+                        "(default %(default)s)")
+    parser.add_argument("--force", action="store_true", help="overwrite existing files")
+    parser.set_defaults(func=_run_fetch_references)
+
+
+def _run_fetch_references(args: argparse.Namespace) -> int:
+    from disease_risk.references import ReferenceFetchError, fetch_references
+
+    fasta, table = f"{args.out}.fasta", f"{args.out}.tsv"
+    try:
+        rows = fetch_references(args.accessions, args.email, fasta, table,
+                                api_key=args.api_key, overwrite=args.force)
+    except ReferenceFetchError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    print(f"wrote {fasta} and {table} ({len(rows)} references)")
+    unlabelled = rows.loc[rows["lineage"] == "", "accession"].tolist()
+    if unlabelled:
+        print(f"fill in the lineage column of {table} for: {', '.join(unlabelled)}")
+    return 0
+
+
 SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_check,
     _add_template,
     _add_make_example_data,
+    _add_fetch_references,
 ]
 
 

@@ -74,7 +74,11 @@ def project(latitude, longitude, study_area: dict) -> tuple[np.ndarray, np.ndarr
     """Latitude/longitude to km east/north of the study area's south-west corner."""
     lat0 = study_area["origin_latitude"]
     lon0 = study_area["origin_longitude"]
-    x = (np.asarray(longitude, float) - lon0) * KM_PER_DEG_LON_EQUATOR * math.cos(math.radians(lat0))
+    x = (
+        (np.asarray(longitude, float) - lon0)
+        * KM_PER_DEG_LON_EQUATOR
+        * math.cos(math.radians(lat0))
+    )
     y = (np.asarray(latitude, float) - lat0) * KM_PER_DEG_LAT
     return x, y
 
@@ -137,7 +141,9 @@ def population_sizes(config: dict) -> dict[str, int]:
     area = config["study_area"]["width_km"] * config["study_area"]["height_km"]
     sizes = {}
     for species, spec in config["populations"].items():
-        sizes[species] = int(spec["count"]) if "count" in spec else round(spec["density_per_km2"] * area)
+        sizes[species] = (
+            int(spec["count"]) if "count" in spec else round(spec["density_per_km2"] * area)
+        )
     sizes["domestic_dog"] = sum(int(s.get("dogs", 0)) for s in config["sites"])
     return sizes
 
@@ -155,17 +161,49 @@ def simulate_individuals(
         n_total = population_sizes(config)[species]
         mine = real[real["species"] == species] if len(real) else real
         for rec in mine.itertuples():
-            rows.append((rec.animal_id, species, area["name"], rec.x, rec.y, spec["home_range_km2"], "location_table"))
+            rows.append(
+                (
+                    rec.animal_id,
+                    species,
+                    area["name"],
+                    rec.x,
+                    rec.y,
+                    spec["home_range_km2"],
+                    "location_table",
+                )
+            )
         n_sim = max(n_total - len(mine), 0)
         xs = rng.uniform(0, width, n_sim)
         ys = rng.uniform(0, height, n_sim)
         for k in range(n_sim):
-            rows.append((f"{species}_{k:04d}", species, area["name"], xs[k], ys[k], spec["home_range_km2"], "simulated"))
+            rows.append(
+                (
+                    f"{species}_{k:04d}",
+                    species,
+                    area["name"],
+                    xs[k],
+                    ys[k],
+                    spec["home_range_km2"],
+                    "simulated",
+                )
+            )
     dogs = config["dogs"]
     real_dogs = real[real["species"] == "domestic_dog"] if len(real) else real
     for rec in real_dogs.itertuples():
-        nearest = min(sites.values(), key=lambda s: (s["x_km"] - rec.x) ** 2 + (s["y_km"] - rec.y) ** 2)
-        rows.append((rec.animal_id, "domestic_dog", nearest["name"], rec.x, rec.y, dogs["home_range_km2"], "location_table"))
+        nearest = min(
+            sites.values(), key=lambda s: (s["x_km"] - rec.x) ** 2 + (s["y_km"] - rec.y) ** 2
+        )
+        rows.append(
+            (
+                rec.animal_id,
+                "domestic_dog",
+                nearest["name"],
+                rec.x,
+                rec.y,
+                dogs["home_range_km2"],
+                "location_table",
+            )
+        )
     real_per_site = {}
     for rec in rows:
         if rec[1] == "domestic_dog":
@@ -175,28 +213,50 @@ def simulate_individuals(
         xs = site["x_km"] + rng.normal(0, dogs["village_spread_km"], n_sim)
         ys = site["y_km"] + rng.normal(0, dogs["village_spread_km"], n_sim)
         for k in range(n_sim):
-            rows.append((f"domestic_dog_{site['name']}_{k:03d}", "domestic_dog", site["name"], xs[k], ys[k], dogs["home_range_km2"], "simulated"))
+            rows.append(
+                (
+                    f"domestic_dog_{site['name']}_{k:03d}",
+                    "domestic_dog",
+                    site["name"],
+                    xs[k],
+                    ys[k],
+                    dogs["home_range_km2"],
+                    "simulated",
+                )
+            )
     return _as_individuals(rows)
 
 
 def released_individuals(
-    config: dict, species: str, n: int, site: str, rng: np.random.Generator, prefix: str = "released"
+    config: dict,
+    species: str,
+    n: int,
+    site: str,
+    rng: np.random.Generator,
+    prefix: str = "released",
 ) -> Individuals:
     """A group of zoo-born animals released around a named site."""
     sites = {s["name"]: s for s in config["sites"]}
     if site not in sites:
-        raise NetworkInputError(f"release site '{site}' is not under sites: in the network config; "
-                                f"choose one of {sorted(sites)}")
+        raise NetworkInputError(
+            f"release site '{site}' is not under sites: in the network config; "
+            f"choose one of {sorted(sites)}"
+        )
     spread = config["release"]["spread_km"]
     xs = sites[site]["x_km"] + rng.normal(0, spread, n)
     ys = sites[site]["y_km"] + rng.normal(0, spread, n)
     hr = config["release"]["home_range_km2"]
-    rows = [(f"{prefix}_{species}_{k:03d}", species, site, xs[k], ys[k], hr, "released") for k in range(n)]
+    rows = [
+        (f"{prefix}_{species}_{k:03d}", species, site, xs[k], ys[k], hr, "released")
+        for k in range(n)
+    ]
     return _as_individuals(rows)
 
 
 def _as_individuals(rows: list[tuple]) -> Individuals:
-    table = pd.DataFrame(rows, columns=["node", "species", "site", "x", "y", "home_range_km2", "origin"])
+    table = pd.DataFrame(
+        rows, columns=["node", "species", "site", "x", "y", "home_range_km2", "origin"]
+    )
     if table["node"].duplicated().any():
         dup = table.loc[table["node"].duplicated(), "node"].iloc[0]
         raise NetworkInputError(f"animal id '{dup}' is used twice; ids must be unique")
@@ -207,7 +267,11 @@ def _as_individuals(rows: list[tuple]) -> Individuals:
 def _real_animals(locations: pd.DataFrame, config: dict) -> pd.DataFrame:
     x, y = project(locations["latitude"], locations["longitude"], config["study_area"])
     fixes = locations.assign(x=x, y=y)
-    return fixes.groupby("animal_id", sort=True).agg(species=("species", "first"), x=("x", "mean"), y=("y", "mean")).reset_index()
+    return (
+        fixes.groupby("animal_id", sort=True)
+        .agg(species=("species", "first"), x=("x", "mean"), y=("y", "mean"))
+        .reset_index()
+    )
 
 
 def overlap_fraction(d: np.ndarray, r1: np.ndarray, r2: np.ndarray) -> np.ndarray:
@@ -224,8 +288,12 @@ def overlap_fraction(d: np.ndarray, r1: np.ndarray, r2: np.ndarray) -> np.ndarra
         dd, a, b = d[part], r1[part], r2[part]
         c1 = np.clip((dd**2 + a**2 - b**2) / (2 * dd * a), -1, 1)
         c2 = np.clip((dd**2 + b**2 - a**2) / (2 * dd * b), -1, 1)
-        lens = (a**2 * np.arccos(c1) + b**2 * np.arccos(c2)
-                - 0.5 * np.sqrt(np.clip((-dd + a + b) * (dd + a - b) * (dd - a + b) * (dd + a + b), 0, None)))
+        lens = (
+            a**2 * np.arccos(c1)
+            + b**2 * np.arccos(c2)
+            - 0.5
+            * np.sqrt(np.clip((-dd + a + b) * (dd + a - b) * (dd - a + b) * (dd + a + b), 0, None))
+        )
         out[part] = lens / (math.pi * small[part] ** 2)
     return out
 
@@ -235,7 +303,9 @@ def rule_contacts(individuals: Individuals, rule: dict, sites: dict[str, dict]) 
     t = individuals.table
     ia = np.flatnonzero(t["species"].isin(rule["a"]).to_numpy())
     ib = np.flatnonzero(t["species"].isin(rule["b"]).to_numpy())
-    empty = pd.DataFrame({"i": np.array([], int), "j": np.array([], int), "rate": np.array([], float)})
+    empty = pd.DataFrame(
+        {"i": np.array([], int), "j": np.array([], int), "rate": np.array([], float)}
+    )
     if len(ia) == 0 or len(ib) == 0:
         return empty
     xy = t[["x", "y"]].to_numpy()
@@ -282,30 +352,50 @@ def build_contact_network(individuals: Individuals, config: dict) -> nx.DiGraph:
     sites = {s["name"]: s for s in config["sites"]}
     graph = nx.DiGraph(study_area=config["study_area"]["name"])
     for rec in t.itertuples():
-        graph.add_node(rec.node, species=rec.species, site=rec.site, x=float(rec.x), y=float(rec.y),
-                       origin=rec.origin)
+        graph.add_node(
+            rec.node,
+            species=rec.species,
+            site=rec.site,
+            x=float(rec.x),
+            y=float(rec.y),
+            origin=rec.origin,
+        )
     arcs: dict[tuple[int, int], list[float]] = {}
     for rule in config.get("contact_rules", []):
         pairs = rule_contacts(individuals, rule, sites)
         p = float(rule["p_transmission"])
         direction = rule["transmits"]
-        for i, j, rate in zip(pairs["i"].to_numpy(), pairs["j"].to_numpy(), pairs["rate"].to_numpy(), strict=True):
-            for u, v, flows in ((i, j, direction in ("both", "a_to_b")), (j, i, direction in ("both", "b_to_a"))):
+        for i, j, rate in zip(
+            pairs["i"].to_numpy(), pairs["j"].to_numpy(), pairs["rate"].to_numpy(), strict=True
+        ):
+            for u, v, flows in (
+                (i, j, direction in ("both", "a_to_b")),
+                (j, i, direction in ("both", "b_to_a")),
+            ):
                 entry = arcs.setdefault((u, v), [0.0, 0.0, []])
                 entry[0] += rate
                 entry[1] += rate * p if flows else 0.0
                 entry[2].append(rule["name"])
     nodes = t["node"].to_numpy()
     for (u, v), (weight, tx, rules) in sorted(arcs.items()):
-        graph.add_edge(nodes[u], nodes[v], weight=float(weight), transmission_rate=float(tx),
-                       rules=";".join(sorted(set(rules))))
+        graph.add_edge(
+            nodes[u],
+            nodes[v],
+            weight=float(weight),
+            transmission_rate=float(tx),
+            rules=";".join(sorted(set(rules))),
+        )
     return graph
 
 
-def add_individuals(graph: nx.DiGraph, extra: Individuals, existing: Individuals, config: dict) -> nx.DiGraph:
+def add_individuals(
+    graph: nx.DiGraph, extra: Individuals, existing: Individuals, config: dict
+) -> nx.DiGraph:
     """Network with ``extra`` animals added, linked by the same contact rules (new pairs only)."""
     combined = Individuals(pd.concat([existing.table, extra.table], ignore_index=True))
-    full = build_contact_network(combined, config)
+    added = set(extra.table["species"])
+    rules = [r for r in config.get("contact_rules", []) if added & (set(r["a"]) | set(r["b"]))]
+    full = build_contact_network(combined, {**config, "contact_rules": rules})
     new_nodes = set(extra.table["node"])
     out = graph.copy()
     for node in extra.table["node"]:
@@ -320,13 +410,26 @@ def individuals_from_graph(graph: nx.DiGraph, config: dict) -> Individuals:
     """Recover the individuals table (positions, radii) from a stored network."""
     radius_hr = {sp: spec["home_range_km2"] for sp, spec in config["populations"].items()}
     radius_hr["domestic_dog"] = config["dogs"]["home_range_km2"]
-    rows = [(n, d["species"], d["site"], d["x"], d["y"],
-             config["release"]["home_range_km2"] if d.get("origin") == "released" else radius_hr[d["species"]],
-             d.get("origin", "simulated")) for n, d in graph.nodes(data=True)]
+    rows = [
+        (
+            n,
+            d["species"],
+            d["site"],
+            d["x"],
+            d["y"],
+            config["release"]["home_range_km2"]
+            if d.get("origin") == "released"
+            else radius_hr[d["species"]],
+            d.get("origin", "simulated"),
+        )
+        for n, d in graph.nodes(data=True)
+    ]
     return _as_individuals(rows)
 
 
-def network_summary(graph: nx.DiGraph, target: str = "amur_leopard", source: str = "domestic_dog") -> pd.DataFrame:
+def network_summary(
+    graph: nx.DiGraph, target: str = "amur_leopard", source: str = "domestic_dog"
+) -> pd.DataFrame:
     """Long table ``metric, species_a, species_b, value`` (species_b empty for per-species rows).
 
     nodes / edges (contact pairs touching the species) / mean_degree per species; edges between each
@@ -341,8 +444,11 @@ def network_summary(graph: nx.DiGraph, target: str = "amur_leopard", source: str
         members = [n for n in und if species[n] == sp]
         touching = {tuple(sorted(e)) for n in members for e in und.edges(n)}
         degree = np.mean([und.degree(n) for n in members]) if members else 0.0
-        rows += [("nodes", sp, "", len(members)), ("edges", sp, "", len(touching)),
-                 ("mean_degree", sp, "", round(float(degree), 4))]
+        rows += [
+            ("nodes", sp, "", len(members)),
+            ("edges", sp, "", len(touching)),
+            ("mean_degree", sp, "", round(float(degree), 4)),
+        ]
     pair_counts: dict[tuple[str, str], int] = {}
     for u, v in und.edges():
         a, b = sorted((species[u], species[v]))
@@ -382,8 +488,14 @@ def network_from_config(config_path: str | Path, seed: int) -> tuple[nx.DiGraph,
     return build_contact_network(individuals, config), individuals
 
 
-def write_network(graph: nx.DiGraph, graphml: str | Path, summary: pd.DataFrame, summary_path: str | Path,
-                  nodes_path: str | Path | None = None, arcs_path: str | Path | None = None) -> None:
+def write_network(
+    graph: nx.DiGraph,
+    graphml: str | Path,
+    summary: pd.DataFrame,
+    summary_path: str | Path,
+    nodes_path: str | Path | None = None,
+    arcs_path: str | Path | None = None,
+) -> None:
     """GraphML (node attributes species, site, x, y; arc weight and transmission_rate), summary,
     and optionally the same network as two parquet tables (fast to read for the simulations)."""
     Path(graphml).parent.mkdir(parents=True, exist_ok=True)
@@ -397,8 +509,10 @@ def write_network(graph: nx.DiGraph, graphml: str | Path, summary: pd.DataFrame,
 
 def network_tables(graph: nx.DiGraph) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Node table (node, species, site, x, y, origin) and arc table (source, target, attributes)."""
-    nodes = pd.DataFrame([{"node": n, **d} for n, d in graph.nodes(data=True)],
-                         columns=["node", "species", "site", "x", "y", "origin"])
+    nodes = pd.DataFrame(
+        [{"node": n, **d} for n, d in graph.nodes(data=True)],
+        columns=["node", "species", "site", "x", "y", "origin"],
+    )
     arcs = nx.to_pandas_edgelist(graph, source="source", target="target")
     return nodes, arcs[["source", "target", "weight", "transmission_rate", "rules"]]
 
@@ -407,9 +521,7 @@ def graph_from_tables(nodes: pd.DataFrame, arcs: pd.DataFrame) -> nx.DiGraph:
     """Inverse of :func:`network_tables`."""
     graph = nx.DiGraph()
     graph.add_nodes_from((r.pop("node"), r) for r in nodes.to_dict("records"))
-    graph.add_edges_from(
-        (r.pop("source"), r.pop("target"), r) for r in arcs.to_dict("records")
-    )
+    graph.add_edges_from((r.pop("source"), r.pop("target"), r) for r in arcs.to_dict("records"))
     return graph
 
 

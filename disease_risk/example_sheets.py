@@ -26,6 +26,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -371,6 +372,9 @@ def _write_xlsx(path: Path, header: list[str], rows: list[list[object]]) -> None
     with zipfile.ZipFile(buffer) as source, zipfile.ZipFile(path, "w") as target:
         for info in sorted(source.infolist(), key=lambda i: i.filename):
             data = source.read(info.filename)
+            if info.filename == "docProps/core.xml":  # openpyxl stamps the save time
+                data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>2026-01-01T00:00:00Z",
+                              data)
             fixed = zipfile.ZipInfo(info.filename, date_time=(2026, 1, 1, 0, 0, 0))
             fixed.compress_type = zipfile.ZIP_DEFLATED
             target.writestr(fixed, data)

@@ -665,7 +665,7 @@ def load_yellowstone(csv_path: str | Path, config_dir: str | Path = "config") ->
 
 def intake_step(
     sheets: list[str], species_file: str, assays_file: str, layouts_file: str | None,
-    samples_dir: str, strict: bool, outputs: tuple[str, str, str], log: logging.Logger,
+    strict: bool, outputs: tuple[str, str, str], log: logging.Logger,
 ) -> IntakeResult:
     """The ``intake`` rule: read, log warnings, write the three tables or fail with every problem.
 
@@ -673,8 +673,8 @@ def intake_step(
     """
     try:
         if not sheets:
-            raise IntakeError(f"no sample sheets (.csv, .tsv, .xlsx) found in samples_dir "
-                              f"{samples_dir!r}; drop at least one sheet there")
+            raise IntakeError("no sample sheets (.csv, .tsv, .xlsx) in the folder named by the "
+                              "config key samples_dir; drop at least one sheet there")
         result = run_intake(sheets, species_file, assays_file, layouts_file, strict=strict)
     except (IntakeError, ConfigFileError) as err:
         print(f"intake failed:\n{err}", file=sys.__stderr__)

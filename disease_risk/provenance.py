@@ -7,6 +7,7 @@ except the run date, which lives only in :attr:`Provenance.run` and in ``run.yam
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import platform
 import subprocess
@@ -57,8 +58,9 @@ def config_input_files(
     config: Mapping[str, Any], base_dir: str | Path = ".", exclude: tuple[str, ...] = ("results",)
 ) -> list[str]:
     """Every existing file named by a config value (files, and all files in named folders),
-    relative to ``base_dir``, sorted and without duplicates. Paths under ``exclude`` (pipeline
-    outputs such as the FOI posterior that a config may point to) are not inputs."""
+    relative to ``base_dir``, sorted and without duplicates; files named inside the YAML files
+    it finds (e.g. a locations table in the network config) count too. Paths under ``exclude``
+    (pipeline outputs such as the FOI posterior that a config may point to) are not inputs."""
     base = Path(base_dir)
     found: set[str] = set()
 
@@ -73,19 +75,20 @@ def config_input_files(
             path = base / value
             if Path(value).parts[:1] and Path(value).parts[0] in exclude:
                 return
-            try:
+            with contextlib.suppress(OSError):
                 if path.is_file():
                     found.add(value)
                 elif path.is_dir() and value not in (".", "./"):
-                    found.update(
-                        str(p.relative_to(base))
-                        for p in path.rglob("*")
-                        if p.is_file() and not any(part.startswith(".") for part in p.parts)
-                    )
-            except OSError:
-                pass
+                    for p in path.rglob("*"):
+                        rel = p.relative_to(base)
+                        if p.is_file() and not any(s.startswith(".") for s in rel.parts):
+                            found.add(str(rel))
 
     visit(config)
+    for name in sorted(found):
+        if name.endswith((".yaml", ".yml")):
+            with contextlib.suppress(OSError, yaml.YAMLError):
+                visit(yaml.safe_load((base / name).read_text(encoding="utf-8")))
     return sorted(found)
 
 

@@ -50,6 +50,7 @@ class ReportData:
     network: pd.DataFrame | None = None
     transmission: pd.DataFrame | None = None
     extra_figures: Mapping[str, bytes] = field(default_factory=dict)
+    horizon_days: float | None = None
 
 
 def label(species: str) -> str:
@@ -112,7 +113,8 @@ def _how_likely(data: ReportData, target: str, base: str) -> str:
     r = row.iloc[0]
     text = (
         f"With no extra intervention (scenario '{base}'), the chance that at least one of the "
-        f"{label(target)} is infected during the simulated period is {pct(r.p_any_infection)} "
+        f"{label(target)} is infected within {_period(data.horizon_days)} is "
+        f"{pct(r.p_any_infection)} "
         f"(95% interval {pct(r.p_any_infection_lo95)} to {pct(r.p_any_infection_hi95)}). "
         f"Deaths among the {label(target)}: typically {r.deaths_median:g}, "
         f"up to {r.deaths_hi95:g} in the worst 5% of simulations. "
@@ -120,7 +122,9 @@ def _how_likely(data: ReportData, target: str, base: str) -> str:
     if not cdv.empty:
         contact = cdv[cdv["scenario"] == base]
         main = contact.sort_values("infection_probability", ascending=False).iloc[0]
-        worst = cdv.sort_values("risk", key=lambda s: s.map(_risk_order)).iloc[-1]
+        worst = cdv.assign(_order=cdv["risk"].map(_risk_order)).sort_values(
+            ["_order", "infection_probability"]
+        ).iloc[-1]
         text += (
             f"The most likely route is {main.pathway.replace('_', ' ')} "
             f"({pct(main.infection_probability)}). Overall DRA risk level: {worst.risk} "
@@ -128,6 +132,13 @@ def _how_likely(data: ReportData, target: str, base: str) -> str:
             f"via {worst.pathway.replace('_', ' ')})."
         )
     return text
+
+
+def _period(days: float | None) -> str:
+    if days is None or (isinstance(days, float) and math.isnan(days)):
+        return "the simulated period"
+    years = days / 365.25
+    return f"{years:.0f} years" if abs(years - round(years)) < 0.05 else f"{days:g} days"
 
 
 def _risk_order(word: str) -> int:
@@ -169,6 +180,14 @@ def _what_helps(data: ReportData, target: str, base: str) -> str:
         (data.management["target_species"] == target)
         & (~data.management["scenario"].isin([base, best.scenario]))
     ].sort_values("change_p_any_infection")
+    if not best.change_p_hi95 < 0:
+        return (
+            f"No simulated intervention clearly lowered the chance that {label(target)} are "
+            f"infected: the largest estimated drop, '{best.scenario}' "
+            f"({100 * best.change_p_any_infection:+.1f} percentage points, 95% interval "
+            f"{100 * best.change_p_lo95:+.1f} to {100 * best.change_p_hi95:+.1f}), is within "
+            "simulation noise. More replicates or stronger interventions are needed to tell."
+        )
     text = (
         f"'{best.scenario}' helps most: it changes the chance of any infection among the "
         f"{label(target)} from {pct(best.baseline_p_any_infection)} to "
@@ -513,7 +532,11 @@ def write_report(
 
     settings = RiskSettings.from_config(risk_config)
     loaded = {k: (read_tsv(v) if v else None) for k, v in tables.items()}
-    data = ReportData(**loaded, extra_figures=load_figures(extra_figures or {}))
+    horizon = config.get("transmission", {}).get("horizon_days")
+    data = ReportData(
+        **loaded, extra_figures=load_figures(extra_figures or {}),
+        horizon_days=float(horizon) if horizon is not None else None,
+    )
     figures = make_figures(data, settings)
     fig_dir = Path(figures_dir)
     fig_dir.mkdir(parents=True, exist_ok=True)

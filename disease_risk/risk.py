@@ -451,14 +451,19 @@ def _p_with_interval(row: pd.Series | None) -> tuple[float, float, float]:
 
 
 def _most_infected(
-    transmission: pd.DataFrame, scenario: str, species: Sequence[str]
+    transmission: pd.DataFrame, scenario: str, species: Sequence[str], prevalence: pd.DataFrame
 ) -> tuple[float, float, float, str]:
-    """Release: the source species in which CDV most often circulates in ``scenario``."""
+    """Release: the source species in which CDV most often circulates in ``scenario``; ties go
+    to the species with most animals tested (its serology then backs the row)."""
     candidates = [(*_p_with_interval(_scenario_row(transmission, scenario, s)), s) for s in species]
     candidates = [c for c in candidates if not math.isnan(c[0])]
     if not candidates:
         return float("nan"), float("nan"), float("nan"), ""
-    return max(candidates, key=lambda c: (c[0], c[3]))
+
+    def tested(s: str) -> float:
+        return float(prevalence.loc[s, "n_tested"]) if s in prevalence.index else -1.0
+
+    return max(candidates, key=lambda c: (c[0], tested(c[3]), c[3]))
 
 
 def _cdv_rows(
@@ -516,7 +521,7 @@ def _cdv_rows(
             target_row = _scenario_row(transmission, scenario, group)
             p_target, lo_target, hi_target = _p_with_interval(target_row)
             release_p, release_lo, release_hi, release_species = _most_infected(
-                transmission, scenario, sources
+                transmission, scenario, sources, prevalence
             )
             infection = p_target * share
             exposure = min(1.0, infection / release_p) if release_p > 0 else float("nan")

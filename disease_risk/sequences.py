@@ -34,8 +34,9 @@ GENBANK_SUFFIXES = (".gb", ".gbk", ".genbank", ".gbff")
 UNAMBIGUOUS = "ACGT"
 AMBIGUITY_CODES = "RYSWKMBDHVN"
 GAP_CHARACTERS = "-.~"
-AMINO_ACID_ONLY = set("EFIJLOPQZX*")
+AMINO_ACID_ONLY = set("EFIJLOPQZX*")  # letters that are not nucleotide codes
 STOP_CODONS = ("TAA", "TAG", "TGA")
+FRAMESHIFT_MIN_NT = 30
 
 LINEAGE_COLUMNS = [
     "sequence_id",
@@ -181,14 +182,11 @@ def check_nucleotides(seq: str) -> str | None:
     """Why ``seq`` (upper case, gaps removed) is not a usable nucleotide sequence, or None."""
     if not seq:
         return "empty sequence; remove the record or add its bases"
-    letters = [c for c in seq if c.isalpha() or c == "*"]
-    if len(letters) == len(seq):
-        nucleotide_like = sum(c in UNAMBIGUOUS + "N" for c in seq)
-        amino_only = sorted(set(seq) & AMINO_ACID_ONLY - {"X"})
-        if amino_only or nucleotide_like < 0.75 * len(seq):
-            found = ", ".join(amino_only) or "few A/C/G/T"
+    if all(c.isalpha() or c == "*" for c in seq):
+        amino_only = sorted(set(seq) & AMINO_ACID_ONLY)
+        if amino_only:
             return (
-                f"looks like a protein (amino-acid) sequence ({found}); "
+                f"looks like a protein (amino-acid) sequence (letters {', '.join(amino_only)}); "
                 "supply the nucleotide sequence of the H gene"
             )
     bad = sorted(set(seq) - set(UNAMBIGUOUS + AMBIGUITY_CODES))
@@ -510,12 +508,16 @@ def summarise(alignment: Alignment, reference: str, query: str) -> AlignmentSumm
         compared += int(usable.sum())
         matches += int((usable & (r == q)).sum())
     gap_columns = 0
-    frameshift = False
     for i in range(1, len(target_blocks)):
-        dt = int(target_blocks[i, 0] - target_blocks[i - 1, 1])
-        dq = int(query_blocks[i, 0] - query_blocks[i - 1, 1])
-        gap_columns += dt + dq
-        frameshift |= (dt - dq) % 3 != 0
+        gap_columns += int(target_blocks[i, 0] - target_blocks[i - 1, 1])
+        gap_columns += int(query_blocks[i, 0] - query_blocks[i - 1, 1])
+    # out of frame: aligned bases whose query-reference offset differs from the first block's
+    # by a non-multiple of 3; a few (indels split or compensated nearby) are not a frameshift
+    offsets = (query_blocks[:, 0] - target_blocks[:, 0]) - (
+        query_blocks[0, 0] - target_blocks[0, 0]
+    )
+    lengths = target_blocks[:, 1] - target_blocks[:, 0]
+    frameshift = int(lengths[offsets % 3 != 0].sum()) > FRAMESHIFT_MIN_NT
     denominator = compared + gap_columns
     identity = matches / denominator if denominator else 0.0
     return AlignmentSummary(
@@ -594,11 +596,11 @@ def internal_stops(alignment: Alignment, frame_length: int, query: str) -> int:
 
 
 def _call(
-    identity: float, covered: int, settings: TypingSettings, label: str
+    identity: float, covered: int, length: int, settings: TypingSettings, label: str
 ) -> tuple[str, list[str]]:
-    if covered < settings.min_length:
+    if length < settings.min_length:
         return UNTYPED, ["too_short"]
-    if identity < settings.min_h_identity:
+    if covered < settings.min_length or identity < settings.min_h_identity:
         return UNTYPED, ["not_cdv_h"]
     if 1.0 - identity > settings.max_divergence:
         return UNASSIGNED, ["divergent"]
@@ -620,11 +622,15 @@ def type_sequence(
     flags: list[str] = []
     frame_alignment = align(frame, seq)
     frame_summary = summarise(frame_alignment, frame, seq)
-    if frame_summary.identity < settings.min_h_identity:
+    def h_like(summary: AlignmentSummary) -> bool:
+        enough = min(settings.min_length, len(seq))
+        return summary.identity >= settings.min_h_identity and summary.covered >= enough
+
+    if not h_like(frame_summary):
         flipped = reverse_complement(seq)
         flipped_alignment = align(frame, flipped)
         flipped_summary = summarise(flipped_alignment, frame, flipped)
-        if flipped_summary.identity > frame_summary.identity + 0.1:
+        if h_like(flipped_summary):
             seq, frame_alignment, frame_summary = flipped, flipped_alignment, flipped_summary
             flags.append("reverse_complement")
     projection = project(frame_alignment, len(frame), seq)
@@ -652,7 +658,7 @@ def type_sequence(
     runner_up = max(rivals, key=lambda r: (summaries[r].identity, -ranked.index(r)), default=None)
 
     lineage, call_flags = _call(
-        nearest_summary.identity, nearest_summary.covered, settings, nearest_label
+        nearest_summary.identity, nearest_summary.covered, len(seq), settings, nearest_label
     )
     covered = (frame_summary.covered_start, frame_summary.covered_end)
     coverage = frame_summary.covered / len(frame)
@@ -1049,6 +1055,31 @@ def run_typing(
     return mark_not_in_tree(lineages), unmatched, projections
 
 
+def typing_messages(lineages: pd.DataFrame) -> list[str]:
+    """One line per sequence a vet should look at: untyped, unassigned, frameshift, stops."""
+    messages = []
+    for row in lineages.itertuples(index=False):
+        where = f"{row.source_file}, record {row.record} ({row.sequence_id!r})"
+        flags = row.qc_flags.split(";") if row.qc_flags else []
+        if "not_cdv_h" in flags:
+            messages.append(
+                f"{where}: not recognisably CDV H (identity {row.identity:.3f} to the nearest "
+                "reference); listed as untyped and left out of the tree. Is it another gene, "
+                "another virus or a mislabelled file?"
+            )
+        elif "too_short" in flags:
+            messages.append(f"{where}: too short to type; listed as untyped")
+        elif row.lineage == UNASSIGNED:
+            messages.append(
+                f"{where}: unassigned, nearest reference {row.nearest_reference} at identity "
+                f"{row.identity:.3f} ({';'.join(flags)}); possible new lineage, check the panel"
+            )
+        for flag in flags:
+            if flag == "frameshift" or flag.startswith("internal_stop"):
+                messages.append(f"{where}: {flag} in the H reading frame; check the sequence")
+    return messages
+
+
 def typing_step(
     samples: str | Path,
     sequence_files: Sequence[str | Path],
@@ -1081,8 +1112,10 @@ def typing_step(
     )
     for row in unmatched.itertuples(index=False):
         log.warning("%s %s %s: %s", row.issue, row.sequence_id, row.sample_id, row.detail)
-    counts = lineages["lineage"].value_counts().sort_index()
-    log.info("typed %d sequence(s): %s", len(lineages), dict(counts))
+    for message in typing_messages(lineages):
+        log.warning(message)
+    counts = {k: int(v) for k, v in lineages["lineage"].value_counts().sort_index().items()}
+    log.info("typed %d sequence(s): %s", len(lineages), counts)
     lineages_path, unmatched_path, aligned_path = outputs
     write_table(lineages, lineages_path)
     write_table(unmatched, unmatched_path)

@@ -204,7 +204,7 @@ def build_prevalence_model(
         levels, index = data.effect_levels(effect)
         coords[f"{effect}_level"] = levels
         effect_index[effect] = index
-    with pm.Model(coords=coords) as model:
+    with pm.Model(coords=coords, check_bounds=False) as model:
         se, sp = add_test_accuracy(_accuracy_for(data.assays, accuracy))
         eta: pt.TensorVariable = pm.Normal(
             "intercept", mu=priors.intercept_mu, sigma=priors.intercept_sigma

@@ -27,7 +27,21 @@ OPTIONAL_COLUMNS = (
     "vaccinated", "sample_type", "sequence_id", "notes",
 )
 STANDARD_COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+# Output columns the intake computes; a sheet column of that name is kept as ``sheet_<name>``.
+DERIVED_COLUMNS = ("species_role", "year", "result_raw", "titre", "titre_qualifier",
+                   "source_file", "source_row")
 SHEET_SUFFIXES = (".csv", ".tsv", ".xlsx")
+# Spreadsheet files the intake cannot read: listed so that dropping one fails loudly.
+UNSUPPORTED_SUFFIXES = (".xls", ".xlsm", ".xlsb", ".ods", ".numbers")
+# Column names labs often use, offered as hints when a required column is missing.
+_COMMON_NAMES = {
+    "sample_id": ("id", "sample", "sample_no", "lab_id", "specimen_id"),
+    "species": ("spp", "animal", "host", "species_name"),
+    "site": ("location", "locality", "village", "area"),
+    "collection_date": ("date", "sampling_date", "capture_date", "trap.date", "trap_date"),
+    "assay": ("test", "method"),
+    "result": ("titre", "titer", "vnt", "call", "outcome", "sheet_titre"),
+}
 _DELIMITERS = {".csv": ",", ".tsv": "\t"}
 _DELIMITER_NAMES = {",": "comma", "\t": "tab", ";": "semicolon", "|": "pipe"}
 _HEADER_SEARCH_ROWS = 10
@@ -119,7 +133,8 @@ def read_sheet(path: str | Path, layout: SheetLayout | None = None) -> RawSheet:
     suffix = path.suffix.lower()
     if suffix not in SHEET_SUFFIXES:
         raise SheetError(
-            f"{path}: unsupported file type {suffix!r}; save the sheet as .csv, .tsv or .xlsx"
+            f"{path}: unsupported file type {suffix!r}; save the sheet as .xlsx (Excel "
+            "Workbook), .csv (CSV UTF-8) or .tsv"
         )
     if not path.is_file():
         raise SheetError(f"{path}: file not found")
@@ -140,6 +155,11 @@ def read_sheet(path: str | Path, layout: SheetLayout | None = None) -> RawSheet:
     mapping = {column_key(k): v for k, v in (layout.columns if layout else {}).items()}
     defaults = layout.defaults if layout else {}
     keys = [mapping.get(column_key(h), column_key(h)) for h in header]
+    for i, key in enumerate(keys):
+        if key in DERIVED_COLUMNS:
+            keys[i] = f"sheet_{key}"
+            warnings.append(f"{path}: column {key!r} is computed by the intake; the sheet's "
+                            f"values are kept as {keys[i]!r}")
     _check_required(path, keys, defaults, numbered, mapping)
 
     seen: dict[str, int] = {}
@@ -231,6 +251,7 @@ def _check_required(path: Path, keys: list[str], defaults: dict[str, str],
     hints = []
     for column in missing:
         near = difflib.get_close_matches(column, [k for k in keys if k], n=1, cutoff=0.75)
+        near = near or [k for k in keys if k in _COMMON_NAMES[column]][:1]
         if near:
             hints.append(f"{column!r} (is {near[0]!r} meant to be it?)")
         else:
@@ -275,7 +296,11 @@ def write_template(path: str | Path) -> Path:
 
 
 def find_sheets(folder: str | Path) -> list[Path]:
-    """The sample sheets in a drop folder, sorted; Excel lock files and hidden files skipped."""
+    """The sample sheets in a drop folder, sorted; Excel lock files and hidden files skipped.
+
+    Spreadsheets in formats the intake cannot read (.xls, .ods ...) are included so that the
+    intake fails naming them instead of ignoring them.
+    """
     folder = Path(folder)
     if not folder.is_dir():
         raise SheetError(
@@ -284,5 +309,6 @@ def find_sheets(folder: str | Path) -> list[Path]:
         )
     return sorted(
         p for p in folder.iterdir()
-        if p.is_file() and p.suffix.lower() in SHEET_SUFFIXES and not p.name.startswith(("~$", "."))
+        if p.is_file() and p.suffix.lower() in SHEET_SUFFIXES + UNSUPPORTED_SUFFIXES
+        and not p.name.startswith(("~$", "."))
     )

@@ -77,9 +77,25 @@ def _duration(mean, shape):
 
 
 @njit(cache=True)
-def seir_kernel(indptr, indices, rates, species, latent_mean, latent_shape, inf_mean, inf_shape,
-                case_fatality, external_rate, state0, index_cases, horizon,
-                vacc_times, vacc_species, vacc_counts, seed):
+def seir_kernel(
+    indptr,
+    indices,
+    rates,
+    species,
+    latent_mean,
+    latent_shape,
+    inf_mean,
+    inf_shape,
+    case_fatality,
+    external_rate,
+    state0,
+    index_cases,
+    horizon,
+    vacc_times,
+    vacc_species,
+    vacc_counts,
+    seed,
+):
     """One replicate. Per-species arrays are indexed by ``species[node]``; rates are per day.
 
     Returns (exposure time, death time, vaccination time) per node; ``inf`` = never (by horizon).
@@ -123,8 +139,15 @@ def seir_kernel(indptr, indices, rates, species, latent_mean, latent_shape, inf_
             state[node] = E
             t_exposed[node] = t
             sp = species[node]
-            size = _heap_push(ht, hn, hk, size, t + _duration(latent_mean[sp], latent_shape[sp]),
-                              node, EV_INFECTIOUS)
+            size = _heap_push(
+                ht,
+                hn,
+                hk,
+                size,
+                t + _duration(latent_mean[sp], latent_shape[sp]),
+                node,
+                EV_INFECTIOUS,
+            )
         elif kind == EV_INFECTIOUS:
             state[node] = INF
             sp = species[node]
@@ -185,10 +208,14 @@ class CompiledNetwork:
         return np.flatnonzero(self.species == self.species_names.index(species))
 
 
-def compile_network(graph: nx.Graph, rate_attr: str | None = "transmission_rate",
-                    rate_scale: float = 1.0 / DAYS_PER_YEAR, default_rate: float = 1.0,
-                    species_attr: str = "species") -> CompiledNetwork:
-    """Arrays for the kernel. Undirected graphs give both arcs; base rate = attr x ``rate_scale``."""
+def compile_network(
+    graph: nx.Graph,
+    rate_attr: str | None = "transmission_rate",
+    rate_scale: float = 1.0 / DAYS_PER_YEAR,
+    default_rate: float = 1.0,
+    species_attr: str = "species",
+) -> CompiledNetwork:
+    """Arrays for the kernel; undirected graphs give both arcs; rate = attr x ``rate_scale``."""
     nodes = np.array(list(graph.nodes()), dtype=object)
     index = {node: i for i, node in enumerate(nodes)}
     species_of = [graph.nodes[n].get(species_attr, "all") for n in nodes]
@@ -213,17 +240,83 @@ def compile_network(graph: nx.Graph, rate_attr: str | None = "transmission_rate"
     return CompiledNetwork(nodes, names, species, np.cumsum(indptr), dst[order], rate[order])
 
 
-def simulate_sir(net: CompiledNetwork, tau: float, gamma: float, index_cases, seed: int,
-                 tmax: float = np.inf) -> np.ndarray:
+@njit(cache=True)
+def _sir_final_sizes(indptr, indices, rates, species, inf_mean, starts, seeds, tmax):
+    k = inf_mean.size
+    zeros = np.zeros(k)
+    ones = np.ones(k)
+    n = indptr.size - 1
+    state0 = np.zeros(n, np.int8)
+    out = np.empty(starts.size, np.int64)
+    empty_f = np.zeros(0)
+    empty_i = np.zeros(0, np.int64)
+    for r in range(starts.size):
+        t_exposed, _, _ = seir_kernel(
+            indptr,
+            indices,
+            rates,
+            species,
+            zeros,
+            ones,
+            inf_mean,
+            ones,
+            zeros,
+            zeros,
+            state0,
+            starts[r : r + 1],
+            tmax,
+            empty_f,
+            empty_i,
+            empty_i,
+            seeds[r],
+        )
+        out[r] = np.isfinite(t_exposed).sum()
+    return out
+
+
+def sir_final_sizes(
+    net: CompiledNetwork, tau: float, gamma: float, starts, seeds, tmax: float = np.inf
+) -> np.ndarray:
+    """Final sizes of many Markov SIR replicates (one index case each), looped in compiled code."""
+    k = len(net.species_names)
+    return _sir_final_sizes(
+        net.indptr,
+        net.indices,
+        net.base_rate * tau,
+        net.species,
+        np.full(k, 1.0 / gamma),
+        np.asarray(starts, np.int64),
+        np.asarray(seeds, np.int64),
+        float(tmax),
+    )
+
+
+def simulate_sir(
+    net: CompiledNetwork, tau: float, gamma: float, index_cases, seed: int, tmax: float = np.inf
+) -> np.ndarray:
     """Markov SIR special case (EoN ``fast_SIR`` semantics: rate ``tau`` x arc weight, recovery
     ``gamma``). Returns the exposure times (``inf`` = never infected)."""
     k = len(net.species_names)
     zeros = np.zeros(k)
     t_exposed, _, _ = seir_kernel(
-        net.indptr, net.indices, net.base_rate * tau, net.species, zeros, np.ones(k),
-        np.full(k, 1.0 / gamma), np.ones(k), zeros, zeros, np.zeros(net.n, np.int8),
-        np.asarray(index_cases, np.int64), float(tmax), np.zeros(0), np.zeros(0, np.int64),
-        np.zeros(0, np.int64), int(seed))
+        net.indptr,
+        net.indices,
+        net.base_rate * tau,
+        net.species,
+        zeros,
+        np.ones(k),
+        np.full(k, 1.0 / gamma),
+        np.ones(k),
+        zeros,
+        zeros,
+        np.zeros(net.n, np.int8),
+        np.asarray(index_cases, np.int64),
+        float(tmax),
+        np.zeros(0),
+        np.zeros(0, np.int64),
+        np.zeros(0, np.int64),
+        int(seed),
+    )
     return t_exposed
 
 
@@ -254,14 +347,18 @@ def load_foi_posterior(path: str | Path) -> FoiPosterior:
 
     with xr.open_dataset(path, group="posterior") as posterior:
         if "force_of_infection" not in posterior:
-            raise ValueError(f"{path}: posterior has no 'force_of_infection'; rerun the "
-                             "seroprevalence step (contract: dims chain, draw, species)")
+            raise ValueError(
+                f"{path}: posterior has no 'force_of_infection'; rerun the "
+                "seroprevalence step (contract: dims chain, draw, species)"
+            )
         foi = posterior["force_of_infection"].transpose("chain", "draw", "species").load()
     values = np.asarray(foi.values, float).reshape(-1, foi.sizes["species"])
     return FoiPosterior(tuple(str(s) for s in foi["species"].values), values)
 
 
-def scenario_setup(graph: nx.DiGraph, scenario: dict, network_config: dict, seed: int) -> nx.DiGraph:
+def scenario_setup(
+    graph: nx.DiGraph, scenario: dict, network_config: dict, seed: int
+) -> nx.DiGraph:
     """The network a scenario runs on: the base network, plus any released group."""
     from disease_risk import contact_network as cn
 
@@ -270,13 +367,20 @@ def scenario_setup(graph: nx.DiGraph, scenario: dict, network_config: dict, seed
         return graph
     rng = np.random.default_rng(np.random.SeedSequence([seed, 2]))
     existing = cn.individuals_from_graph(graph, network_config)
-    extra = cn.released_individuals(network_config, release["species"], int(release["n"]),
-                                    release["site"], rng)
+    extra = cn.released_individuals(
+        network_config, release["species"], int(release["n"]), release["site"], rng
+    )
     return cn.add_individuals(graph, extra, existing, network_config)
 
 
-def run_scenario(graph: nx.DiGraph, settings: dict, scenario_name: str, foi: FoiPosterior | None,
-                 seed: int, replicates: int | None = None) -> pd.DataFrame:
+def run_scenario(
+    graph: nx.DiGraph,
+    settings: dict,
+    scenario_name: str,
+    foi: FoiPosterior | None,
+    seed: int,
+    replicates: int | None = None,
+) -> pd.DataFrame:
     """All replicates of one scenario: one row per replicate with counts, timings and draws.
 
     Replicate r uses seed (seed, r) in every scenario (common random numbers), so scenario
@@ -288,8 +392,10 @@ def run_scenario(graph: nx.DiGraph, settings: dict, scenario_name: str, foi: Foi
     disease = settings["disease"]
     missing = [s for s in names if s not in disease]
     if missing:
-        raise ValueError(f"config transmission.disease has no parameters for {missing}; "
-                         "add latent_days, infectious_days, case_fatality, susceptibility")
+        raise ValueError(
+            f"config transmission.disease has no parameters for {missing}; "
+            "add latent_days, infectious_days, case_fatality, susceptibility"
+        )
     horizon = float(settings["horizon_days"])
     shape = float(settings.get("period_shape", 1.0))
     spill = set(settings.get("spillover_species", []))
@@ -299,8 +405,10 @@ def run_scenario(graph: nx.DiGraph, settings: dict, scenario_name: str, foi: Foi
     vacc_times, vacc_species, vacc_counts = [], [], []
     for sp, count in sorted(per_year.items()):
         if sp not in names:
-            raise ValueError(f"scenario {scenario_name}: vaccinate_per_year names '{sp}', "
-                             f"which is not in the network ({list(names)})")
+            raise ValueError(
+                f"scenario {scenario_name}: vaccinate_per_year names '{sp}', "
+                f"which is not in the network ({list(names)})"
+            )
         for day in np.arange(float(scenario.get("vaccination_day", 0)), horizon, DAYS_PER_YEAR):
             vacc_times.append(day)
             vacc_species.append(names.index(sp))
@@ -337,8 +445,11 @@ def run_scenario(graph: nx.DiGraph, settings: dict, scenario_name: str, foi: Foi
         state0 = np.zeros(net.n, np.int8)
         for c, sp in enumerate(names):
             members = np.flatnonzero((net.species == c) & ~released)
-            immune = rng.choice(members, round(draw_value(disease[sp].get("initial_immune", 0.0), rng)
-                                               * members.size), replace=False)
+            immune = rng.choice(
+                members,
+                round(draw_value(disease[sp].get("initial_immune", 0.0), rng) * members.size),
+                replace=False,
+            )
             state0[immune] = R
         for sp, cov in sorted(coverage.items()):
             members = net.members(sp)
@@ -348,10 +459,24 @@ def run_scenario(graph: nx.DiGraph, settings: dict, scenario_name: str, foi: Foi
             index_cases += list(rng.choice(net.members(sp), int(count), replace=False))
         kernel_seed = int(rng.integers(2**31 - 1))
         t_exp, t_death, t_vacc = seir_kernel(
-            net.indptr, net.indices, rates, net.species, lat, np.full(k, shape), inf,
-            np.full(k, shape), cfr, ext / DAYS_PER_YEAR, state0,
-            np.asarray(index_cases, np.int64), horizon, vacc_times, vacc_species, vacc_counts,
-            kernel_seed)
+            net.indptr,
+            net.indices,
+            rates,
+            net.species,
+            lat,
+            np.full(k, shape),
+            inf,
+            np.full(k, shape),
+            cfr,
+            ext / DAYS_PER_YEAR,
+            state0,
+            np.asarray(index_cases, np.int64),
+            horizon,
+            vacc_times,
+            vacc_species,
+            vacc_counts,
+            kernel_seed,
+        )
         groups = [(sp, net.species == c) for c, sp in enumerate(names)]
         if released.any():
             groups.append((f"{graph.nodes[net.nodes[released][0]]['species']}_released", released))
@@ -361,7 +486,9 @@ def run_scenario(graph: nx.DiGraph, settings: dict, scenario_name: str, foi: Foi
             row[f"infected_{label}"] = int(np.isfinite(exposed).sum())
             row[f"deaths_{label}"] = int(np.isfinite(t_death[mask]).sum())
             row[f"vaccinated_{label}"] = int(np.isfinite(t_vacc[mask]).sum())
-            row[f"first_case_day_{label}"] = float(exposed.min()) if np.isfinite(exposed).any() else np.nan
+            row[f"first_case_day_{label}"] = (
+                float(exposed.min()) if np.isfinite(exposed).any() else np.nan
+            )
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -382,10 +509,23 @@ def quantile_with_mcse(x: np.ndarray, q: float) -> tuple[float, float]:
 
 
 SUMMARY_COLUMNS = [
-    "scenario", "species", "replicates", "population", "p_any_infection", "p_any_infection_mcse",
-    "infected_median", "infected_median_mcse", "infected_hi95", "infected_hi95_mcse",
-    "deaths_median", "deaths_median_mcse", "deaths_hi95", "deaths_hi95_mcse",
-    "p_any_death", "p_any_death_mcse", "days_to_first_case_median",
+    "scenario",
+    "species",
+    "replicates",
+    "population",
+    "p_any_infection",
+    "p_any_infection_mcse",
+    "infected_median",
+    "infected_median_mcse",
+    "infected_hi95",
+    "infected_hi95_mcse",
+    "deaths_median",
+    "deaths_median_mcse",
+    "deaths_hi95",
+    "deaths_hi95_mcse",
+    "p_any_death",
+    "p_any_death_mcse",
+    "days_to_first_case_median",
     "days_to_first_case_median_mcse",
 ]
 
@@ -393,7 +533,7 @@ SUMMARY_COLUMNS = [
 def summarise(replicates: pd.DataFrame) -> pd.DataFrame:
     """One row per scenario and species (hi95 = 97.5% quantile, upper end of the central 95%)."""
     rows = []
-    labels = sorted(c[len("infected_"):] for c in replicates.columns if c.startswith("infected_"))
+    labels = sorted(c[len("infected_") :] for c in replicates.columns if c.startswith("infected_"))
     for scenario, reps in replicates.groupby("scenario", sort=False):
         n = len(reps)
         for label in labels:
@@ -404,14 +544,23 @@ def summarise(replicates: pd.DataFrame) -> pd.DataFrame:
             first = reps[f"first_case_day_{label}"].dropna().to_numpy(float)
             p_inf = float(np.mean(infected > 0))
             p_death = float(np.mean(deaths > 0))
-            rows.append([
-                scenario, label, n, int(reps[f"population_{label}"].iloc[0]),
-                p_inf, float(np.sqrt(p_inf * (1 - p_inf) / n)),
-                *quantile_with_mcse(infected, 0.5), *quantile_with_mcse(infected, 0.975),
-                *quantile_with_mcse(deaths, 0.5), *quantile_with_mcse(deaths, 0.975),
-                p_death, float(np.sqrt(p_death * (1 - p_death) / n)),
-                *quantile_with_mcse(first, 0.5),
-            ])
+            rows.append(
+                [
+                    scenario,
+                    label,
+                    n,
+                    int(reps[f"population_{label}"].iloc[0]),
+                    p_inf,
+                    float(np.sqrt(p_inf * (1 - p_inf) / n)),
+                    *quantile_with_mcse(infected, 0.5),
+                    *quantile_with_mcse(infected, 0.975),
+                    *quantile_with_mcse(deaths, 0.5),
+                    *quantile_with_mcse(deaths, 0.975),
+                    p_death,
+                    float(np.sqrt(p_death * (1 - p_death) / n)),
+                    *quantile_with_mcse(first, 0.5),
+                ]
+            )
     out = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
     floats = out.select_dtypes("float").columns
     out[floats] = out[floats].map(lambda v: float(f"{v:.6g}"))
@@ -425,7 +574,7 @@ def plot_outbreak_sizes(replicates: pd.DataFrame, path: str | Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    labels = sorted(c[len("infected_"):] for c in replicates.columns if c.startswith("infected_"))
+    labels = sorted(c[len("infected_") :] for c in replicates.columns if c.startswith("infected_"))
     ncol = 3
     nrow = int(np.ceil(len(labels) / ncol))
     fig, axes = plt.subplots(nrow, ncol, figsize=(4.2 * ncol, 3.2 * nrow), squeeze=False)
@@ -437,7 +586,7 @@ def plot_outbreak_sizes(replicates: pd.DataFrame, path: str | Path) -> None:
         ax.set_title(label.replace("_", " "))
         ax.set_xlabel("animals infected within horizon")
         ax.set_ylabel("share of replicates ≤ x")
-    for ax in axes.ravel()[len(labels):]:
+    for ax in axes.ravel()[len(labels) :]:
         ax.axis("off")
     axes.ravel()[0].legend(fontsize=7)
     fig.tight_layout()
@@ -445,7 +594,9 @@ def plot_outbreak_sizes(replicates: pd.DataFrame, path: str | Path) -> None:
     plt.close(fig)
 
 
-def plot_leopard_risk(summary: pd.DataFrame, path: str | Path, species: str = "amur_leopard") -> None:
+def plot_leopard_risk(
+    summary: pd.DataFrame, path: str | Path, species: str = "amur_leopard"
+) -> None:
     """P(any infection) with MCSE bars and deaths (median, 97.5% quantile) per scenario."""
     import matplotlib
 
@@ -459,8 +610,14 @@ def plot_leopard_risk(summary: pd.DataFrame, path: str | Path, species: str = "a
     a1.set_yticks(y, rows["scenario"])
     a1.set_xlim(0, 1)
     a1.set_xlabel(f"P(at least one {species.replace('_', ' ')} infected)")
-    a2.errorbar(rows["deaths_median"], y, xerr=[np.zeros(len(rows)), rows["deaths_hi95"] - rows["deaths_median"]],
-                fmt="o", color="#333333", capsize=3)
+    a2.errorbar(
+        rows["deaths_median"],
+        y,
+        xerr=[np.zeros(len(rows)), rows["deaths_hi95"] - rows["deaths_median"]],
+        fmt="o",
+        color="#333333",
+        capsize=3,
+    )
     a2.set_yticks(y, [""] * len(rows))
     a2.set_xlabel("deaths: median and 97.5% quantile")
     fig.tight_layout()
@@ -471,8 +628,16 @@ def plot_leopard_risk(summary: pd.DataFrame, path: str | Path, species: str = "a
 # --------------------------------------------------------------------------------------------
 # file wrappers for the workflow
 # --------------------------------------------------------------------------------------------
-def run_scenario_files(nodes: str | Path, arcs: str | Path, network_config: str | Path, foi_file: str | Path,
-                       settings: dict, scenario: str, seed: int, out: str | Path) -> pd.DataFrame:
+def run_scenario_files(
+    nodes: str | Path,
+    arcs: str | Path,
+    network_config: str | Path,
+    foi_file: str | Path,
+    settings: dict,
+    scenario: str,
+    seed: int,
+    out: str | Path,
+) -> pd.DataFrame:
     """Read the network and serology posterior, run one scenario, write its replicates."""
     import logging
     import time
@@ -481,19 +646,27 @@ def run_scenario_files(nodes: str | Path, arcs: str | Path, network_config: str 
 
     log = logging.getLogger("disease_risk.transmission")
     if scenario not in settings["scenarios"]:
-        raise ValueError(f"scenario '{scenario}' is not under transmission.scenarios in the config "
-                         f"(known: {sorted(settings['scenarios'])})")
+        raise ValueError(
+            f"scenario '{scenario}' is not under transmission.scenarios in the config "
+            f"(known: {sorted(settings['scenarios'])})"
+        )
     graph = cn.read_network(nodes, arcs)
-    graph = scenario_setup(graph, settings["scenarios"][scenario] or {},
-                           cn.load_network_config(network_config), seed)
+    graph = scenario_setup(
+        graph, settings["scenarios"][scenario] or {}, cn.load_network_config(network_config), seed
+    )
     foi = load_foi_posterior(foi_file)
     absent = sorted(set(settings.get("spillover_species", [])) - set(foi.species))
     if absent:
         log.info("no serology force of infection for %s: using foi_fallback from config", absent)
     start = time.perf_counter()
     table = run_scenario(graph, settings, scenario, foi, seed)
-    log.info("scenario %s: %d replicates on %d nodes in %.1f s", scenario, len(table),
-             graph.number_of_nodes(), time.perf_counter() - start)
+    log.info(
+        "scenario %s: %d replicates on %d nodes in %.1f s",
+        scenario,
+        len(table),
+        graph.number_of_nodes(),
+        time.perf_counter() - start,
+    )
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     table.to_parquet(out, index=False)
     return table

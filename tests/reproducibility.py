@@ -24,7 +24,9 @@ MAKE_RUN = (SNAKEMAKE, "--workflow-profile", "profiles/default")
 # Result files compared between runs, by suffix: bytes, or contents for binary containers whose
 # bytes carry writer metadata (parquet footers, xlsx document properties).
 BYTE_SUFFIXES = {".tsv", ".csv", ".txt", ".graphml", ".nwk", ".json", ".yaml", ".yml", ".fasta"}
-CONTENT_SUFFIXES = {".parquet", ".xlsx"}
+CONTENT_SUFFIXES = {".parquet", ".xlsx", ".nc"}
+# InferenceData groups compared for .nc files (sample_stats may hold sampler timings).
+IDATA_GROUPS = ("posterior", "posterior_predictive", "prior", "observed_data", "constant_data")
 # Not result tables: logs, timings, and renderings (html/png/pdf embed dates or renderer details).
 SKIPPED_DIRS = {"logs", "benchmarks", "provenance", "report"}
 TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:?\d{2}|Z)?")
@@ -138,11 +140,17 @@ def provenance_files(results: Path) -> list[str]:
     return sorted(p.relative_to(results).as_posix() for p in folder.rglob("*") if p.is_file())
 
 
-def _content(path: Path):
+def _content(path: Path) -> dict:
+    """Named parts of a binary result file, each comparable with ``.equals``."""
     if path.suffix == ".parquet":
         import pyarrow.parquet as pq
 
-        return pq.read_table(path)
+        return {"table": pq.read_table(path)}
+    if path.suffix == ".nc":
+        import arviz as az
+
+        idata = az.from_netcdf(path)
+        return {g: getattr(idata, g).load() for g in IDATA_GROUPS if g in idata.groups()}
     import pandas as pd
 
     return pd.read_excel(path, sheet_name=None)
@@ -150,8 +158,6 @@ def _content(path: Path):
 
 def _same_content(a: Path, b: Path) -> bool:
     left, right = _content(a), _content(b)
-    if a.suffix == ".parquet":
-        return left.equals(right)
     return left.keys() == right.keys() and all(left[k].equals(right[k]) for k in left)
 
 

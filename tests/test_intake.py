@@ -87,7 +87,7 @@ def test_registry_rejects_a_synonym_shared_by_two_species(tmp_path):
 
 
 def test_missing_registry_file_is_named(tmp_path):
-    with pytest.raises(ConfigFileError, match="nope.yaml: file not found"):
+    with pytest.raises(ConfigFileError, match=r"nope\.yaml: file not found"):
         load_species_registry(tmp_path / "nope.yaml")
 
 
@@ -157,7 +157,8 @@ def test_dates_in_lab_formats(text, expected):
 def test_bad_dates_say_why_and_how_to_fix(text, reason):
     date, why = parse_date(text, TODAY)
     assert date is None
-    assert reason in why and "YYYY-MM-DD" in why or reason == "implausible" and reason in why
+    assert reason in why
+    assert "YYYY-MM-DD" in why or reason == "implausible"
 
 
 @pytest.mark.parametrize("text,expected", [
@@ -210,8 +211,9 @@ def test_column_names_case_and_space_insensitive():
 # ---------------------------------------------------------------- sheets
 
 def test_bom_cyrillic_site_and_synonyms_harmonised(tmp_path, registry, assays):
-    path = sheet(tmp_path, " Sample_ID , SPECIES ,Site,Collection date,Assay,Result,Sex,Vaccinated\n"
-                 "A1,собака,  Барабаш ,31.05.2015,virus neutralisation,1:64,ж,да\n", bom=True)
+    path = sheet(tmp_path, " Sample_ID , SPECIES ,Site,Collection date,Assay,Result,Sex,"
+                 "Vaccinated\nA1,собака,  Барабаш ,31.05.2015,virus neutralisation,1:64,ж,да\n",
+                 bom=True)
     result = intake([path], registry, assays)
     assert result.rejected.empty
     row = result.samples.iloc[0]
@@ -226,7 +228,7 @@ def test_bom_cyrillic_site_and_synonyms_harmonised(tmp_path, registry, assays):
 def test_xlsx_dates_as_cells_serials_and_text(tmp_path, registry, assays):
     book = openpyxl.Workbook()
     ws = book.active
-    ws.append(HEADER.split(",") + ["age_years"])
+    ws.append([*HEADER.split(","), "age_years"])
     ws.append(["X1", "tiger", "Kedrovaya Pad", dt.datetime(2011, 4, 5), "VNT", 32, 4])
     ws.append(["X2", "tiger", "Kedrovaya Pad", 40638, "VNT", "<1:4", 3.5])
     ws.append(["X3", "tiger", "Kedrovaya Pad", "05.04.2011", "ELISA", "neg", None])
@@ -361,3 +363,34 @@ def test_tables_written_and_read_back_typed_and_schema_valid(tmp_path, registry,
     summary = out[2].read_text(encoding="utf-8").splitlines()
     assert summary[:2] == ["grouping\tvalue\trows\taccepted\trejected\tduplicates",
                            "total\tall\t2\t1\t1\t0"]
+
+
+def test_sheet_column_named_like_a_computed_one_is_kept_aside(tmp_path, registry, assays):
+    path = sheet(tmp_path, HEADER + ",Year,titre\nY1,dog,S,2015-01-01,VNT,32,2014,1:32\n")
+    result = intake([path], registry, assays)
+    row = result.samples.iloc[0]
+    assert (row["year"], row["sheet_year"], row["sheet_titre"]) == (2015, "2014", "1:32")
+    assert any("'year' is computed by the intake" in w for w in result.warnings)
+
+
+def test_missing_result_column_hints_at_the_titre_column(tmp_path, registry, assays):
+    path = sheet(tmp_path, "sample_id,species,site,collection_date,assay,Titer\n"
+                 "H1,dog,S,2015-01-01,VNT,32\n")
+    with pytest.raises(IntakeError, match=r"missing required column\(s\) 'result' "
+                                          r"\(is 'titer' meant to be it\?\)"):
+        intake([path], registry, assays)
+
+
+def test_unsupported_spreadsheets_in_the_drop_folder_fail_loudly(tmp_path, registry, assays):
+    from disease_risk.sheets import SheetError, find_sheets
+
+    (tmp_path / "old.xls").write_bytes(b"\xd0\xcf\x11\xe0")
+    (tmp_path / "README.md").write_text("notes")
+    (tmp_path / "~$lock.xlsx").write_bytes(b"")
+    good = sheet(tmp_path, HEADER + "\nG1,dog,S,2015-01-01,VNT,32\n")
+    found = find_sheets(tmp_path)
+    assert found == [good, tmp_path / "old.xls"]
+    with pytest.raises(IntakeError, match=r"old\.xls: unsupported file type '\.xls'; save"):
+        intake(found, registry, assays)
+    with pytest.raises(SheetError, match="is not a folder"):
+        find_sheets(tmp_path / "missing")

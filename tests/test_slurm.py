@@ -336,3 +336,18 @@ def test_whole_workflow_through_slurm_equals_local_run(slurm_cluster, example_ru
     print("compared with the local run:", *compared, sep="\n  ")
     assert compared, "no result tables to compare"
     assert not diffs, "SLURM run differs from the local run:\n" + "\n".join(diffs)
+
+
+def test_slurm_profile_names_only_existing_rules(workflow_dir):
+    """Snakemake ignores unknown rule names in set-resources/set-threads: a typo would go unseen."""
+    import yaml
+
+    profile = yaml.safe_load((workflow_dir / "profiles" / "slurm" / "config.yaml").read_text())
+    named = set(profile.get("set-resources", {})) | set(profile.get("set-threads", {}))
+    listed = run_bounded([SNAKEMAKE, "--list-rules"], workflow_dir, 300)
+    assert listed.returncode == 0, tail(listed.output)
+    rules = {line.strip() for line in listed.output.splitlines() if line.strip().isidentifier()}
+    assert named, "the SLURM profile sets no per-rule resources"
+    assert named <= rules, f"profile names unknown rules: {sorted(named - rules)}"
+    assert profile["executor"] == "slurm"
+    assert profile["slurm-status-command"] == "squeue"

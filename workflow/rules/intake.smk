@@ -20,8 +20,7 @@ rule intake:
             category="Data intake",
         ),
     params:
-        strict=config["strict"],
-        samples_dir=config["samples_dir"],
+        strict=str(config["strict"]).lower() in ("true", "yes"),
     log:
         "results/logs/intake/intake.log",
     resources:

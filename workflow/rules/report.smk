@@ -3,15 +3,17 @@ from disease_risk.provenance import PROVENANCE_FILES, config_input_files
 from disease_risk.report import REPORT_FIGURES
 
 
-def provenance_inputs(wildcards=None):
-    """The config file(s) and every input file the config names (results/ excluded)."""
-    configs = {os.path.relpath(c) if os.path.isabs(c) else c for c in workflow.configfiles}
-    return sorted(configs | set(config_input_files(config)))
+# The config file(s) and every input file the config names (results/ excluded).
+PROVENANCE_INPUTS = sorted(
+    {os.path.relpath(c) if os.path.isabs(c) else c for c in workflow.configfiles}
+    | set(config_input_files(config))
+)
 
 
 rule provenance:
+    localrule: True
     input:
-        provenance_inputs,
+        PROVENANCE_INPUTS,
     output:
         expand("results/provenance/{name}", name=PROVENANCE_FILES),
     params:
@@ -26,6 +28,7 @@ rule provenance:
 
 
 rule report_html:
+    localrule: True
     input:
         estimation="results/risk/risk_estimation.tsv",
         management="results/risk/risk_management.tsv",
@@ -39,7 +42,7 @@ rule report_html:
         transmission="results/transmission/summary.tsv",
         outbreak_sizes="results/transmission/outbreak_sizes.png",
         leopard_risk="results/transmission/leopard_risk.png",
-        provenance=provenance_inputs,
+        provenance=PROVENANCE_INPUTS,
         provenance_record=expand("results/provenance/{name}", name=PROVENANCE_FILES),
     output:
         html=report(

@@ -4,6 +4,7 @@ RISK_TABLES = ["hazards", "risk_estimation", "risk_management"]
 
 
 rule risk_tables:
+    localrule: True
     input:
         hazards=config["hazards_file"],
         prevalence="results/seroprevalence/summary.tsv",

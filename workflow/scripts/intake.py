@@ -9,7 +9,6 @@ with log_to(snakemake.log[0]) as log:
         species_file=snakemake.input.species,
         assays_file=snakemake.input.assays,
         layouts_file=snakemake.input.layouts,
-        samples_dir=snakemake.params.samples_dir,
         strict=snakemake.params.strict,
         outputs=(snakemake.output.samples, snakemake.output.rejected, snakemake.output.summary),
         log=log,

@@ -1,0 +1,217 @@
+"""Contact network: geometry, contact rules, location table and summary on hand-built cases."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from disease_risk import contact_network as cn
+
+AREA = {
+    "name": "test_area",
+    "origin_latitude": 43.0,
+    "origin_longitude": 131.0,
+    "width_km": 80,
+    "height_km": 80,
+}
+
+
+def lat_lon(x: float, y: float) -> tuple[float, float]:
+    """Inverse of cn.project for the test area."""
+    lat = AREA["origin_latitude"] + y / cn.KM_PER_DEG_LAT
+    lon = AREA["origin_longitude"] + x / (
+        cn.KM_PER_DEG_LON_EQUATOR * math.cos(math.radians(AREA["origin_latitude"]))
+    )
+    return lat, lon
+
+
+def small_config(locations_file=None) -> dict:
+    return {
+        "study_area": AREA,
+        "sites": [
+            {"name": "A", "x_km": 10, "y_km": 10, "dogs": 3},
+            {"name": "B", "x_km": 50, "y_km": 50, "dogs": 2},
+        ],
+        "dogs": {"home_range_km2": 1.0, "village_spread_km": 0.0},
+        "populations": {"amur_leopard": {"count": 3, "home_range_km2": 80}},
+        "release": {"spread_km": 0.0, "home_range_km2": 80},
+        "locations_file": locations_file,
+        "contact_rules": [
+            {
+                "name": "leopard_predation_dogs",
+                "kind": "overlap",
+                "a": ["domestic_dog"],
+                "b": ["amur_leopard"],
+                "per_individual_of": "b",
+                "rate_per_year": 1.0,
+                "transmits": "a_to_b",
+                "p_transmission": 0.5,
+                "source": "test",
+            },
+            {
+                "name": "felid_territorial",
+                "kind": "overlap",
+                "a": ["amur_leopard"],
+                "b": ["amur_leopard"],
+                "rate_per_year": 2.0,
+                "transmits": "both",
+                "p_transmission": 0.1,
+                "source": "test",
+            },
+            {
+                "name": "dog_within_village",
+                "kind": "same_site",
+                "a": ["domestic_dog"],
+                "b": ["domestic_dog"],
+                "rate_per_year": 4.0,
+                "transmits": "both",
+                "p_transmission": 0.15,
+                "source": "test",
+            },
+            {
+                "name": "dog_between_villages",
+                "kind": "between_sites",
+                "a": ["domestic_dog"],
+                "b": ["domestic_dog"],
+                "max_distance_km": 10,
+                "rate_per_year": 0.1,
+                "transmits": "both",
+                "p_transmission": 0.15,
+                "source": "test",
+            },
+        ],
+    }
+
+
+@pytest.fixture
+def located(tmp_path):
+    """Three leopards from a location table: L1 by village A, L2 overlaps L1 only, L3 alone."""
+    rows = ["animal_id,species,latitude,longitude,date"]
+    for animal, x, y in (("L1", 12, 10), ("L2", 20, 10), ("L3", 60, 10)):
+        for dx in (-0.5, 0.5):
+            lat, lon = lat_lon(x + dx, y)
+            rows.append(f"{animal},amur_leopard,{lat:.7f},{lon:.7f},2025-06-0{1 if dx < 0 else 2}")
+    path = tmp_path / "locations.csv"
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def build(located):
+    config = small_config(str(located))
+    locations = cn.read_locations(located, ["amur_leopard", "domestic_dog"])
+    individuals = cn.simulate_individuals(config, np.random.default_rng(0), locations)
+    return cn.build_contact_network(individuals, config), individuals
+
+
+def test_overlap_fraction_known_values():
+    got = cn.overlap_fraction(
+        np.array([0.0, 3.0, 0.5, 1.0]),
+        np.array([1.0, 1.0, 2.0, 1.0]),
+        np.array([1.0, 1.0, 0.5, 1.0]),
+    )
+    lens = 2 * math.acos(0.5) - 0.5 * math.sqrt(3)
+    np.testing.assert_allclose(got, [1.0, 0.0, 1.0, lens / math.pi], rtol=1e-12)
+
+
+def test_location_table_replaces_simulated_positions(located):
+    graph, individuals = build(located)
+    leopards = individuals.table[individuals.table["species"] == "amur_leopard"]
+    assert sorted(leopards["node"]) == ["L1", "L2", "L3"]
+    assert set(leopards["origin"]) == {"location_table"}
+    l1 = leopards.set_index("node").loc["L1"]
+    assert l1["x"] == pytest.approx(12, abs=1e-4) and l1["y"] == pytest.approx(10, abs=1e-4)
+    assert graph.nodes["L1"]["species"] == "amur_leopard"
+
+
+def test_edges_rates_and_directions_hand_built(located):
+    graph, _ = build(located)
+    dogs_a = [n for n, d in graph.nodes(data=True) if d["site"] == "A"]
+    assert len(dogs_a) == 3
+    for dog in dogs_a:
+        # per_individual_of: L1's one dog per year is split evenly over 3 identical dogs
+        assert graph.edges[dog, "L1"]["weight"] == pytest.approx(1 / 3)
+        assert graph.edges[dog, "L1"]["transmission_rate"] == pytest.approx(0.5 / 3)
+        assert graph.edges["L1", dog]["transmission_rate"] == 0.0  # a_to_b only
+    # territorial contact scales with overlap of two 80 km² ranges 8 km apart
+    r = math.sqrt(80 / math.pi)
+    frac = cn.overlap_fraction(np.array([8.0]), r, r)[0]
+    assert graph.edges["L1", "L2"]["weight"] == pytest.approx(2.0 * frac, rel=1e-6)
+    assert graph.edges["L2", "L1"]["transmission_rate"] == pytest.approx(0.2 * frac, rel=1e-6)
+    assert graph.degree("L3") == 0
+
+
+def test_network_summary_hand_built(located):
+    graph, _ = build(located)
+    s = cn.network_summary(graph)
+    value = {(m, a, b): v for m, a, b, v in s.itertuples(index=False)}
+    assert value[("nodes", "domestic_dog", "")] == 5
+    assert value[("nodes", "amur_leopard", "")] == 3
+    assert value[("edges_between", "domestic_dog", "domestic_dog")] == 3 + 1  # villages 56 km apart
+    assert value[("edges_between", "amur_leopard", "domestic_dog")] == 3
+    assert value[("edges_between", "amur_leopard", "amur_leopard")] == 1
+    assert value[("edges", "amur_leopard", "")] == 4
+    assert value[("mean_degree", "amur_leopard", "")] == pytest.approx((4 + 1 + 0) / 3, abs=1e-4)
+    assert value[("share_with_path_to", "amur_leopard", "domestic_dog")] == pytest.approx(2 / 3)
+    assert value[("share_reachable_by_transmission_from", "amur_leopard", "domestic_dog")] == (
+        pytest.approx(2 / 3)
+    )
+
+
+def test_between_sites_rule_links_nearby_villages(located):
+    config = small_config(str(located))
+    config["contact_rules"][3]["max_distance_km"] = 60
+    locations = cn.read_locations(located, ["amur_leopard", "domestic_dog"])
+    graph = cn.build_contact_network(
+        cn.simulate_individuals(config, np.random.default_rng(0), locations), config
+    )
+    s = cn.network_summary(graph)
+    row = s[
+        (s.metric == "edges_between")
+        & (s.species_a == "domestic_dog")
+        & (s.species_b == "domestic_dog")
+    ]
+    assert row["value"].iloc[0] == 4 + 3 * 2
+
+
+def test_bad_location_row_names_line_and_column(tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text(
+        "animal_id,species,latitude,longitude,date\n"
+        "L1,amur_leopard,43.1,131.2,2025-01-01\n"
+        "L2,amur_leopard,north,131.2,2025-01-01\n"
+    )
+    with pytest.raises(cn.NetworkInputError, match=r"line 3, column latitude: 'north'"):
+        cn.read_locations(path, ["amur_leopard"])
+    path.write_text(
+        "animal_id,species,latitude,longitude,date\nL1,snow_leopard,43.1,131.2,2025-01-01\n"
+    )
+    with pytest.raises(cn.NetworkInputError, match=r"line 2, column species"):
+        cn.read_locations(path, ["amur_leopard"])
+
+
+def test_release_adds_linked_group(located):
+    graph, individuals = build(located)
+    config = small_config(str(located))
+    config["sites"].append({"name": "release", "x_km": 21, "y_km": 10, "dogs": 0})
+    extra = cn.released_individuals(config, "amur_leopard", 2, "release", np.random.default_rng(1))
+    bigger = cn.add_individuals(graph, extra, individuals, config)
+    new = list(extra.table["node"])
+    assert bigger.number_of_nodes() == graph.number_of_nodes() + 2
+    assert bigger.has_edge(new[0], "L2") and bigger.has_edge(new[0], new[1])
+    assert all(bigger.nodes[n]["origin"] == "released" for n in new)
+    for u, v in graph.edges():
+        assert bigger.edges[u, v] == graph.edges[u, v]
+
+
+def test_example_config_builds(repo_root, monkeypatch):
+    monkeypatch.chdir(repo_root)
+    graph, individuals = cn.network_from_config("config/network.yaml", 1)
+    table = individuals.table
+    real = table[table["origin"] == "location_table"]
+    assert len(real) == 6 and "PPO_F01" in graph
+    assert (table["species"] == "amur_leopard").sum() == 120
+    nodes, arcs = cn.network_tables(graph)
+    again = cn.graph_from_tables(nodes, arcs)
+    assert again.number_of_edges() == graph.number_of_edges()

@@ -1,0 +1,77 @@
+"""End to end: the Snakemake intake target on the example data in a temporary copy."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import run_snakemake
+
+TARGETS = ("results/samples/samples.tsv", "results/qc/rejected_rows.tsv",
+           "results/qc/intake_summary.tsv")
+BAD = Path(__file__).parent / "data" / "bad_sheets"
+NEW_SHEET = ("sample_id,species,site,collection_date,assay,result,age_years\n"
+             "NEW-1,leo,Kedrovaya Pad,2021-06-01,VNT,1:64,3\n"
+             "NEW-2,tiger,Kedrovaya Pad,2021-06-02,VNT,<1:4,5\n")
+
+
+def _digests(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir()}
+
+
+@pytest.mark.slow
+def test_intake_target_reruns_only_on_change_and_explains_problems(workflow_dir):
+    samples_dir = workflow_dir / "config" / "samples"
+    inputs_before = _digests(samples_dir)
+
+    first = run_snakemake(workflow_dir, *TARGETS, timeout=300)
+    assert first.returncode == 0, first.stderr
+    samples = (workflow_dir / TARGETS[0]).read_text(encoding="utf-8").splitlines()
+    rejected = (workflow_dir / TARGETS[1]).read_text(encoding="utf-8").splitlines()
+    assert 1800 < len(samples) - 1 < 2200
+    assert len(rejected) == 1 + 3  # impossible date, garbled titre, exact duplicate
+    assert "Барабаш" in "\n".join(samples)
+    log = (workflow_dir / "results/logs/intake/intake.log").read_text(encoding="utf-8")
+    assert "rows not used" in log and "31.02.2012" in log
+    assert _digests(samples_dir) == inputs_before  # input files never written to
+
+    second = run_snakemake(workflow_dir, *TARGETS, timeout=300)
+    assert second.returncode == 0
+    assert "Nothing to be done" in second.stdout + second.stderr
+
+    (samples_dir / "new_lab_2021.csv").write_text(NEW_SHEET, encoding="utf-8")
+    third = run_snakemake(workflow_dir, *TARGETS, timeout=300)
+    assert third.returncode == 0, third.stderr
+    updated = (workflow_dir / TARGETS[0]).read_text(encoding="utf-8").splitlines()
+    assert len(updated) == len(samples) + 2
+    assert any(line.startswith("NEW-1\t") for line in updated)
+
+    shutil.copy(BAD / "semicolon.csv", samples_dir / "semicolon.csv")
+    broken = run_snakemake(workflow_dir, *TARGETS, timeout=300)
+    assert broken.returncode != 0
+    assert "config/samples/semicolon.csv: columns are separated by semicolons" in broken.stderr
+    log = (workflow_dir / "results/logs/intake/intake.log").read_text(encoding="utf-8")
+    assert "config/samples/semicolon.csv: columns are separated by semicolons" in log
+
+
+def test_strict_step_fails_with_the_problems_in_log_and_on_stderr(tmp_path, capfd):
+    """Rule intake under ``--config strict=true``, run in-process (no Snakemake start-up)."""
+    from disease_risk.intake import IntakeError, intake_step
+    from disease_risk.logs import log_to
+
+    repo = Path(__file__).resolve().parents[1]
+    sheets = sorted(str(p) for p in (repo / "config" / "samples").glob("*.*sv"))
+    log_path = tmp_path / "intake.log"
+    outputs = tuple(str(tmp_path / n) for n in ("s.tsv", "r.tsv", "q.tsv"))
+    with pytest.raises(IntakeError), log_to(log_path) as log:
+        intake_step(sheets, str(repo / "config/species.yaml"), str(repo / "config/assays.yaml"),
+                    str(repo / "config/sheet_layouts.yaml"), True, outputs,
+                    log)
+    err = capfd.readouterr().err
+    logged = log_path.read_text(encoding="utf-8")
+    for text in ("strict mode: 2 row(s) rejected",
+                 "value '31.02.2012': not a real calendar date", "value '1;64': cannot read"):
+        assert text in err and text in logged
+    assert not any(Path(o).exists() for o in outputs)

@@ -1,0 +1,60 @@
+"""End to end: network + scenario jobs + summary through Snakemake in a workflow copy."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from conftest import run_snakemake
+
+from disease_risk.transmission import SUMMARY_COLUMNS
+
+TARGETS = ["results/network/summary.tsv", "results/transmission/summary.tsv"]
+
+
+@pytest.mark.slow
+def test_network_and_scenarios_run_as_jobs(workflow_dir, tmp_path):
+    import arviz as az
+
+    foi = np.random.default_rng(0).gamma(20.0, 0.005, size=(2, 40, 3))
+    foi_file = tmp_path / "foi_idata.nc"
+    az.from_dict(
+        posterior={"force_of_infection": foi},
+        coords={"species": ["domestic_dog", "raccoon_dog", "red_fox"]},
+        dims={"force_of_infection": ["species"]},
+    ).to_netcdf(str(foi_file))
+    config_path = workflow_dir / "config/config.yaml"
+    config = yaml.safe_load(config_path.read_text())
+    tx = config["transmission"]
+    tx.update(foi_file=str(foi_file), replicates=15)
+    tx["scenarios"] = {
+        k: tx["scenarios"][k] for k in ("baseline", "dog_vaccination_70", "leopard_release")
+    }
+    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+
+    done = run_snakemake(workflow_dir, *TARGETS, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    summary = pd.read_csv(workflow_dir / TARGETS[1], sep="\t")
+    assert list(summary.columns) == SUMMARY_COLUMNS
+    assert set(summary["scenario"]) == {"baseline", "dog_vaccination_70", "leopard_release"}
+    assert "amur_leopard_released" in set(summary["species"])
+    assert (summary["replicates"] == 15).all()
+    assert summary["p_any_infection"].between(0, 1).all()
+    network = pd.read_csv(workflow_dir / TARGETS[0], sep="\t", keep_default_na=False)
+    nodes = network[network.metric == "nodes"].set_index("species_a")["value"]
+    assert nodes["amur_leopard"] == 120
+    for name in ("contact_network.graphml", "nodes.parquet", "arcs.parquet"):
+        assert (workflow_dir / "results/network" / name).stat().st_size > 0
+    for png in ("outbreak_sizes.png", "leopard_risk.png"):
+        assert (workflow_dir / "results/transmission" / png).stat().st_size > 1000
+    reps = pd.read_parquet(
+        workflow_dir / "results/transmission/dog_vaccination_70/replicates.parquet"
+    )
+    assert len(reps) == 15
+    assert (reps["vaccinated_domestic_dog"] == round(0.7 * reps["population_domestic_dog"])).all()
+
+    first = (workflow_dir / TARGETS[1]).read_bytes()
+    again = run_snakemake(workflow_dir, "--forceall", *TARGETS, timeout=600)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert (workflow_dir / TARGETS[1]).read_bytes() == first
