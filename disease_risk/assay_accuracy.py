@@ -1,4 +1,4 @@
-"""Assay sensitivity and specificity: Beta priors plus validation-panel counts, shared by both models.
+"""Assay sensitivity and specificity: Beta priors plus validation-panel counts (both models).
 
 Following Gelman and Carpenter (2020, "Bayesian analysis of tests with unknown specificity and
 sensitivity"), the validation panel is not collapsed into a plug-in value: its counts enter the
@@ -103,13 +103,29 @@ def assay_accuracy(assays: Any) -> dict[str, AssayAccuracy]:
     return out
 
 
-def add_test_accuracy(accuracy: Sequence[AssayAccuracy]) -> tuple[pt.TensorVariable, pt.TensorVariable]:
+def accuracy_for(
+    assays: Sequence[str], accuracy: Mapping[str, AssayAccuracy]
+) -> list[AssayAccuracy]:
+    """The registry entries of ``assays`` in order; a clear error names any missing assay."""
+    missing = [a for a in assays if a not in accuracy]
+    if missing:
+        raise ValueError(
+            f"assays {missing} appear in samples.tsv but not in the assay registry "
+            "(config/assays.yaml); add them with sensitivity/specificity priors"
+        )
+    return [accuracy[a] for a in assays]
+
+
+def add_test_accuracy(
+    accuracy: Sequence[AssayAccuracy],
+) -> tuple[pt.TensorVariable, pt.TensorVariable]:
     """Inside a model context, add ``sensitivity`` and ``specificity`` per assay (dim ``assay``).
 
     Beta priors from the registry; validation panels enter as Binomial likelihoods (an assay
     without a panel has zero trials, which adds nothing). Every number is a ``pm.Data`` so a
     compiled model can be reused with other assays' values.
     """
+
     def data(name: str, values: list[float], dtype: str) -> pt.TensorVariable:
         return pm.Data(name, np.asarray(values, dtype=dtype), dims="assay")
 

@@ -31,7 +31,8 @@ def _add_check(subparsers: argparse._SubParsersAction) -> None:
         description="Run the pipeline's intake validation on SHEETs and list every problem "
         "(file, row, column, value, fix). Exit status 0 when clean, 1 when there are problems.",
     )
-    parser.add_argument("sheets", nargs="+", metavar="SHEET", help=".csv, .tsv or .xlsx sheet")
+    parser.add_argument("sheets", nargs="+", metavar="SHEET",
+                        help=".csv, .tsv or .xlsx sheet, or a folder of them")
     parser.add_argument("--species-file", default=_config_default("species.yaml"))
     parser.add_argument("--assays-file", default=_config_default("assays.yaml"))
     parser.add_argument("--layouts-file", default=_config_default("sheet_layouts.yaml"),
@@ -41,11 +42,13 @@ def _add_check(subparsers: argparse._SubParsersAction) -> None:
 
 def _run_check(args: argparse.Namespace) -> int:
     from disease_risk.intake import ConfigFileError, check
+    from disease_risk.sheets import SheetError, find_sheets
 
     try:
-        outcome = check(args.sheets, args.species_file, args.assays_file,
-                        args.layouts_file or None)
-    except ConfigFileError as err:
+        sheets = [s for p in args.sheets
+                  for s in (find_sheets(p) if Path(p).is_dir() else [Path(p)])]
+        outcome = check(sheets, args.species_file, args.assays_file, args.layouts_file or None)
+    except (ConfigFileError, SheetError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     print(outcome.text)

@@ -256,13 +256,10 @@ def write_fasta(records: list[SimulatedSequence], path: str | Path, width: int =
 def read_example_samples(config_dir: str | Path = "config") -> pd.DataFrame:
     """The example sheets in ``config_dir/samples`` after intake (sample_id, species, ...)."""
     from disease_risk.intake import run_intake
+    from disease_risk.sheets import find_sheets
 
     config_dir = Path(config_dir)
-    sheets = sorted(
-        p
-        for p in (config_dir / "samples").iterdir()
-        if p.suffix.lower() in (".csv", ".tsv", ".xlsx") and not p.name.startswith((".", "~$"))
-    )
+    sheets = find_sheets(config_dir / "samples")
     layouts = config_dir / "sheet_layouts.yaml"
     result = run_intake(
         sheets,

@@ -105,7 +105,7 @@ _QUALIFIERS = {"<=": "<=", "=<": "<=", "≤": "<=", ">=": ">=", "=>": ">=", "≥
 _ISO = re.compile(r"^(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?:[ T]00:00(?::00(?:\.0+)?)?)?$")
 _DOTTED = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
 _SLASHED = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
-_SERIAL = re.compile(r"^\d{4,5}(?:\.0+)?$")
+_SERIAL = re.compile(r"^\d{5}(?:\.0+)?$")
 
 
 class IntakeError(RuntimeError):
@@ -148,12 +148,12 @@ class IntakeResult:
 
     def problem_text(self) -> str:
         """Every rejected row and unreadable file, one line each, for logs and error messages."""
-        lines = list(self.file_errors)
-        lines += [
-            f"{r.file} row {r.row}, column {r.column}, value {r.value!r}: {r.reason}"
-            for r in self.rejected.itertuples(index=False)
-        ]
-        return "\n".join(lines)
+        return "\n".join([*self.file_errors, *_problem_lines(self.rejected)])
+
+
+def _problem_lines(rejected: pd.DataFrame) -> list[str]:
+    return [f"{r.file} row {r.row}, column {r.column}, value {r.value!r}: {r.reason}"
+            for r in rejected.itertuples(index=False)]
 
 
 # ----------------------------------------------------------------------------- cell parsers
@@ -179,6 +179,8 @@ def parse_date(text: str, today: dt.date | None = None) -> tuple[dt.date | None,
             return None, f"ambiguous date (day/month or month/day?); {fix}"
         parts = (int(m[3]), second, first) if first > 12 or first == second else (
             int(m[3]), first, second)
+    elif re.fullmatch(r"(19|20)\d\d", value):
+        return None, f"only a year; the full date is needed: {fix}"
     elif _SERIAL.match(value):
         serial = int(float(value))
         date = _EXCEL_EPOCH + dt.timedelta(days=serial)
@@ -470,7 +472,8 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
         elif column in _FLOAT_COLUMNS:
             frame[column] = pd.to_numeric(frame[column]).astype("float64")
         else:
-            frame[column] = frame[column].fillna("").astype(str)
+            frame[column] = ["" if pd.isna(v) else str(v) for v in frame[column]]
+            frame[column] = frame[column].astype(str)
     return frame
 
 
@@ -523,10 +526,7 @@ def read_sheets(
         raise IntakeError("unreadable sample sheet(s):\n" + "\n".join(result.file_errors))
     if strict and result.rejected_rows:
         problems = result.rejected[~result.rejected["reason"].str.startswith("exact duplicate")]
-        text = "\n".join(
-            f"{r.file} row {r.row}, column {r.column}, value {r.value!r}: {r.reason}"
-            for r in problems.itertuples(index=False)
-        )
+        text = "\n".join(_problem_lines(problems))
         raise IntakeError(
             f"strict mode: {result.rejected_rows} row(s) rejected; fix them (or set strict: false"
             f" to continue without them):\n{text}"

@@ -36,6 +36,16 @@ SPECIES_LABELS = {
 }
 
 
+EXTRA_CAPTIONS = {
+    "transmission_outbreak_sizes": "Number of animals of each species infected within the "
+    "simulated period: share of replicates with at most x infected, one line per scenario.",
+    "ppc_posterior_predictive": "Posterior predictive check: observed positives against the "
+    "counts the fitted models predict (95% interval) for each group.",
+    "transmission_leopard_risk": "Chance that at least one leopard is infected (bars with Monte "
+    "Carlo error) and leopard deaths (median and 97.5% quantile) in each scenario.",
+}
+
+
 @dataclass
 class ReportData:
     """Everything the report shows; any table may be None when its stage produced nothing."""
@@ -489,6 +499,23 @@ def render_report(
         provenance=provenance,
         config_yaml=yaml.safe_dump(dict(provenance.config), sort_keys=True),
         unreliable_rows=table_html(data.diagnostics[diag_bad]) if diag_bad.any() else "",
+        ppc_note=ppc_note(data.diagnostics),
+        captions=EXTRA_CAPTIONS,
+    )
+
+
+def ppc_note(diagnostics: pd.DataFrame | None) -> str:
+    """One sentence on the posterior predictive checks (rows with ``section == 'ppc'``)."""
+    if diagnostics is None or "section" not in diagnostics.columns:
+        return ""
+    ppc = diagnostics[diagnostics["section"].astype(str) == "ppc"]
+    if ppc.empty or "reliable" not in ppc.columns:
+        return ""
+    outside = int((ppc["reliable"].astype(str) == "no").sum())
+    return (
+        f"Posterior predictive checks: {outside} of {len(ppc)} observed counts fall outside their "
+        f"95% predictive interval (about {max(1, round(0.05 * len(ppc)))} expected by chance); "
+        "many more would mean the model misses structure in the data."
     )
 
 

@@ -373,7 +373,7 @@ ESTIMATION_COLUMNS = [
     "target_p_any_infection", "contact_share",
     "deaths_median", "deaths_hi95", "population_size", "share_lost_hi95", "consequence",
     "risk", "uncertainty", "uncertainty_reasons",
-    "source_n_tested", "source_prevalence_median", "source_prevalence_lo95",
+    "serology_species", "source_n_tested", "source_prevalence_median", "source_prevalence_lo95",
     "source_prevalence_hi95", "source_foi_median", "source_foi_lo95", "source_foi_hi95",
     "method",
 ]
@@ -535,13 +535,9 @@ def _cdv_rows(
             share_lost = deaths_hi / population if population > 0 else nan
             consequence = consequence_word(share_lost, settings.consequence_thresholds)
             likelihood = likelihood_word(infection, settings.likelihood_thresholds)
-            evidence = _source_evidence(release_species, prevalence, foi)
-            width = (
-                (evidence["source_foi_hi95"] - evidence["source_foi_lo95"])
-                / evidence["source_foi_median"]
-                if evidence["source_foi_median"] > 0
-                else nan
-            )
+            serology_species = _serology_species(release_species, sources, prevalence)
+            evidence = _source_evidence(serology_species, prevalence, foi)
+            width = _relative_width(evidence)
             thresholds = settings.likelihood_thresholds
             level, reasons = uncertainty_level(
                 relative_width=width,
@@ -553,7 +549,7 @@ def _cdv_rows(
                 {
                     "hazard": hazard_id, "target_species": group, "pathway": name,
                     "basis": "quantified", "scenario": scenario,
-                    "source_species": release_species,
+                    "source_species": release_species, "serology_species": serology_species,
                     "release_probability": release_p, "release_lo95": release_lo,
                     "release_hi95": release_hi,
                     "release_likelihood": likelihood_word(release_p, thresholds),
@@ -571,6 +567,26 @@ def _cdv_rows(
                 }
             )
     return rows
+
+
+def _serology_species(release: str, sources: Sequence[str], prevalence: pd.DataFrame) -> str:
+    """Species whose serology backs a row: the release species if tested, else the pathway's
+    most-tested source species."""
+    if release in prevalence.index:
+        return release
+    tested = [s for s in sources if s in prevalence.index]
+    if not tested:
+        return ""
+    return max(tested, key=lambda s: (float(prevalence.loc[s, "n_tested"]), s))
+
+
+def _relative_width(evidence: Mapping[str, float]) -> float:
+    """(hi95 - lo95) / median of the force of infection, else of the true prevalence."""
+    for stem in ("source_foi", "source_prevalence"):
+        median = evidence[f"{stem}_median"]
+        if median > 0:
+            return (evidence[f"{stem}_hi95"] - evidence[f"{stem}_lo95"]) / median
+    return float("nan")
 
 
 def _n_tested(prevalence: pd.DataFrame, species: Sequence[str]) -> float:

@@ -607,34 +607,44 @@ def _call(
     return label, []
 
 
-def type_sequence(
-    record: SequenceRecord, panel: ReferencePanel, settings: TypingSettings
-) -> tuple[dict, str]:
-    """Type one sequence: returns the lineages.tsv row (without sample columns) and its projection.
+def _h_like(summary: AlignmentSummary, length: int, settings: TypingSettings) -> bool:
+    return summary.identity >= settings.min_h_identity and summary.covered >= min(
+        settings.min_length, length
+    )
 
-    Nearest reference = highest pairwise-alignment identity over the covered region among the
-    ``candidates`` best references by frame-projected identity (plus the best of another lineage,
-    which becomes the runner-up: the closest competing lineage at the call level).
+
+def place_in_frame(
+    seq: str, panel: ReferencePanel, settings: TypingSettings
+) -> tuple[str, Alignment, AlignmentSummary, bool]:
+    """Align ``seq`` to the frame reference, trying its reverse complement if it is not H-like.
+
+    Returns the sequence as used, the alignment, its summary and whether it was flipped.
     """
-    level = settings.call_level
     frame = panel.frame
-    seq = record.seq
-    flags: list[str] = []
-    frame_alignment = align(frame, seq)
-    frame_summary = summarise(frame_alignment, frame, seq)
-    def h_like(summary: AlignmentSummary) -> bool:
-        enough = min(settings.min_length, len(seq))
-        return summary.identity >= settings.min_h_identity and summary.covered >= enough
-
-    if not h_like(frame_summary):
+    alignment = align(frame, seq)
+    summary = summarise(alignment, frame, seq)
+    if not _h_like(summary, len(seq), settings):
         flipped = reverse_complement(seq)
         flipped_alignment = align(frame, flipped)
         flipped_summary = summarise(flipped_alignment, frame, flipped)
-        if h_like(flipped_summary):
-            seq, frame_alignment, frame_summary = flipped, flipped_alignment, flipped_summary
-            flags.append("reverse_complement")
-    projection = project(frame_alignment, len(frame), seq)
+        if _h_like(flipped_summary, len(seq), settings):
+            return flipped, flipped_alignment, flipped_summary, True
+    return seq, alignment, summary, False
 
+
+def nearest_references(
+    seq: str,
+    projection: str,
+    frame_summary: AlignmentSummary,
+    panel: ReferencePanel,
+    settings: TypingSettings,
+) -> tuple[str, str | None, dict[str, AlignmentSummary]]:
+    """Nearest reference, runner-up (closest of another lineage) and their pairwise summaries.
+
+    Candidates: the ``candidates`` references closest by frame-projected identity, plus the
+    closest of another lineage; each is re-aligned pairwise (ties keep the projected order).
+    """
+    level = settings.call_level
     ranked = sorted(
         panel.projections,
         key=lambda ref_id: (-projected_identity(projection, panel.projections[ref_id])[0], ref_id),
@@ -651,11 +661,30 @@ def type_sequence(
         else:
             reference = panel.sequences[ref_id]
             summaries[ref_id] = summarise(align(reference, seq), reference, seq)
-    nearest = max(candidates, key=lambda r: (summaries[r].identity, -ranked.index(r)))
-    nearest_summary = summaries[nearest]
+
+    def closeness(ref_id: str) -> tuple[float, int]:
+        return summaries[ref_id].identity, -ranked.index(ref_id)
+
+    nearest = max(candidates, key=closeness)
     nearest_label = panel.label(nearest, level)
     rivals = [r for r in candidates if panel.label(r, level) != nearest_label]
-    runner_up = max(rivals, key=lambda r: (summaries[r].identity, -ranked.index(r)), default=None)
+    return nearest, max(rivals, key=closeness, default=None), summaries
+
+
+def type_sequence(
+    record: SequenceRecord, panel: ReferencePanel, settings: TypingSettings
+) -> tuple[dict, str]:
+    """Type one sequence: the lineages.tsv row (without sample columns) and its projection."""
+    level = settings.call_level
+    frame = panel.frame
+    seq, frame_alignment, frame_summary, flipped = place_in_frame(record.seq, panel, settings)
+    flags = ["reverse_complement"] if flipped else []
+    projection = project(frame_alignment, len(frame), seq)
+    nearest, runner_up, summaries = nearest_references(
+        seq, projection, frame_summary, panel, settings
+    )
+    nearest_summary = summaries[nearest]
+    nearest_label = panel.label(nearest, level)
 
     lineage, call_flags = _call(
         nearest_summary.identity, nearest_summary.covered, len(seq), settings, nearest_label

@@ -19,7 +19,12 @@ import pymc as pm
 import pytensor.tensor as pt
 import xarray as xr
 
-from disease_risk.assay_accuracy import AssayAccuracy, add_test_accuracy, apparent_prevalence
+from disease_risk.assay_accuracy import (
+    AssayAccuracy,
+    accuracy_for,
+    add_test_accuracy,
+    apparent_prevalence,
+)
 from disease_risk.sampling import Fit, SamplerSettings, posterior_draws, sample_posterior
 
 EFFECTS: dict[str, tuple[str, ...]] = {
@@ -133,9 +138,10 @@ class PrevalenceData:
 
     @property
     def labels(self) -> list[str]:
-        return [f"{s}|{t}|{y}" for s, t, y in self.groups[["species", "site", "year"]].itertuples(
-            index=False
-        )]
+        return [
+            f"{s}|{t}|{y}"
+            for s, t, y in self.groups[["species", "site", "year"]].itertuples(index=False)
+        ]
 
     def effect_levels(self, effect: str) -> tuple[list[str], np.ndarray]:
         """Level labels of an effect and each group's level index."""
@@ -180,16 +186,6 @@ def prevalence_data(
     return PrevalenceData.from_counts(counts, exclusions)
 
 
-def _accuracy_for(data_assays: Sequence[str], accuracy: Mapping[str, AssayAccuracy]) -> list:
-    missing = [a for a in data_assays if a not in accuracy]
-    if missing:
-        raise ValueError(
-            f"assays {missing} appear in samples.tsv but not in the assay registry "
-            "(config/assays.yaml); add them with sensitivity/specificity priors"
-        )
-    return [accuracy[a] for a in data_assays]
-
-
 def build_prevalence_model(
     data: PrevalenceData, accuracy: Mapping[str, AssayAccuracy], priors: PrevalencePriors
 ) -> pm.Model:
@@ -205,7 +201,7 @@ def build_prevalence_model(
         coords[f"{effect}_level"] = levels
         effect_index[effect] = index
     with pm.Model(coords=coords, check_bounds=False) as model:
-        se, sp = add_test_accuracy(_accuracy_for(data.assays, accuracy))
+        se, sp = add_test_accuracy(accuracy_for(data.assays, accuracy))
         eta: pt.TensorVariable = pm.Normal(
             "intercept", mu=priors.intercept_mu, sigma=priors.intercept_sigma
         )
@@ -296,9 +292,7 @@ def summarise_prevalence(fit: Fit, data: PrevalenceData) -> pd.DataFrame:
     return table.reset_index(drop=True)
 
 
-def replicate_positives(
-    fit: Fit, data: PrevalenceData, seed: int
-) -> tuple[np.ndarray, np.ndarray]:
+def replicate_positives(fit: Fit, data: PrevalenceData, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Posterior predictive positives per cell (draws x cells) and the cells' observed counts."""
     p = posterior_draws(fit.idata, "true_prevalence")
     se = posterior_draws(fit.idata, "sensitivity")
@@ -335,15 +329,18 @@ def ppc_table(
 def prevalence_ppc(fit: Fit, data: PrevalenceData, seed: int) -> tuple[pd.DataFrame, xr.Dataset]:
     """Posterior predictive check per (group, assay) cell, and the replicated draws."""
     replicated, observed = replicate_positives(fit, data, seed)
-    labels = [f"{data.labels[g]}|{a}" for g, a in data.cells[["group", "assay"]].itertuples(
-        index=False
-    )]
+    labels = [
+        f"{data.labels[g]}|{a}" for g, a in data.cells[["group", "assay"]].itertuples(index=False)
+    ]
     n_chain = fit.idata.posterior.sizes["chain"]
     reshaped = replicated.reshape(n_chain, -1, replicated.shape[1])
     dataset = xr.Dataset(
         {"positives": (("chain", "draw", "cell"), reshaped)},
-        coords={"chain": fit.idata.posterior.chain, "draw": fit.idata.posterior.draw,
-                "cell": labels},
+        coords={
+            "chain": fit.idata.posterior.chain,
+            "draw": fit.idata.posterior.draw,
+            "cell": labels,
+        },
     )
     return ppc_table(replicated, observed, labels, "prevalence"), dataset
 

@@ -161,6 +161,10 @@ def read_sheet(path: str | Path, layout: SheetLayout | None = None) -> RawSheet:
             warnings.append(f"{path}: column {key!r} is computed by the intake; the sheet's "
                             f"values are kept as {keys[i]!r}")
     _check_required(path, keys, defaults, numbered, mapping)
+    for i, key in enumerate(keys):
+        if not key and any(i < len(r) and r[i].strip() for _, r in numbered[1:]):
+            keys[i] = f"unnamed_{i + 1}"
+            warnings.append(f"{path}: column {i + 1} has values but no name; kept as {keys[i]!r}")
 
     seen: dict[str, int] = {}
     for i, key in enumerate(keys):
@@ -181,17 +185,11 @@ def read_sheet(path: str | Path, layout: SheetLayout | None = None) -> RawSheet:
         )
 
     rows: list[tuple[int, dict[str, str]]] = []
-    unnamed_with_data = False
     for number, cells_row in numbered[1:]:
         values: dict[str, str] = {}
-        for i, cell in enumerate(cells_row):
-            key = keys[i] if i < len(keys) else ""
-            if not key:
-                if cell.strip():
-                    unnamed_with_data = True
-                    values.setdefault("__unnamed__", cell.strip())
-                continue
-            values[key] = cell.strip()
+        for key, cell in zip(keys, cells_row, strict=False):
+            if key:
+                values[key] = unicodedata.normalize("NFC", cell.strip())
         if len(cells_row) > len(keys) and any(c.strip() for c in cells_row[len(keys):]):
             values["__overflow__"] = f"{len(cells_row)} cells but the header has {len(keys)}"
         for column, default in defaults.items():
@@ -200,11 +198,6 @@ def read_sheet(path: str | Path, layout: SheetLayout | None = None) -> RawSheet:
         if layout and layout.sample_id_prefix and values.get("sample_id"):
             values["sample_id"] = layout.sample_id_prefix + values["sample_id"]
         rows.append((number, values))
-    if unnamed_with_data:
-        warnings.append(
-            f"{path}: a column without a header holds values; they are ignored. Give the column "
-            "a name to keep it"
-        )
     columns = [k for k in keys if k]
     columns += [c for c in defaults if c not in columns]
     if header_row != 1:

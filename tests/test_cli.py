@@ -84,3 +84,11 @@ def test_console_script_is_installed(tmp_path):
                           timeout=120)
     assert done.returncode == 1
     assert "column result, value '1:3x2': cannot read the result" in done.stdout
+
+
+def test_check_a_folder_checks_every_sheet_in_it(tmp_path, capsys):
+    (tmp_path / "a.csv").write_text(GOOD, encoding="utf-8")
+    (tmp_path / "b.tsv").write_text(GOOD.replace(",", "\t").replace("G1", "G2"), encoding="utf-8")
+    assert main(["check", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert f"OK {tmp_path / 'a.csv'}" in out and f"OK {tmp_path / 'b.tsv'}" in out

@@ -152,6 +152,7 @@ def test_dates_in_lab_formats(text, expected):
     ("1850-01-01", "implausible"),
     ("99999", "not a plausible Excel date serial"),
     ("May 2015", "not a date the intake understands"),
+    ("2015", "only a year; the full date is needed"),
     ("", "collection date is empty"),
 ])
 def test_bad_dates_say_why_and_how_to_fix(text, reason):
@@ -389,8 +390,26 @@ def test_unsupported_spreadsheets_in_the_drop_folder_fail_loudly(tmp_path, regis
     (tmp_path / "~$lock.xlsx").write_bytes(b"")
     good = sheet(tmp_path, HEADER + "\nG1,dog,S,2015-01-01,VNT,32\n")
     found = find_sheets(tmp_path)
-    assert found == [good, tmp_path / "old.xls"]
+    assert found == [tmp_path / "old.xls", good]
     with pytest.raises(IntakeError, match=r"old\.xls: unsupported file type '\.xls'; save"):
         intake(found, registry, assays)
     with pytest.raises(SheetError, match="is not a folder"):
         find_sheets(tmp_path / "missing")
+
+
+def test_decomposed_unicode_site_names_match_composed_ones(tmp_path, registry, assays):
+    import unicodedata
+
+    nfd = unicodedata.normalize("NFD", "Зарубино й")
+    path = sheet(tmp_path, HEADER + f"\nU1,dog,{nfd},2015-01-01,VNT,32\n"
+                 "U2,dog,Зарубино й,2015-01-01,VNT,32\n")
+    result = intake([path], registry, assays)
+    assert result.samples["site"].nunique() == 1
+
+
+def test_values_under_an_empty_header_cell_are_kept(tmp_path, registry, assays):
+    path = sheet(tmp_path, HEADER + ",,notes\nV1,dog,S,2015-01-01,VNT,32,abc,n\n")
+    result = intake([path], registry, assays)
+    assert result.samples["unnamed_7"].iloc[0] == "abc"
+    assert result.samples["notes"].iloc[0] == "n"
+    assert any("column 7 has values but no name" in w for w in result.warnings)

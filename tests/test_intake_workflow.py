@@ -42,36 +42,51 @@ def test_intake_target_reruns_only_on_change_and_explains_problems(workflow_dir)
     assert "Nothing to be done" in second.stdout + second.stderr
 
     (samples_dir / "new_lab_2021.csv").write_text(NEW_SHEET, encoding="utf-8")
+    shutil.copy(BAD / "impossible_date.csv", samples_dir / "lab_with_a_typo.csv")
     third = run_snakemake(workflow_dir, *TARGETS, timeout=300)
     assert third.returncode == 0, third.stderr
     updated = (workflow_dir / TARGETS[0]).read_text(encoding="utf-8").splitlines()
-    assert len(updated) == len(samples) + 2
+    assert len(updated) == len(samples) + 3  # NEW-1, NEW-2 and the good row ID-2
     assert any(line.startswith("NEW-1\t") for line in updated)
+    account = (workflow_dir / TARGETS[1]).read_text(encoding="utf-8")
+    assert ("config/samples/lab_with_a_typo.csv\t2\tcollection_date\t2015-02-30\t"
+            "not a real calendar date") in account
+    summary = (workflow_dir / TARGETS[2]).read_text(encoding="utf-8")
+    assert "file\tconfig/samples/lab_with_a_typo.csv\t2\t1\t1\t0" in summary
 
-    shutil.copy(BAD / "semicolon.csv", samples_dir / "semicolon.csv")
-    broken = run_snakemake(workflow_dir, *TARGETS, timeout=300)
-    assert broken.returncode != 0
-    assert "config/samples/semicolon.csv: columns are separated by semicolons" in broken.stderr
-    log = (workflow_dir / "results/logs/intake/intake.log").read_text(encoding="utf-8")
-    assert "config/samples/semicolon.csv: columns are separated by semicolons" in log
-
-
-def test_strict_step_fails_with_the_problems_in_log_and_on_stderr(tmp_path, capfd):
-    """Rule intake under ``--config strict=true``, run in-process (no Snakemake start-up)."""
+def _run_step(tmp_path: Path, sheets: list[str], strict: bool) -> tuple[str, tuple[str, ...]]:
+    """Rule intake's script, run in-process (the same code, no Snakemake start-up)."""
     from disease_risk.intake import IntakeError, intake_step
     from disease_risk.logs import log_to
 
     repo = Path(__file__).resolve().parents[1]
-    sheets = sorted(str(p) for p in (repo / "config" / "samples").glob("*.*sv"))
     log_path = tmp_path / "intake.log"
     outputs = tuple(str(tmp_path / n) for n in ("s.tsv", "r.tsv", "q.tsv"))
     with pytest.raises(IntakeError), log_to(log_path) as log:
         intake_step(sheets, str(repo / "config/species.yaml"), str(repo / "config/assays.yaml"),
-                    str(repo / "config/sheet_layouts.yaml"), True, outputs,
-                    log)
+                    str(repo / "config/sheet_layouts.yaml"), strict, outputs, log)
+    return log_path.read_text(encoding="utf-8"), outputs
+
+
+def test_strict_step_fails_with_the_problems_in_log_and_on_stderr(tmp_path, capfd):
+    repo = Path(__file__).resolve().parents[1]
+    sheets = sorted(str(p) for p in (repo / "config" / "samples").glob("*.*sv"))
+    logged, outputs = _run_step(tmp_path, sheets, strict=True)
     err = capfd.readouterr().err
-    logged = log_path.read_text(encoding="utf-8")
     for text in ("strict mode: 2 row(s) rejected",
                  "value '31.02.2012': not a real calendar date", "value '1;64': cannot read"):
         assert text in err and text in logged
     assert not any(Path(o).exists() for o in outputs)
+
+
+def test_unreadable_sheet_fails_the_step_naming_the_file(tmp_path, capfd):
+    sheets = [str(BAD / "semicolon.csv"), str(BAD / "impossible_date.csv")]
+    logged, outputs = _run_step(tmp_path, sheets, strict=False)
+    text = f"{BAD / 'semicolon.csv'}: columns are separated by semicolons"
+    assert text in capfd.readouterr().err and text in logged
+    assert not any(Path(o).exists() for o in outputs)
+
+
+def test_empty_drop_folder_fails_the_step(tmp_path, capfd):
+    logged, _ = _run_step(tmp_path, [], strict=False)
+    assert "no sample sheets (.csv, .tsv, .xlsx)" in logged

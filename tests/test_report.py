@@ -117,6 +117,7 @@ def test_report_is_self_contained_with_decodable_figures(tmp_path):
     for section in browser_check.SECTIONS:
         assert f'<section id="{section}"' in html
     assert "SHA-256" in html and "hazards.yaml" in html
+    assert "Posterior predictive checks: 1 of 1 observed counts" in html
 
 
 def test_report_renders_in_chromium(tmp_path):
@@ -134,18 +135,22 @@ def test_example_run_tables_complete_and_report_renders(example_run, tmp_path):
     assert len(cdv) > 0
     numeric = [c for c in estimation.columns
                if c.endswith(("probability", "_lo95", "_hi95", "_median", "_share"))
-               or c in ("deaths_hi95", "population_size", "share_lost_hi95", "source_n_tested")]
+               and not c.startswith("source_foi")]
+    numeric += ["population_size", "source_n_tested"]
     empty = cdv[numeric].isna()
     assert not empty.any().any(), f"empty cells where numbers are due:\n{cdv[empty.any(axis=1)]}"
     words = cdv[["release_likelihood", "exposure_likelihood", "likelihood", "consequence",
                  "risk", "uncertainty"]]
     assert not words.isin(["", "not estimated"]).any().any()
     management = read_tsv(risk_dir / "risk_management.tsv")
-    assert not management.drop(columns=[]).isna().any().any(), management
+    assert not management.isna().any().any(), management
     hazards = read_tsv(risk_dir / "hazards.tsv")
     assert len(hazards) >= 6
     import pandas as pd
 
     sheets = pd.read_excel(risk_dir / "dra_tables.xlsx", sheet_name=None)
     assert set(sheets) == {"hazards", "risk_estimation", "risk_management"}
+    foi = read_tsv(example_run / "results/seroprevalence/force_of_infection.tsv")
+    with_foi = cdv[cdv["serology_species"].isin(set(foi["species"]))]
+    assert not with_foi.filter(like="source_foi").isna().any().any()
     browser_check.assert_report_renders(example_run / "results/report/report.html", tmp_path)

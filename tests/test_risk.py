@@ -312,3 +312,18 @@ def test_tables_are_byte_identical_when_rewritten(tmp_path, settings):
     assert len(sheets["risk_estimation"]) == len(tables["risk_estimation"])
     back = pd.read_csv(tmp_path / "a" / "est.tsv", sep="\t")
     assert back["infection_probability"].iloc[0] == pytest.approx(0.4 * 30 / 130, rel=1e-5)
+
+
+def test_serology_falls_back_to_most_tested_source(settings):
+    prevalence = synth.prevalence_summary()
+    prevalence = prevalence[prevalence["species"] != "raccoon_dog"]
+    table = build_risk_estimation(
+        hazards=synth.hazards(), settings=settings, transmission=synth.transmission_summary(),
+        prevalence=species_prevalence(prevalence), foi=latest_foi(synth.force_of_infection()),
+        diagnostics=synth.diagnostics(), network_summary=synth.network_summary(),
+    )
+    row = table[(table["target_species"] == "amur_leopard")
+                & (table["pathway"] == "mesocarnivores")].iloc[0]
+    assert row["source_species"] == "raccoon_dog"  # most infected in the simulation
+    assert row["serology_species"] == "red_fox"  # the tested one backs the row
+    assert row["source_n_tested"] == 41

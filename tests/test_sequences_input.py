@@ -177,3 +177,32 @@ def test_lineage_table_accepts_suffixed_column_names(shared_dir):
     row = table.loc["Z47760.1|L5|L5.3|GL|1988|DOG"]
     assert (row["lineage"], row["sublineage"], row["host"]) == ("L5", "L5.3", "DOG")
     assert row["name"].startswith("Arctic-like")
+
+
+def test_genbank_sample_file_is_read(tmp_path):
+    from Bio import SeqIO
+    from Bio.Seq import Seq
+    from Bio.SeqRecord import SeqRecord
+
+    record = SeqRecord(Seq(H_FRAGMENT), id="CDVH-GB1", annotations={"molecule_type": "DNA"})
+    path = tmp_path / "lab.gbk"
+    SeqIO.write([record], path, "genbank")
+    records, rejections = read_sequence_file(path)
+    assert rejections == []
+    assert [(r.id, r.seq, r.record) for r in records] == [("CDVH-GB1", H_FRAGMENT, 1)]
+
+
+def test_strict_mode_stops_on_any_rejected_record(tmp_path, repo_root):
+    from disease_risk.sequences import TypingSettings, run_typing
+
+    panel_dir = repo_root / "config" / "references"
+    panel = read_reference_panel(
+        panel_dir / "SIMULATED_cdv_h_panel.fasta", panel_dir / "SIMULATED_cdv_h_panel.tsv"
+    )
+    fasta = _write(tmp_path / "s.fasta", f">ok\n{H_FRAGMENT * 4}\n>prot\n{PROTEIN}\n")
+    samples = _write(tmp_path / "samples.tsv", "sample_id\tspecies\tsequence_id\nS1\tsable\tok\n")
+    with pytest.raises(SequenceInputError, match=r"s\.fasta, record 2 \('prot'\): looks like a"):
+        run_typing(samples, [fasta], panel, TypingSettings(), strict=True)
+    lineages, unmatched, _ = run_typing(samples, [fasta], panel, TypingSettings(), strict=False)
+    assert lineages["sequence_id"].tolist() == ["ok"]
+    assert unmatched["issue"].tolist() == ["rejected_sequence"]

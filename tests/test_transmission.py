@@ -182,7 +182,7 @@ def percolation_theory(degrees: np.ndarray, tau: float, gamma: float) -> tuple[f
 
 @pytest.mark.slow
 def test_major_outbreak_share_matches_percolation_theory():
-    n, tau, gamma, reps = 20000, 1.0, 1.0, 1500
+    n, tau, gamma, reps = 10000, 0.7, 1.0, 1500
     graph = config_model(n, 4, seed=21)
     degrees = np.array([d for _, d in graph.degree()])
     p_major, attack = percolation_theory(degrees, tau, gamma)

@@ -1,4 +1,6 @@
 # Provenance of the run and the self-contained HTML report for wildlife vets.
+import os
+
 from disease_risk.provenance import PROVENANCE_FILES, config_input_files
 from disease_risk.report import REPORT_FIGURES
 
@@ -36,6 +38,7 @@ rule report_html:
         prevalence="results/seroprevalence/summary.tsv",
         foi="results/seroprevalence/force_of_infection.tsv",
         diagnostics="results/seroprevalence/diagnostics.tsv",
+        posterior_predictive="results/seroprevalence/posterior_predictive.png",
         lineages="results/sequences/lineages.tsv",
         tree="results/sequences/tree.png",
         network="results/network/summary.tsv",

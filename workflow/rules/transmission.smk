@@ -1,16 +1,18 @@
 # Contact network and stochastic CDV transmission scenarios (one job per scenario).
+import yaml
+
 
 TX = config.get("transmission", {})
 SCENARIOS = sorted(TX.get("scenarios", {}))
 
 
-def network_locations(wildcards=None):
-    """The optional real location table named in the network config (an input when set)."""
-    import yaml
-
-    with open(config["network_file"], encoding="utf-8") as handle:
-        located = (yaml.safe_load(handle) or {}).get("locations_file")
-    return [located] if located else []
+# The optional real location table named in the network config is an input when set.
+with open(config["network_file"], encoding="utf-8") as _network_handle:
+    NETWORK_LOCATIONS = [
+        path
+        for path in [(yaml.safe_load(_network_handle) or {}).get("locations_file")]
+        if path
+    ]
 
 
 wildcard_constraints:
@@ -20,7 +22,7 @@ wildcard_constraints:
 rule contact_network:
     input:
         network=config["network_file"],
-        locations=network_locations,
+        locations=NETWORK_LOCATIONS,
     output:
         graphml="results/network/contact_network.graphml",
         nodes="results/network/nodes.parquet",

@@ -20,6 +20,7 @@ with log_to(snakemake.log[0]) as log:
             "tree": snakemake.input.tree,
             "transmission_outbreak_sizes": snakemake.input.outbreak_sizes,
             "transmission_leopard_risk": snakemake.input.leopard_risk,
+            "ppc_posterior_predictive": snakemake.input.posterior_predictive,
         },
         provenance_files=snakemake.input.provenance,
     )

@@ -1,0 +1,307 @@
+"""Force of infection (FOI) of CDV per species from age-structured serology (catalytic model).
+
+An animal born at time b and sampled at time t has been exposed for the calendar-year pieces
+of [b, t]; with annual FOI lambda_y it has seroconverted with probability
+1 - exp(-sum_y exposure_y * lambda_y) (lifelong antibodies, no seroreversion), and it reads
+positive with probability Se * that + (1 - Sp) * (1 - that). FOI is either constant per species
+or varies by calendar year as a random walk on log FOI (non-centred, centred on its mean).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pymc as pm
+import pytensor.tensor as pt
+
+from disease_risk.assay_accuracy import (
+    AssayAccuracy,
+    accuracy_for,
+    add_test_accuracy,
+    apparent_prevalence,
+)
+from disease_risk.sampling import Fit, SamplerSettings, posterior_draws, sample_posterior
+from disease_risk.seroprevalence import (
+    DEFAULT_ROLES,
+    exclusion_row,
+    ppc_table,
+    select_results,
+)
+
+MODES = ("constant", "random_walk")
+REPEAT_CAPTURES = ("first", "last")
+
+
+@dataclass(frozen=True)
+class FoiSettings:
+    """Structure and priors of the catalytic model."""
+
+    mode: str = "random_walk"
+    log_foi_mu: float = -2.3
+    log_foi_sigma: float = 1.5
+    rw_sd_scale: float = 0.3
+    min_age_years: float = 0.0
+    repeat_captures: str = "first"
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ValueError(f"force_of_infection.mode must be one of {MODES}, got {self.mode!r}")
+        if self.repeat_captures not in REPEAT_CAPTURES:
+            raise ValueError(
+                f"force_of_infection.repeat_captures must be one of {REPEAT_CAPTURES}, "
+                f"got {self.repeat_captures!r}"
+            )
+
+    @classmethod
+    def from_config(cls, section: Mapping[str, Any]) -> FoiSettings:
+        prior = section.get("log_foi_prior", {})
+        return cls(
+            mode=section.get("mode", cls.mode),
+            log_foi_mu=float(prior.get("mu", cls.log_foi_mu)),
+            log_foi_sigma=float(prior.get("sigma", cls.log_foi_sigma)),
+            rw_sd_scale=float(section.get("rw_sd_prior", cls.rw_sd_scale)),
+            min_age_years=float(section.get("min_age_years", cls.min_age_years)),
+            repeat_captures=section.get("repeat_captures", cls.repeat_captures),
+        )
+
+
+@dataclass(frozen=True)
+class FoiData:
+    """One row per animal used: species, assay, positive, exposure per calendar year."""
+
+    animals: pd.DataFrame  # species, assay, positive, age_years, sampled_year, animal_id
+    exposure: np.ndarray  # animals x years: years of life spent in each calendar year
+    years: list[int]
+    exclusions: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def species(self) -> list[str]:
+        return sorted(self.animals["species"].unique())
+
+    @property
+    def assays(self) -> list[str]:
+        return sorted(self.animals["assay"].unique())
+
+
+def decimal_year(dates: pd.Series) -> np.ndarray:
+    """Calendar date as a decimal year (2015-07-02 -> about 2015.5)."""
+    d = pd.to_datetime(dates)
+    start = pd.to_datetime(d.dt.year.astype(str) + "-01-01")
+    length = np.where(d.dt.is_leap_year, 366.0, 365.0)
+    return (d.dt.year + (d - start).dt.days / length).to_numpy(float)
+
+
+def exposure_matrix(birth: np.ndarray, sampled: np.ndarray, years: Sequence[int]) -> np.ndarray:
+    """Years each animal lived in each calendar year between birth and sampling."""
+    start = np.asarray(years, float)[None, :]
+    lo = np.maximum(birth[:, None], start)
+    hi = np.minimum(sampled[:, None], start + 1.0)
+    return np.clip(hi - lo, 0.0, None)
+
+
+def foi_data_from_animals(
+    animals: pd.DataFrame, exclusions: Sequence[dict[str, Any]] = ()
+) -> FoiData:
+    """From per-animal rows with species, assay, positive, birth_time, sampled_time."""
+    animals = animals.reset_index(drop=True)
+    birth = animals["birth_time"].to_numpy(float)
+    sampled = animals["sampled_time"].to_numpy(float)
+    years = list(range(int(np.floor(birth.min())), int(np.floor(sampled.max())) + 1))
+    animals = animals.assign(age_years=sampled - birth)
+    return FoiData(animals, exposure_matrix(birth, sampled, years), years, list(exclusions))
+
+
+def foi_data(
+    samples: pd.DataFrame,
+    settings: FoiSettings,
+    species: Sequence[str] = (),
+    roles: Sequence[str] = DEFAULT_ROLES,
+) -> FoiData:
+    """Animals with a known age or birth year, one capture each (see ``repeat_captures``).
+
+    Exposure runs from birth to the collection date. The birth year is preferred when given
+    (animal assumed born mid-year), because it places the life in calendar years; otherwise
+    birth = collection date - ``age_years``.
+    """
+    used, exclusions = select_results(samples, "force_of_infection", species, roles)
+    sampled = decimal_year(used["collection_date"])
+    birth_year = pd.to_numeric(used["birth_year"], errors="coerce").to_numpy(float)
+    age = pd.to_numeric(used["age_years"], errors="coerce").to_numpy(float)
+    birth = np.where(np.isfinite(birth_year), birth_year + 0.5, sampled - age)
+    birth = np.minimum(birth, sampled)
+    used = used.assign(birth_time=birth, sampled_time=sampled)
+    unknown = ~np.isfinite(birth)
+    for sp, n in used.loc[unknown].groupby("species").size().items():
+        exclusions.append(exclusion_row("force_of_infection", f"no age or birth year: {sp}", n))
+    used = used.loc[~unknown]
+    young = (used["sampled_time"] - used["birth_time"]) < settings.min_age_years
+    for sp, n in used.loc[young].groupby("species").size().items():
+        exclusions.append(
+            exclusion_row("force_of_infection", f"younger than min_age_years: {sp}", n)
+        )
+    used = used.loc[~young].sort_values(["collection_date", "sample_id"], kind="stable")
+    animal = used["animal_id"].fillna("").astype(str)
+    keep = "first" if settings.repeat_captures == "first" else "last"
+    repeat = (animal != "") & used.assign(_a=animal).duplicated(["_a", "species"], keep=keep)
+    for sp, n in used.loc[repeat].groupby("species").size().items():
+        exclusions.append(
+            exclusion_row(
+                "force_of_infection",
+                f"repeat capture, {settings.repeat_captures} capture used: {sp}",
+                n,
+            )
+        )
+    used = used.loc[~repeat]
+    if used.empty:
+        raise ValueError(
+            "no animal of the modelled species has an age or birth year in samples.tsv; the "
+            "force-of-infection model needs `age_years` or `birth_year`"
+        )
+    for sp, n in used.groupby("species").size().items():
+        exclusions.append(exclusion_row("force_of_infection", f"used: {sp}", n))
+    columns = ["species", "assay", "positive", "birth_time", "sampled_time", "animal_id"]
+    return foi_data_from_animals(used[columns], exclusions)
+
+
+def build_foi_model(
+    data: FoiData, accuracy: Mapping[str, AssayAccuracy], settings: FoiSettings
+) -> pm.Model:
+    """The catalytic model for all species at once (species share only the assays' Se/Sp)."""
+    species, assays = data.species, data.assays
+    coords = {
+        "species": species,
+        "year": data.years,
+        "year_step": data.years[1:],
+        "assay": assays,
+        "animal": np.arange(len(data.animals)),
+    }
+    animal_species = data.animals["species"].map({s: i for i, s in enumerate(species)})
+    animal_assay = data.animals["assay"].map({a: i for i, a in enumerate(assays)})
+    with pm.Model(coords=coords, check_bounds=False) as model:
+        se, sp = add_test_accuracy(accuracy_for(assays, accuracy))
+        sp_index = pm.Data("animal_species", animal_species.to_numpy("int64"), dims="animal")
+        assay_index = pm.Data("animal_assay", animal_assay.to_numpy("int64"), dims="animal")
+        exposure = pm.Data("exposure", data.exposure, dims=("animal", "year"))
+        log_foi_mean = pm.Normal(
+            "log_foi_mean", settings.log_foi_mu, settings.log_foi_sigma, dims="species"
+        )
+        if settings.mode == "random_walk" and len(data.years) > 1:
+            rw_sd = pm.HalfNormal("log_foi_rw_sd", sigma=settings.rw_sd_scale, dims="species")
+            steps = pm.Normal("log_foi_steps", 0.0, 1.0, dims=("species", "year_step"))
+            walk = pt.concatenate(
+                [pt.zeros((len(species), 1)), pt.cumsum(steps * rw_sd[:, None], axis=1)], axis=1
+            )
+            walk = walk - walk.mean(axis=1, keepdims=True)
+            by_year = pm.Deterministic(
+                "force_of_infection_by_year",
+                pt.exp(log_foi_mean[:, None] + walk),
+                dims=("species", "year"),
+            )
+            pm.Deterministic("force_of_infection", by_year[:, -1], dims="species")
+            hazard = (exposure * by_year[sp_index]).sum(axis=1)
+        else:
+            foi = pm.Deterministic("force_of_infection", pt.exp(log_foi_mean), dims="species")
+            hazard = foi[sp_index] * exposure.sum(axis=1)
+        seroconverted = -pt.expm1(-hazard)
+        pm.Bernoulli(
+            "seropositive",
+            p=apparent_prevalence(seroconverted, se[assay_index], sp[assay_index]),
+            observed=pm.Data("positive", data.animals["positive"].to_numpy("int64"), dims="animal"),
+            dims="animal",
+        )
+    return model
+
+
+def fit_foi(
+    data: FoiData,
+    accuracy: Mapping[str, AssayAccuracy],
+    settings: FoiSettings,
+    sampler: SamplerSettings,
+    seed: int,
+) -> Fit:
+    return sample_posterior(build_foi_model(data, accuracy, settings), sampler, seed)
+
+
+def _quantiles(draws: np.ndarray) -> dict[str, np.ndarray]:
+    lo, med, hi = np.quantile(draws, [0.025, 0.5, 0.975], axis=0)
+    return {"foi_median": med, "foi_lo95": lo, "foi_hi95": hi}
+
+
+def summarise_foi(fit: Fit, data: FoiData) -> pd.DataFrame:
+    """Posterior median and 95% interval of annual FOI per species (and year, if it varies)."""
+    posterior = fit.idata.posterior
+    if "force_of_infection_by_year" in posterior:
+        draws = posterior_draws(fit.idata, "force_of_infection_by_year")
+        q = _quantiles(draws)
+        rows = [
+            {"species": s, "year": str(y), **{k: v[i, j] for k, v in q.items()}}
+            for i, s in enumerate(data.species)
+            for j, y in enumerate(data.years)
+        ]
+    else:
+        q = _quantiles(posterior_draws(fit.idata, "force_of_infection"))
+        rows = [
+            {"species": s, "year": "constant", **{k: v[i] for k, v in q.items()}}
+            for i, s in enumerate(data.species)
+        ]
+    return pd.DataFrame(rows)
+
+
+AGE_BANDS = (0.0, 1.0, 2.0, 4.0, 8.0, np.inf)
+
+
+def foi_ppc(fit: Fit, data: FoiData, seed: int) -> pd.DataFrame:
+    """Observed vs replicated positives per species and age band (0-1, 1-2, 2-4, 4-8, 8+ y)."""
+    se = posterior_draws(fit.idata, "sensitivity")
+    sp = posterior_draws(fit.idata, "specificity")
+    species_pos = data.animals["species"].map({s: i for i, s in enumerate(data.species)})
+    assay_pos = data.animals["assay"].map({a: i for i, a in enumerate(data.assays)}).to_numpy()
+    if "force_of_infection_by_year" in fit.idata.posterior:
+        foi = posterior_draws(fit.idata, "force_of_infection_by_year")[:, species_pos.to_numpy()]
+        hazard = np.einsum("day,ay->da", foi, data.exposure)
+    else:
+        foi = posterior_draws(fit.idata, "force_of_infection")[:, species_pos.to_numpy()]
+        hazard = foi * data.exposure.sum(axis=1)[None, :]
+    p = -np.expm1(-hazard)
+    apparent = se[:, assay_pos] * p + (1 - sp[:, assay_pos]) * (1 - p)
+    rng = np.random.default_rng(seed)
+    replicated = rng.random(apparent.shape) < apparent
+    band = pd.cut(data.animals["age_years"], AGE_BANDS, right=False, labels=False)
+    keys = pd.DataFrame({"species": data.animals["species"], "band": band})
+    labels, rep_cols, obs = [], [], []
+    for (s, b), idx in keys.groupby(["species", "band"], sort=True).indices.items():
+        lo, hi = AGE_BANDS[int(b)], AGE_BANDS[int(b) + 1]
+        labels.append(f"{s}|age {lo:g}-{hi:g}" if np.isfinite(hi) else f"{s}|age {lo:g}+")
+        rep_cols.append(replicated[:, idx].sum(axis=1))
+        obs.append(int(data.animals["positive"].to_numpy()[idx].sum()))
+    return ppc_table(np.column_stack(rep_cols), np.asarray(obs), labels, "force_of_infection")
+
+
+def foi_inference_data(fit: Fit) -> Any:
+    """The InferenceData to save (contract: ``force_of_infection`` dims chain, draw, species)."""
+    idata = fit.idata
+    idata.posterior.attrs.update({"sampler": fit.sampler, "seed": fit.seed})
+    if "force_of_infection_by_year" in idata.posterior:
+        idata.posterior.attrs["force_of_infection"] = "annual FOI in the most recent year"
+    else:
+        idata.posterior.attrs["force_of_infection"] = "annual FOI, constant over years"
+    return idata
+
+
+__all__ = [
+    "FoiData",
+    "FoiSettings",
+    "build_foi_model",
+    "decimal_year",
+    "exposure_matrix",
+    "fit_foi",
+    "foi_data",
+    "foi_data_from_animals",
+    "foi_inference_data",
+    "foi_ppc",
+    "summarise_foi",
+]
