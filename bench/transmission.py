@@ -21,7 +21,7 @@ from scipy import stats
 
 from disease_risk import transmission as tx
 
-TAU, GAMMA = 0.25, 1.0
+GAMMA = 1.0
 
 
 def config_model(n: int, mean_degree: float, seed: int) -> nx.Graph:
@@ -37,25 +37,25 @@ def geometric(n: int, mean_degree: float, seed: int) -> nx.Graph:
     return nx.random_geometric_graph(n, math.sqrt(mean_degree / (math.pi * n)), seed=seed)
 
 
-def run_ours(graph: nx.Graph, reps: int, seed: int) -> tuple[np.ndarray, float, float]:
+def run_ours(graph: nx.Graph, tau: float, reps: int, seed: int) -> tuple[np.ndarray, float, float]:
     t0 = time.perf_counter()
     net = tx.compile_network(graph, rate_attr=None, rate_scale=1.0)
     convert = time.perf_counter() - t0
     rng = np.random.default_rng(seed)
     starts, seeds = rng.integers(net.n, size=reps), rng.integers(2**31 - 1, size=reps)
     t0 = time.perf_counter()
-    sizes = tx.sir_final_sizes(net, TAU, GAMMA, starts, seeds)
+    sizes = tx.sir_final_sizes(net, tau, GAMMA, starts, seeds)
     return sizes, time.perf_counter() - t0, convert
 
 
-def run_eon(graph: nx.Graph, reps: int, seed: int) -> tuple[np.ndarray, float]:
+def run_eon(graph: nx.Graph, tau: float, reps: int, seed: int) -> tuple[np.ndarray, float]:
     rng = np.random.default_rng(seed)
     nodes = list(graph)
     t0 = time.perf_counter()
     sizes = []
     for _ in range(reps):
         _, _, _, r = EoN.fast_SIR(
-            graph, TAU, GAMMA, initial_infecteds=[nodes[rng.integers(len(nodes))]], rng=rng
+            graph, tau, GAMMA, initial_infecteds=[nodes[rng.integers(len(nodes))]], rng=rng
         )
         sizes.append(int(r[-1]))
     return np.array(sizes), time.perf_counter() - t0
@@ -73,13 +73,13 @@ def describe(sizes: np.ndarray, n: int) -> dict[str, float]:
     }
 
 
-def compare(name: str, graph: nx.Graph, reps_ours: int, reps_eon: int) -> None:
+def compare(name: str, graph: nx.Graph, tau: float, reps_ours: int, reps_eon: int) -> None:
     n = graph.number_of_nodes()
-    ours, t_ours, convert = run_ours(graph, reps_ours, seed=1)
-    eon, t_eon = run_eon(graph, reps_eon, seed=2)
+    ours, t_ours, convert = run_ours(graph, tau, reps_ours, seed=1)
+    eon, t_eon = run_eon(graph, tau, reps_eon, seed=2)
     r_ours, r_eon = reps_ours / t_ours, reps_eon / t_eon
     mean_deg = 2 * graph.number_of_edges() / n
-    print(f"\n## {name}: {n} nodes, mean degree {mean_deg:.2f}, tau {TAU}, gamma {GAMMA}")
+    print(f"\n## {name}: {n} nodes, mean degree {mean_deg:.2f}, tau {tau}, gamma {GAMMA}")
     print(
         f"disease_risk: {reps_ours} replicates in {t_ours:.2f} s = {r_ours:,.0f} rep/s "
         f"(+ {convert:.2f} s one-off graph conversion)"
@@ -95,14 +95,14 @@ def compare(name: str, graph: nx.Graph, reps_ours: int, reps_eon: int) -> None:
 
 
 def scaling(sizes: list[int], reps: dict[int, int]) -> None:
-    print("\n## cost vs size (configuration model, mean degree 8)")
+    print("\n## cost vs size (configuration model, mean degree 8, tau 0.25)")
     print(
         f"{'nodes':>8}{'ours s/rep':>12}{'EoN s/rep':>12}{'ratio':>8}{'ours s/rep/node (us)':>22}"
     )
     for n in sizes:
         graph = config_model(n, 8, seed=n)
-        _, t_ours, _ = run_ours(graph, reps[n] * 10, seed=3)
-        _, t_eon = run_eon(graph, reps[n], seed=4)
+        _, t_ours, _ = run_ours(graph, 0.25, reps[n] * 10, seed=3)
+        _, t_eon = run_eon(graph, 0.25, reps[n], seed=4)
         per_ours, per_eon = t_ours / (reps[n] * 10), t_eon / reps[n]
         print(
             f"{n:>8}{per_ours:>12.5f}{per_eon:>12.4f}{per_eon / per_ours:>8.1f}"
@@ -116,10 +116,17 @@ def main() -> None:
     args = parser.parse_args()
     k = 0.2 if args.quick else 1.0
     warm = config_model(200, 8, seed=0)
-    run_ours(warm, 5, seed=0)  # compile (numba cache) outside the timings
+    run_ours(warm, 0.25, 5, seed=0)  # compile (numba cache) outside the timings
     print(f"benchmark run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
-    compare("configuration model", config_model(5000, 8, seed=5), int(3000 * k), int(300 * k))
-    compare("random geometric graph", geometric(5000, 8, seed=6), int(3000 * k), int(300 * k))
+    cm = config_model(5000, 8, seed=5)
+    compare("configuration model", cm, 0.25, int(3000 * k), int(600 * k))
+    degrees = np.array([d for _, d in cm.degree()])
+    p_major, attack = tx.percolation_theory(degrees, 0.25, GAMMA)
+    print(
+        f"theory (generating functions): p_major {p_major:.3f}, attack rate {attack:.3f} "
+        f"(mean major size {attack * cm.number_of_nodes():.0f})"
+    )
+    compare("random geometric graph", geometric(5000, 8, seed=6), 0.6, int(3000 * k), int(600 * k))
     sizes = [1000, 10000, 100000]
     scaling(
         sizes, {1000: max(int(200 * k), 10), 10000: max(int(40 * k), 5), 100000: max(int(8 * k), 3)}

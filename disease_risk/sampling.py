@@ -144,6 +144,8 @@ def divergences(idata: az.InferenceData) -> int:
 def convergence_table(fit: Fit, settings: SamplerSettings, model_name: str) -> pd.DataFrame:
     """One row per posterior variable (parameter block): worst R-hat, bulk and tail ESS.
 
+    Unconstrained copies (names ending ``__``) are skipped: they mirror the constrained ones.
+
     A block is reliable when R-hat <= ``rhat_max``, bulk ESS >= ``ess_bulk_min`` and the fit
     had no divergences.
     """
@@ -154,6 +156,8 @@ def convergence_table(fit: Fit, settings: SamplerSettings, model_name: str) -> p
     n_div = divergences(fit.idata)
     rows = []
     for name in posterior.data_vars:
+        if str(name).endswith("__"):
+            continue
         r = float(np.nanmax(rhat[name].values))
         eb = float(np.nanmin(ess_bulk[name].values))
         et = float(np.nanmin(ess_tail[name].values))

@@ -8,9 +8,9 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 
 
 def _save(fig: plt.Figure, path: str | Path) -> None:
@@ -38,12 +38,26 @@ def forest_plot(summary: pd.DataFrame, path: str | Path) -> None:
     err = [med - rows["true_prevalence_lo95"], rows["true_prevalence_hi95"] - med]
     ax.errorbar(med, y, xerr=err, fmt="none", ecolor="0.4", elinewidth=1)
     ax.scatter(med[~overall], y[~overall], color="tab:blue", zorder=3, label="true (site)")
-    ax.scatter(med[overall], y[overall], color="black", marker="D", zorder=3,
-               label="true (species, all sites)")
-    ax.scatter(rows["apparent_prevalence"], y, facecolors="none", edgecolors="tab:red",
-               zorder=3, label="apparent (raw)")
-    labels = [f"{s} — {t} (n={n})" if t != "all" else f"{s} — ALL SITES (n={n})"
-              for s, t, n in rows[["species", "site", "n_tested"]].itertuples(index=False)]
+    ax.scatter(
+        med[overall],
+        y[overall],
+        color="black",
+        marker="D",
+        zorder=3,
+        label="true (species, all sites)",
+    )
+    ax.scatter(
+        rows["apparent_prevalence"],
+        y,
+        facecolors="none",
+        edgecolors="tab:red",
+        zorder=3,
+        label="apparent (raw)",
+    )
+    labels = [
+        f"{s} — {t} (n={n})" if t != "all" else f"{s} — ALL SITES (n={n})"
+        for s, t, n in rows[["species", "site", "n_tested"]].itertuples(index=False)
+    ]
     ax.set_yticks(y, labels, fontsize=8)
     ax.set_xlim(0, 1)
     ax.set_xlabel("CDV seroprevalence (posterior median, 95% interval)")
@@ -60,11 +74,21 @@ def trend_plot(summary: pd.DataFrame, path: str | Path) -> None:
     for ax, sp in zip(axes, species, strict=False):
         r = rows[rows["species"] == sp].assign(year=lambda d: d["year"].astype(int))
         r = r.sort_values("year")
-        ax.fill_between(r["year"], r["true_prevalence_lo95"], r["true_prevalence_hi95"],
-                        alpha=0.3, color="tab:blue")
+        ax.fill_between(
+            r["year"],
+            r["true_prevalence_lo95"],
+            r["true_prevalence_hi95"],
+            alpha=0.3,
+            color="tab:blue",
+        )
         ax.plot(r["year"], r["true_prevalence_median"], color="tab:blue")
-        ax.scatter(r["year"], r["apparent_prevalence"], s=8 + 2 * np.sqrt(r["n_tested"]),
-                   facecolors="none", edgecolors="tab:red")
+        ax.scatter(
+            r["year"],
+            r["apparent_prevalence"],
+            s=8 + 2 * np.sqrt(r["n_tested"]),
+            facecolors="none",
+            edgecolors="tab:red",
+        )
         ax.set_title(sp, fontsize=9)
         ax.set_ylim(0, 1)
         ax.tick_params(labelsize=7)
@@ -102,14 +126,30 @@ def ppc_plot(ppc: pd.DataFrame, path: str | Path) -> None:
     for ax, model in zip(axes.flat, models, strict=True):
         r = ppc[ppc["model"] == model]
         inside = r["reliable"] == "yes"
-        ax.errorbar(r["replicated_median"], r["observed"],
-                    xerr=[r["replicated_median"] - r["replicated_lo95"],
-                          r["replicated_hi95"] - r["replicated_median"]],
-                    fmt="none", ecolor="0.7", elinewidth=0.8)
-        ax.scatter(r.loc[inside, "replicated_median"], r.loc[inside, "observed"], s=10,
-                   label="inside 95% interval")
-        ax.scatter(r.loc[~inside, "replicated_median"], r.loc[~inside, "observed"], s=14,
-                   color="tab:red", label="outside")
+        ax.errorbar(
+            r["replicated_median"],
+            r["observed"],
+            xerr=[
+                r["replicated_median"] - r["replicated_lo95"],
+                r["replicated_hi95"] - r["replicated_median"],
+            ],
+            fmt="none",
+            ecolor="0.7",
+            elinewidth=0.8,
+        )
+        ax.scatter(
+            r.loc[inside, "replicated_median"],
+            r.loc[inside, "observed"],
+            s=10,
+            label="inside 95% interval",
+        )
+        ax.scatter(
+            r.loc[~inside, "replicated_median"],
+            r.loc[~inside, "observed"],
+            s=14,
+            color="tab:red",
+            label="outside",
+        )
         top = float(max(r["observed"].max(), r["replicated_hi95"].max(), 1))
         ax.plot([0, top], [0, top], color="0.5", lw=0.8)
         ax.set_xlabel("replicated positives (median, 95%)")

@@ -105,10 +105,19 @@ def prevalence_stage(
     data = prevalence_data(samples, species, roles)
     settings = SamplerSettings.from_config(section, threads)
     priors = PrevalencePriors.from_config(section.get("prevalence", {}))
-    log.info("prevalence model: %d groups, %d cells, %d tests", len(data.groups),
-             len(data.cells), int(data.cells["n_tested"].sum()))
-    fit = fit_prevalence(data, assay_accuracy(assays), priors, settings,
-                         derive_seed(seed, "seroprevalence", "prevalence"))
+    log.info(
+        "prevalence model: %d groups, %d cells, %d tests",
+        len(data.groups),
+        len(data.cells),
+        int(data.cells["n_tested"].sum()),
+    )
+    fit = fit_prevalence(
+        data,
+        assay_accuracy(assays),
+        priors,
+        settings,
+        derive_seed(seed, "seroprevalence", "prevalence"),
+    )
     ppc, replicated = prevalence_ppc(fit, data, derive_seed(seed, "seroprevalence", "ppc"))
     summary = summarise_prevalence(fit, data)
     diagnostics = diagnostics_frame(
@@ -139,10 +148,19 @@ def foi_stage(
     foi_settings = FoiSettings.from_config(section.get("force_of_infection", {}))
     data = foi_data(samples, foi_settings, species, roles)
     settings = SamplerSettings.from_config(section, threads)
-    log.info("force-of-infection model (%s): %d animals, %d calendar years", foi_settings.mode,
-             len(data.animals), len(data.years))
-    fit = fit_foi(data, assay_accuracy(assays), foi_settings, settings,
-                  derive_seed(seed, "seroprevalence", "force_of_infection"))
+    log.info(
+        "force-of-infection model (%s): %d animals, %d calendar years",
+        foi_settings.mode,
+        len(data.animals),
+        len(data.years),
+    )
+    fit = fit_foi(
+        data,
+        assay_accuracy(assays),
+        foi_settings,
+        settings,
+        derive_seed(seed, "seroprevalence", "force_of_infection"),
+    )
     table = summarise_foi(fit, data)
     ppc = foi_ppc(fit, data, derive_seed(seed, "seroprevalence", "foi_ppc"))
     diagnostics = diagnostics_frame(
@@ -152,20 +170,31 @@ def foi_stage(
     write_table(table, outputs["table"])
     write_table(diagnostics, outputs["diagnostics"])
     foi_plot(table, outputs["plot"])
-    _check_reliable(diagnostics, "force_of_infection",
-                    bool(section.get("fail_on_unreliable", True)))
+    _check_reliable(
+        diagnostics, "force_of_infection", bool(section.get("fail_on_unreliable", True))
+    )
     return table
 
 
 def combine_diagnostics(parts: Sequence[str | Path], table: str | Path, plot: str | Path) -> None:
     """Merge the two models' diagnostics, add an overall status row and draw the PPC figure."""
-    frames = [pd.read_csv(p, sep="\t", dtype={"item": str}, keep_default_na=False,
-                          na_values=[""]) for p in parts]
+    frames = [
+        pd.read_csv(p, sep="\t", dtype={"item": str}, keep_default_na=False, na_values=[""])
+        for p in parts
+    ]
     merged = pd.concat(frames, ignore_index=True)
     sampling = merged[merged["section"] == "sampling"]
     ok = bool((sampling["reliable"] == "yes").all())
-    status = pd.DataFrame([{"section": "status", "model": "all", "item": "overall",
-                            "reliable": "yes" if ok else "no"}])
+    status = pd.DataFrame(
+        [
+            {
+                "section": "status",
+                "model": "all",
+                "item": "overall",
+                "reliable": "yes" if ok else "no",
+            }
+        ]
+    )
     out = diagnostics_frame([merged, status])
     write_table(out, table)
     ppc_plot(out[out["section"] == "ppc"], plot)

@@ -41,16 +41,22 @@ RESULTS = ("positive", "negative")
 
 @dataclass(frozen=True)
 class PrevalencePriors:
-    """Priors of the logit-prevalence regression; ``effects`` maps effect name to SD scale."""
+    """Priors of the logit-prevalence regression.
+
+    ``effects`` maps effect name to the half-normal scale of its SD. Effects are non-centred
+    (sd * z, z ~ ZeroSumNormal(1)) unless listed in ``centred`` (effect ~ ZeroSumNormal(sd)),
+    which samples better when every level has plenty of data (typically species).
+    """
 
     intercept_mu: float = -1.0
     intercept_sigma: float = 1.5
     effects: Mapping[str, float] = field(
         default_factory=lambda: {"species": 1.5, "site": 1.0, "year": 0.5, "group": 0.5}
     )
+    centred: frozenset[str] = frozenset({"species"})
 
     def __post_init__(self) -> None:
-        unknown = sorted(set(self.effects) - set(EFFECTS))
+        unknown = sorted((set(self.effects) | set(self.centred)) - set(EFFECTS))
         if unknown:
             raise ValueError(f"unknown prevalence effects {unknown}; choose from {list(EFFECTS)}")
         for name, scale in self.effects.items():
@@ -59,11 +65,25 @@ class PrevalencePriors:
 
     @classmethod
     def from_config(cls, section: Mapping[str, Any]) -> PrevalencePriors:
+        """From ``seroprevalence.prevalence``; an effect is a scale or {sd_prior, centred}."""
         intercept = section.get("intercept", {})
+        effects: dict[str, float] = {}
+        centred: set[str] = set()
+        for name, value in section.get(
+            "effects",
+            {"species": {"sd_prior": 1.5, "centred": True}, "site": 1.0, "year": 0.5, "group": 0.5},
+        ).items():
+            if isinstance(value, Mapping):
+                effects[name] = float(value["sd_prior"])
+                if value.get("centred", False):
+                    centred.add(name)
+            else:
+                effects[name] = float(value)
         return cls(
             intercept_mu=float(intercept.get("mu", cls.intercept_mu)),
             intercept_sigma=float(intercept.get("sigma", cls.intercept_sigma)),
-            effects={k: float(v) for k, v in section.get("effects", cls().effects).items()},
+            effects=effects,
+            centred=frozenset(centred),
         )
 
 
@@ -208,8 +228,12 @@ def build_prevalence_model(
         for effect, scale in priors.effects.items():
             index = pm.Data(f"{effect}_index", effect_index[effect], dims="group")
             sd = pm.HalfNormal(f"{effect}_sd", sigma=scale)
-            z = pm.ZeroSumNormal(f"{effect}_z", sigma=1.0, dims=f"{effect}_level")
-            eta = eta + sd * z[index]
+            if effect in priors.centred:
+                value = pm.ZeroSumNormal(f"{effect}_effect", sigma=sd, dims=f"{effect}_level")
+            else:
+                z = pm.ZeroSumNormal(f"{effect}_z", sigma=1.0, dims=f"{effect}_level")
+                value = sd * z
+            eta = eta + value[index]
         if not priors.effects:
             eta = pt.repeat(eta, len(data.groups))
         prevalence = pm.Deterministic("true_prevalence", pm.math.invlogit(eta), dims="group")

@@ -54,6 +54,7 @@ def test_intake_target_reruns_only_on_change_and_explains_problems(workflow_dir)
     summary = (workflow_dir / TARGETS[2]).read_text(encoding="utf-8")
     assert "file\tconfig/samples/lab_with_a_typo.csv\t2\t1\t1\t0" in summary
 
+
 def _run_step(tmp_path: Path, sheets: list[str], strict: bool) -> tuple[str, tuple[str, ...]]:
     """Rule intake's script, run in-process (the same code, no Snakemake start-up)."""
     from disease_risk.intake import IntakeError, intake_step

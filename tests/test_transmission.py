@@ -13,7 +13,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import integrate, optimize, stats
+from scipy import stats
 
 from disease_risk import transmission as tx
 
@@ -148,44 +148,12 @@ def test_complete_graph_final_size_unchanged_by_latent_period_and_death():
     assert deaths / sizes.sum() == pytest.approx(0.4, abs=4 * math.sqrt(0.24 / sizes.sum()))
 
 
-def percolation_theory(degrees: np.ndarray, tau: float, gamma: float) -> tuple[float, float]:
-    """(P(major outbreak) from one random index case, attack rate of a major outbreak).
-
-    Exponential infectious period D: a node's transmissions are independent given D, so the
-    outbreak probability uses E_D[(u + (1 - u) e^{-tau D})^m]; the attack rate uses the marginal
-    transmissibility T = tau / (tau + gamma) (Kenah & Robins 2007; Miller 2007).
-    """
-    pk = np.bincount(degrees) / degrees.size
-    k = np.arange(pk.size)
-    qk = (k * pk)[1:] / (k * pk).sum()  # excess degree distribution, index m = k - 1
-
-    def mean_power(u, m):
-        return integrate.quad(
-            lambda d: (u + (1 - u) * math.exp(-tau * d)) ** m * gamma * math.exp(-gamma * d),
-            0,
-            np.inf,
-        )[0]
-
-    u = optimize.brentq(
-        lambda u: sum(q * mean_power(u, m) for m, q in enumerate(qk)) - u, 0.0, 1 - 1e-9
-    )
-    p_major = 1 - sum(p * mean_power(u, kk) for kk, p in enumerate(pk))
-    t = tau / (tau + gamma)
-
-    def g1(x):
-        return float(np.sum(qk * x ** np.arange(qk.size)))
-
-    w = optimize.brentq(lambda w: g1(1 - t + t * w) - w, 0.0, 1 - 1e-9)
-    attack = 1 - float(np.sum(pk * (1 - t + t * w) ** k))
-    return p_major, attack
-
-
 @pytest.mark.slow
 def test_major_outbreak_share_matches_percolation_theory():
     n, tau, gamma, reps = 10000, 0.7, 1.0, 1500
     graph = config_model(n, 4, seed=21)
     degrees = np.array([d for _, d in graph.degree()])
-    p_major, attack = percolation_theory(degrees, tau, gamma)
+    p_major, attack = tx.percolation_theory(degrees, tau, gamma)
     net = tx.compile_network(graph, rate_attr=None, rate_scale=1.0)
     sizes = simulate_final_sizes(net, tau, gamma, reps, seed=5)
     major = sizes > 0.01 * n
