@@ -120,6 +120,7 @@ def foi_data(
     settings: FoiSettings,
     species: Sequence[str] = (),
     roles: Sequence[str] = DEFAULT_ROLES,
+    exclude_vaccinated: bool = True,
 ) -> FoiData:
     """Animals with a known age or birth year, one capture each (see ``repeat_captures``).
 
@@ -127,7 +128,9 @@ def foi_data(
     (animal assumed born mid-year), because it places the life in calendar years; otherwise
     birth = collection date - ``age_years``.
     """
-    used, exclusions = select_results(samples, "force_of_infection", species, roles)
+    used, exclusions = select_results(
+        samples, "force_of_infection", species, roles, exclude_vaccinated
+    )
     sampled = decimal_year(used["collection_date"])
     birth_year = pd.to_numeric(used["birth_year"], errors="coerce").to_numpy(float)
     age = pd.to_numeric(used["age_years"], errors="coerce").to_numpy(float)
@@ -170,7 +173,11 @@ def foi_data(
 def build_foi_model(
     data: FoiData, accuracy: Mapping[str, AssayAccuracy], settings: FoiSettings
 ) -> pm.Model:
-    """The catalytic model for all species at once (species share only the assays' Se/Sp)."""
+    """The catalytic model for all species at once (species share only the assays' Se/Sp).
+
+    Cumulative hazard = exposure (animals x years) @ FOI (years x species), read off at each
+    animal's species through a one-hot matrix: dense products, cheap to differentiate.
+    """
     species, assays = data.species, data.assays
     coords = {
         "species": species,
@@ -183,7 +190,8 @@ def build_foi_model(
     animal_assay = data.animals["assay"].map({a: i for i, a in enumerate(assays)})
     with pm.Model(coords=coords, check_bounds=False) as model:
         se, sp = add_test_accuracy(accuracy_for(assays, accuracy))
-        sp_index = pm.Data("animal_species", animal_species.to_numpy("int64"), dims="animal")
+        one_hot = np.eye(len(species))[animal_species.to_numpy("int64")]
+        species_of = pm.Data("animal_species", one_hot, dims=("animal", "species"))
         assay_index = pm.Data("animal_assay", animal_assay.to_numpy("int64"), dims="animal")
         exposure = pm.Data("exposure", data.exposure, dims=("animal", "year"))
         log_foi_mean = pm.Normal(
@@ -202,10 +210,10 @@ def build_foi_model(
                 dims=("species", "year"),
             )
             pm.Deterministic("force_of_infection", by_year[:, -1], dims="species")
-            hazard = (exposure * by_year[sp_index]).sum(axis=1)
+            hazard = (pt.dot(exposure, by_year.T) * species_of).sum(axis=1)
         else:
             foi = pm.Deterministic("force_of_infection", pt.exp(log_foi_mean), dims="species")
-            hazard = foi[sp_index] * exposure.sum(axis=1)
+            hazard = pt.dot(species_of, foi) * exposure.sum(axis=1)
         seroconverted = -pt.expm1(-hazard)
         pm.Bernoulli(
             "seropositive",

@@ -58,8 +58,12 @@ def write_table(frame: pd.DataFrame, path: str | Path) -> None:
     out.to_csv(path, sep="\t", index=False, lineterminator="\n", encoding="utf-8")
 
 
-def _selection(section: Mapping[str, Any]) -> tuple[list[str], list[str]]:
-    return list(section.get("species") or []), list(section.get("species_roles", DEFAULT_ROLES))
+def _selection(section: Mapping[str, Any]) -> tuple[list[str], list[str], bool]:
+    return (
+        list(section.get("species") or []),
+        list(section.get("species_roles", DEFAULT_ROLES)),
+        bool(section.get("exclude_vaccinated", True)),
+    )
 
 
 def diagnostics_frame(parts: Sequence[pd.DataFrame | list[dict[str, Any]]]) -> pd.DataFrame:
@@ -101,8 +105,7 @@ def prevalence_stage(
 
     ``outputs`` keys: idata, summary, diagnostics, forest, trend.
     """
-    species, roles = _selection(section)
-    data = prevalence_data(samples, species, roles)
+    data = prevalence_data(samples, *_selection(section))
     settings = SamplerSettings.from_config(section, threads)
     priors = PrevalencePriors.from_config(section.get("prevalence", {}))
     log.info(
@@ -144,9 +147,8 @@ def foi_stage(
 
     ``outputs`` keys: idata, table, diagnostics, plot.
     """
-    species, roles = _selection(section)
     foi_settings = FoiSettings.from_config(section.get("force_of_infection", {}))
-    data = foi_data(samples, foi_settings, species, roles)
+    data = foi_data(samples, foi_settings, *_selection(section))
     settings = SamplerSettings.from_config(section, threads)
     log.info(
         "force-of-infection model (%s): %d animals, %d calendar years",

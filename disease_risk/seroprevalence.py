@@ -43,6 +43,9 @@ RESULTS = ("positive", "negative")
 class PrevalencePriors:
     """Priors of the logit-prevalence regression.
 
+    The intercept is Normal(mu, sigma) or Logistic(mu, sigma); Logistic(0, 1) on the logit
+    scale is a uniform prior on prevalence.
+
     ``effects`` maps effect name to the half-normal scale of its SD. Effects are non-centred
     (sd * z, z ~ ZeroSumNormal(1)) unless listed in ``centred`` (effect ~ ZeroSumNormal(sd)),
     which samples better when every level has plenty of data (typically species).
@@ -50,12 +53,17 @@ class PrevalencePriors:
 
     intercept_mu: float = -1.0
     intercept_sigma: float = 1.5
+    intercept_family: str = "normal"
     effects: Mapping[str, float] = field(
-        default_factory=lambda: {"species": 1.5, "site": 1.0, "year": 0.5, "group": 0.5}
+        default_factory=lambda: {"species": 1.5, "site": 1.0, "year": 0.5}
     )
     centred: frozenset[str] = frozenset({"species"})
 
     def __post_init__(self) -> None:
+        if self.intercept_family not in ("normal", "logistic"):
+            raise ValueError(
+                f"intercept family must be normal or logistic, got {self.intercept_family!r}"
+            )
         unknown = sorted((set(self.effects) | set(self.centred)) - set(EFFECTS))
         if unknown:
             raise ValueError(f"unknown prevalence effects {unknown}; choose from {list(EFFECTS)}")
@@ -69,10 +77,8 @@ class PrevalencePriors:
         intercept = section.get("intercept", {})
         effects: dict[str, float] = {}
         centred: set[str] = set()
-        for name, value in section.get(
-            "effects",
-            {"species": {"sd_prior": 1.5, "centred": True}, "site": 1.0, "year": 0.5, "group": 0.5},
-        ).items():
+        defaults = {"species": {"sd_prior": 1.5, "centred": True}, "site": 1.0, "year": 0.5}
+        for name, value in section.get("effects", defaults).items():
             if isinstance(value, Mapping):
                 effects[name] = float(value["sd_prior"])
                 if value.get("centred", False):
@@ -82,6 +88,7 @@ class PrevalencePriors:
         return cls(
             intercept_mu=float(intercept.get("mu", cls.intercept_mu)),
             intercept_sigma=float(intercept.get("sigma", cls.intercept_sigma)),
+            intercept_family=str(intercept.get("family", cls.intercept_family)),
             effects=effects,
             centred=frozenset(centred),
         )
@@ -96,11 +103,14 @@ def select_results(
     model: str,
     species: Sequence[str] = (),
     roles: Sequence[str] = DEFAULT_ROLES,
+    exclude_vaccinated: bool = True,
 ) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
     """Rows of a modelled species with a positive/negative result, and counts of the rest.
 
     ``species`` (if given) lists the species to model; otherwise every species whose
-    ``species_role`` is in ``roles``. Indeterminate results are excluded and counted.
+    ``species_role`` is in ``roles``. Indeterminate results are excluded and counted, and so
+    are vaccinated animals (their antibodies need not come from infection) unless
+    ``exclude_vaccinated`` is false.
     """
     chosen = samples["species"].isin(species) if species else samples["species_role"].isin(roles)
     rows: list[dict[str, Any]] = []
@@ -116,7 +126,13 @@ def select_results(
         )
     for sp, n in kept.loc[result == "indeterminate"].groupby("species").size().items():
         rows.append(exclusion_row(model, f"indeterminate result: {sp}", n))
-    used = kept.loc[result.isin(RESULTS)].copy()
+    usable = result.isin(RESULTS)
+    if exclude_vaccinated and "vaccinated" in kept:
+        vaccinated = usable & (kept["vaccinated"].fillna("").astype(str).str.lower() == "yes")
+        for sp, n in kept.loc[vaccinated].groupby("species").size().items():
+            rows.append(exclusion_row(model, f"vaccinated: {sp}", n))
+        usable &= ~vaccinated
+    used = kept.loc[usable].copy()
     used["positive"] = (used["result"].astype(str).str.lower() == "positive").astype(int)
     used["site"] = used["site"].fillna("unknown").astype(str).replace("", "unknown")
     used["year"] = used["year"].astype(int)
@@ -173,14 +189,17 @@ class PrevalenceData:
 
 
 def prevalence_data(
-    samples: pd.DataFrame, species: Sequence[str] = (), roles: Sequence[str] = DEFAULT_ROLES
+    samples: pd.DataFrame,
+    species: Sequence[str] = (),
+    roles: Sequence[str] = DEFAULT_ROLES,
+    exclude_vaccinated: bool = True,
 ) -> PrevalenceData:
     """Aggregate accepted samples into group x assay counts.
 
     The same animal tested more than once in one group with one assay counts once (its first
     sample by date), because the binomial model treats tests as different animals.
     """
-    used, exclusions = select_results(samples, "prevalence", species, roles)
+    used, exclusions = select_results(samples, "prevalence", species, roles, exclude_vaccinated)
     used = used.sort_values(["collection_date", "sample_id"], kind="stable")
     animal = used["animal_id"].fillna("").astype(str)
     repeat = (animal != "") & used.assign(_a=animal).duplicated(
@@ -209,7 +228,11 @@ def prevalence_data(
 def build_prevalence_model(
     data: PrevalenceData, accuracy: Mapping[str, AssayAccuracy], priors: PrevalencePriors
 ) -> pm.Model:
-    """The hierarchical true-prevalence model (all arrays as ``pm.Data`` for compile reuse)."""
+    """The hierarchical true-prevalence model (all arrays as ``pm.Data`` for compile reuse).
+
+    An effect with a single level in the data (one site, one year) is left out: it would only
+    duplicate the intercept.
+    """
     coords: dict[str, Any] = {
         "group": data.labels,
         "assay": data.assays,
@@ -218,14 +241,21 @@ def build_prevalence_model(
     effect_index = {}
     for effect in priors.effects:
         levels, index = data.effect_levels(effect)
+        if len(levels) < 2:
+            continue
         coords[f"{effect}_level"] = levels
         effect_index[effect] = index
     with pm.Model(coords=coords, check_bounds=False) as model:
         se, sp = add_test_accuracy(accuracy_for(data.assays, accuracy))
-        eta: pt.TensorVariable = pm.Normal(
-            "intercept", mu=priors.intercept_mu, sigma=priors.intercept_sigma
-        )
+        if priors.intercept_family == "logistic":
+            eta: pt.TensorVariable = pm.Logistic(
+                "intercept", mu=priors.intercept_mu, s=priors.intercept_sigma
+            )
+        else:
+            eta = pm.Normal("intercept", mu=priors.intercept_mu, sigma=priors.intercept_sigma)
         for effect, scale in priors.effects.items():
+            if effect not in effect_index:
+                continue
             index = pm.Data(f"{effect}_index", effect_index[effect], dims="group")
             sd = pm.HalfNormal(f"{effect}_sd", sigma=scale)
             if effect in priors.centred:
@@ -234,7 +264,7 @@ def build_prevalence_model(
                 z = pm.ZeroSumNormal(f"{effect}_z", sigma=1.0, dims=f"{effect}_level")
                 value = sd * z
             eta = eta + value[index]
-        if not priors.effects:
+        if not effect_index:
             eta = pt.repeat(eta, len(data.groups))
         prevalence = pm.Deterministic("true_prevalence", pm.math.invlogit(eta), dims="group")
         cell_group = pm.Data("cell_group", data.cells["group"].to_numpy("int64"), dims="cell")

@@ -437,12 +437,14 @@ def run_scenario(
     coverage = scenario.get("vaccination_coverage", {})
     per_year = scenario.get("vaccinate_per_year", {})
     vacc_times, vacc_species, vacc_counts = [], [], []
+    for key, table in (("vaccination_coverage", coverage), ("vaccinate_per_year", per_year)):
+        for sp in table:
+            if sp not in names:
+                raise ValueError(
+                    f"scenario {scenario_name}: {key} names '{sp}', which is not in the "
+                    f"network ({list(names)}); use one of those species keys"
+                )
     for sp, count in sorted(per_year.items()):
-        if sp not in names:
-            raise ValueError(
-                f"scenario {scenario_name}: vaccinate_per_year names '{sp}', "
-                f"which is not in the network ({list(names)})"
-            )
         for day in np.arange(float(scenario.get("vaccination_day", 0)), horizon, DAYS_PER_YEAR):
             vacc_times.append(day)
             vacc_species.append(names.index(sp))

@@ -215,3 +215,19 @@ def test_example_config_builds(repo_root, monkeypatch):
     nodes, arcs = cn.network_tables(graph)
     again = cn.graph_from_tables(nodes, arcs)
     assert again.number_of_edges() == graph.number_of_edges()
+
+
+def test_cli_network_prints_summary_and_rejects_bad_table(located, tmp_path, capsys):
+    import yaml
+
+    from disease_risk.cli import main
+
+    config_file = tmp_path / "network.yaml"
+    config_file.write_text(yaml.safe_dump(small_config(str(located))))
+    assert main(["network", str(config_file)]) == 0
+    assert "share_with_path_to" in capsys.readouterr().out
+    bad = tmp_path / "bad.csv"
+    bad.write_text("animal_id,species,latitude,longitude,date\nL1,amur_leopard,43.1,131.2,1/2/25\n")
+    config_file.write_text(yaml.safe_dump(small_config(str(bad))))
+    assert main(["network", str(config_file)]) == 2
+    assert "line 2, column date" in capsys.readouterr().err

@@ -27,7 +27,7 @@ rule seroprevalence:
     params:
         section=config["seroprevalence"],
         seed=config["seed"],
-    threads: 2
+    threads: 1
     log:
         "results/logs/seroprevalence/prevalence.log",
     resources:
@@ -57,7 +57,7 @@ rule force_of_infection:
     params:
         section=config["seroprevalence"],
         seed=config["seed"],
-    threads: 2
+    threads: 1
     log:
         "results/logs/seroprevalence/force_of_infection.log",
     resources:

@@ -6,13 +6,6 @@ TX = config.get("transmission", {})
 SCENARIOS = sorted(TX.get("scenarios", {}))
 
 
-def scenario_settings(wildcards):
-    """The shared transmission settings plus this scenario's own entry only, so that changing
-    one scenario reruns that scenario's job and not the others (issue 7)."""
-    shared = {key: value for key, value in TX.items() if key != "scenarios"}
-    return {**shared, "scenarios": {wildcards.scenario: TX["scenarios"][wildcards.scenario]}}
-
-
 # The optional real location table named in the network config is an input when set.
 with open(config["network_file"], encoding="utf-8") as _network_handle:
     NETWORK_LOCATIONS = [
@@ -59,7 +52,12 @@ rule transmission_scenario:
     output:
         replicates="results/transmission/{scenario}/replicates.parquet",
     params:
-        settings=scenario_settings,
+        # Shared settings plus this scenario's own entry only: changing one scenario reruns
+        # that scenario's job, not the others.
+        settings=lambda wildcards: {
+            **{key: value for key, value in TX.items() if key != "scenarios"},
+            "scenarios": {wildcards.scenario: TX["scenarios"][wildcards.scenario]},
+        },
         seed=config["seed"],
     log:
         "results/logs/transmission/{scenario}.log",
