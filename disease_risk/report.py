@@ -126,8 +126,8 @@ def _how_likely(data: ReportData, target: str, base: str) -> str:
         f"{label(target)} is infected within {_period(data.horizon_days)} is "
         f"{pct(r.p_any_infection)} "
         f"(95% interval {pct(r.p_any_infection_lo95)} to {pct(r.p_any_infection_hi95)}). "
-        f"Deaths among the {label(target)}: typically {r.deaths_median:g}, "
-        f"up to {r.deaths_hi95:g} in the worst 5% of simulations. "
+        f"Deaths among the {label(target)}: median {_count(r.deaths_median)}, "
+        f"about {_count(r.deaths_hi95)} or more in the worst 2.5% of simulations. "
     )
     if not cdv.empty:
         contact = cdv[cdv["scenario"] == base]
@@ -142,6 +142,10 @@ def _how_likely(data: ReportData, target: str, base: str) -> str:
             f"via {worst.pathway.replace('_', ' ')})."
         )
     return text
+
+
+def _count(x: float) -> str:
+    return f"{x:.0f}" if abs(x - round(x)) < 0.05 or x >= 10 else f"{x:.1f}"
 
 
 def _period(days: float | None) -> str:
@@ -161,11 +165,19 @@ def _how_sure(data: ReportData, target: str) -> str:
     cdv = est[(est["basis"] == "quantified") & (est["target_species"] == target)]
     parts = []
     if not cdv.empty:
-        words = sorted(set(cdv["uncertainty"]), key=lambda w: ["low", "medium", "high"].index(w))
-        reasons = "; ".join(
-            sorted({part for text in cdv["uncertainty_reasons"] for part in text.split("; ")})
+        per_level = []
+        for word in ("high", "medium", "low"):
+            rows = cdv[cdv["uncertainty"] == word]
+            if len(rows):
+                routes = ", ".join(
+                    f"{r.pathway.replace('_', ' ')}: {r.uncertainty_reasons}"
+                    for r in rows.itertuples()
+                )
+                per_level.append(f"{word} for {routes}")
+        parts.append(
+            f"Uncertainty of the CDV estimates for the {label(target)}: "
+            + "; ".join(per_level) + "."
         )
-        parts.append(f"Uncertainty of the CDV estimates: {' to '.join(words)} ({reasons}).")
     if data.diagnostics is not None and not data.diagnostics.empty:
         bad = unreliable_blocks(data.diagnostics)
         if bad.any():

@@ -187,7 +187,7 @@ def uncertainty_level(
         levels.append(("high", "no serology interval"))
     else:
         word = scale_word(relative_width, width_bounds, "low")
-        levels.append((word, f"95% interval {relative_width:.2g}x the median"))
+        levels.append((word, f"serology 95% interval {relative_width:.2g}x its median"))
     size_bounds = settings["sample_size"]
     n = 0 if math.isnan(n_tested) else int(n_tested)
     if n < size_bounds["high"]:

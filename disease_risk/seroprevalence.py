@@ -44,11 +44,13 @@ class PrevalencePriors:
     """Priors of the logit-prevalence regression.
 
     The intercept is Normal(mu, sigma) or Logistic(mu, sigma); Logistic(0, 1) on the logit
-    scale is a uniform prior on prevalence.
-
-    ``effects`` maps effect name to the half-normal scale of its SD. Effects are non-centred
-    (sd * z, z ~ ZeroSumNormal(1)) unless listed in ``centred`` (effect ~ ZeroSumNormal(sd)),
-    which samples better when every level has plenty of data (typically species).
+    scale is a uniform prior on prevalence. ``effects`` maps effect name to the half-normal
+    scale of its SD. Effects sum to zero over their levels and are partially pooled
+    (SD estimated) and non-centred (sd * z, z ~ ZeroSumNormal(1)) unless listed in ``centred``
+    (effect ~ ZeroSumNormal(sd), better when every level has plenty of data) or in ``fixed``
+    (not pooled: effect ~ ZeroSumNormal(scale), the SD held at its scale; the default for
+    species, because a between-species SD is barely identified from a handful of very different
+    species and makes the sampler diverge when two species look alike).
     """
 
     intercept_mu: float = -1.0
@@ -57,14 +59,15 @@ class PrevalencePriors:
     effects: Mapping[str, float] = field(
         default_factory=lambda: {"species": 1.5, "site": 1.0, "year": 0.5}
     )
-    centred: frozenset[str] = frozenset({"species"})
+    centred: frozenset[str] = frozenset()
+    fixed: frozenset[str] = frozenset({"species"})
 
     def __post_init__(self) -> None:
         if self.intercept_family not in ("normal", "logistic"):
             raise ValueError(
                 f"intercept family must be normal or logistic, got {self.intercept_family!r}"
             )
-        unknown = sorted((set(self.effects) | set(self.centred)) - set(EFFECTS))
+        unknown = sorted((set(self.effects) | self.centred | self.fixed) - set(EFFECTS))
         if unknown:
             raise ValueError(f"unknown prevalence effects {unknown}; choose from {list(EFFECTS)}")
         for name, scale in self.effects.items():
@@ -73,16 +76,19 @@ class PrevalencePriors:
 
     @classmethod
     def from_config(cls, section: Mapping[str, Any]) -> PrevalencePriors:
-        """From ``seroprevalence.prevalence``; an effect is a scale or {sd_prior, centred}."""
+        """From ``seroprevalence.prevalence``; an effect: a scale or {sd_prior, centred, pooled}."""
         intercept = section.get("intercept", {})
+        defaults = {"species": {"sd_prior": 1.5, "pooled": False}, "site": 1.0, "year": 0.5}
         effects: dict[str, float] = {}
         centred: set[str] = set()
-        defaults = {"species": {"sd_prior": 1.5, "centred": True}, "site": 1.0, "year": 0.5}
+        fixed: set[str] = set()
         for name, value in section.get("effects", defaults).items():
             if isinstance(value, Mapping):
                 effects[name] = float(value["sd_prior"])
                 if value.get("centred", False):
                     centred.add(name)
+                if not value.get("pooled", True):
+                    fixed.add(name)
             else:
                 effects[name] = float(value)
         return cls(
@@ -91,6 +97,7 @@ class PrevalencePriors:
             intercept_family=str(intercept.get("family", cls.intercept_family)),
             effects=effects,
             centred=frozenset(centred),
+            fixed=frozenset(fixed),
         )
 
 
@@ -257,6 +264,10 @@ def build_prevalence_model(
             if effect not in effect_index:
                 continue
             index = pm.Data(f"{effect}_index", effect_index[effect], dims="group")
+            if effect in priors.fixed:
+                value = pm.ZeroSumNormal(f"{effect}_effect", sigma=scale, dims=f"{effect}_level")
+                eta = eta + value[index]
+                continue
             sd = pm.HalfNormal(f"{effect}_sd", sigma=scale)
             if effect in priors.centred:
                 value = pm.ZeroSumNormal(f"{effect}_effect", sigma=sd, dims=f"{effect}_level")

@@ -68,12 +68,30 @@ def _heap_pop(ht, hn, hk, size):
 
 
 @njit(cache=True)
-def _duration(mean, shape):
+def _mix(z):
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+@njit(cache=True)
+def _uniform(seed, stream, a, b):
+    """Uniform(0, 1) keyed by (seed, stream, a, b): a counter-based draw (splitmix64 hash)."""
+    z = _mix(np.uint64(seed) + np.uint64(0x9E3779B97F4A7C15) * np.uint64(stream + 1))
+    z = _mix(z ^ (np.uint64(a) * np.uint64(0xD1B54A32D192ED03)))
+    z = _mix(z ^ (np.uint64(b) * np.uint64(0xAEF17502108EF2D9)))
+    return (np.float64(z >> np.uint64(11)) + 0.5) * (1.0 / 9007199254740992.0)
+
+
+@njit(cache=True)
+def _duration(mean, shape, seed, stream, node):
+    """Erlang(shape) period with the given mean, keyed to the node (same in every scenario)."""
     if mean <= 0.0:
         return 0.0
-    if shape == 1.0:
-        return np.random.exponential(mean)
-    return np.random.gamma(shape, mean / shape)
+    total = 0.0
+    for m in range(shape):
+        total -= np.log(_uniform(seed, stream, node, m))
+    return total * mean / shape
 
 
 @njit(cache=True)
@@ -96,7 +114,14 @@ def seir_kernel(
     vacc_counts,
     seed,
 ):
-    """One replicate. Per-species arrays are indexed by ``species[node]``; rates are per day.
+    """One replicate. Per-species arrays are indexed by ``species[node]``; rates are per day;
+    latent/infectious periods are Erlang with integer ``*_shape`` (1 = exponential).
+
+    Every random quantity tied to an animal or a contact (its periods, its fate, its spillover
+    time, the delay on each arc) is a counter-based draw keyed by (seed, animal/arc), so with the
+    same seed an animal meets the same luck in every scenario (common random numbers) and only
+    the intervention differs. Each arc's delay is used at most once (a node is infectious at most
+    once), so the draws stay independent and the dynamics exact.
 
     Returns (exposure time, death time, vaccination time) per node; ``inf`` = never (by horizon).
     """
@@ -124,7 +149,7 @@ def seir_kernel(
     for i in range(n):
         lam = external_rate[species[i]]
         if lam > 0.0 and state[i] == S and pending[i] > 0.0:
-            t = np.random.exponential(1.0 / lam)
+            t = -np.log(_uniform(seed, 4, i, 0)) / lam
             if t <= horizon:
                 pending[i] = t
                 size = _heap_push(ht, hn, hk, size, t, i, EV_INFECT)
@@ -144,26 +169,26 @@ def seir_kernel(
                 hn,
                 hk,
                 size,
-                t + _duration(latent_mean[sp], latent_shape[sp]),
+                t + _duration(latent_mean[sp], latent_shape[sp], seed, 1, node),
                 node,
                 EV_INFECTIOUS,
             )
         elif kind == EV_INFECTIOUS:
             state[node] = INF
             sp = species[node]
-            t_end = t + _duration(inf_mean[sp], inf_shape[sp])
+            t_end = t + _duration(inf_mean[sp], inf_shape[sp], seed, 2, node)
             size = _heap_push(ht, hn, hk, size, t_end, node, EV_END)
             for k in range(indptr[node], indptr[node + 1]):
                 j = indices[k]
                 rate = rates[k]
                 if state[j] != S or rate <= 0.0:
                     continue
-                tt = t + np.random.exponential(1.0 / rate)
+                tt = t - np.log(_uniform(seed, 0, node, j)) / rate
                 if tt < t_end and tt < pending[j] and tt <= horizon:
                     pending[j] = tt
                     size = _heap_push(ht, hn, hk, size, tt, j, EV_INFECT)
         elif kind == EV_END:
-            if np.random.random() < case_fatality[species[node]]:
+            if _uniform(seed, 3, node, 0) < case_fatality[species[node]]:
                 state[node] = D
                 t_death[node] = t
             else:
@@ -244,7 +269,7 @@ def compile_network(
 def _sir_final_sizes(indptr, indices, rates, species, inf_mean, starts, seeds, tmax):
     k = inf_mean.size
     zeros = np.zeros(k)
-    ones = np.ones(k)
+    ones = np.ones(k, np.int64)
     n = indptr.size - 1
     state0 = np.zeros(n, np.int8)
     out = np.empty(starts.size, np.int64)
@@ -304,9 +329,9 @@ def simulate_sir(
         net.base_rate * tau,
         net.species,
         zeros,
-        np.ones(k),
+        np.ones(k, np.int64),
         np.full(k, 1.0 / gamma),
-        np.ones(k),
+        np.ones(k, np.int64),
         zeros,
         zeros,
         np.zeros(net.n, np.int8),
@@ -431,7 +456,7 @@ def run_scenario(
             "add latent_days, infectious_days, case_fatality, susceptibility"
         )
     horizon = float(settings["horizon_days"])
-    shape = float(settings.get("period_shape", 1.0))
+    shape = int(settings.get("period_shape", 1))
     spill = set(settings.get("spillover_species", []))
     released = np.array([graph.nodes[n].get("origin") == "released" for n in net.nodes])
     coverage = scenario.get("vaccination_coverage", {})
@@ -500,9 +525,9 @@ def run_scenario(
             rates,
             net.species,
             lat,
-            np.full(k, shape),
+            np.full(k, shape, np.int64),
             inf,
-            np.full(k, shape),
+            np.full(k, shape, np.int64),
             cfr,
             ext / DAYS_PER_YEAR,
             state0,

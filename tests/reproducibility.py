@@ -29,6 +29,9 @@ CONTENT_SUFFIXES = {".parquet", ".xlsx", ".nc"}
 IDATA_GROUPS = ("posterior", "posterior_predictive", "prior", "observed_data", "constant_data")
 # Not result tables: logs, timings, and renderings (html/png/pdf embed dates or renderer details).
 SKIPPED_DIRS = {"logs", "benchmarks", "provenance", "report"}
+# Columns that measure the run itself, masked when comparing tables: the sampler wall time in the
+# serology diagnostics (issue 3 asks for it in the table).
+VOLATILE_COLUMNS = {"seconds"}
 TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:?\d{2}|Z)?")
 
 
@@ -161,6 +164,22 @@ def _same_content(a: Path, b: Path) -> bool:
     return left.keys() == right.keys() and all(left[k].equals(right[k]) for k in left)
 
 
+def _volatile_columns(path: Path) -> list[str]:
+    if path.suffix not in {".tsv", ".csv"}:
+        return []
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        header = handle.readline().rstrip("\r\n").split("\t" if path.suffix == ".tsv" else ",")
+    return [c for c in header if c in VOLATILE_COLUMNS]
+
+
+def _without_columns(path: Path, columns: list[str]) -> list[list[str]]:
+    """The table's cells as text, with ``columns`` blanked (no parsing: a byte-level check)."""
+    sep = "\t" if path.suffix == ".tsv" else ","
+    rows = [line.split(sep) for line in path.read_text(encoding="utf-8").splitlines()]
+    drop = {i for i, name in enumerate(rows[0]) if name in columns} if rows else set()
+    return [[cell if i not in drop else "" for i, cell in enumerate(row)] for row in rows]
+
+
 def strip_volatile(text: str, roots: Iterable[Path] = ()) -> str:
     """Provenance text without what legitimately differs between runs: timestamps, run dirs."""
     for root in roots:
@@ -185,6 +204,10 @@ def differences(run_a: Path, run_b: Path) -> tuple[list[str], list[str]]:
         compared.append(rel)
         a, b = res_a / rel, res_b / rel
         same = a.read_bytes() == b.read_bytes() if how == "bytes" else _same_content(a, b)
+        masked = _volatile_columns(a)
+        if not same and masked:
+            same = _without_columns(a, masked) == _without_columns(b, masked)
+            compared[-1] = f"{rel} (bytes, column {', '.join(masked)} masked)"
         if not same:
             diffs.append(f"differs ({how}): {rel}")
     prov_a, prov_b = provenance_files(res_a), provenance_files(res_b)

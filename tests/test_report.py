@@ -82,12 +82,14 @@ def test_summary_answers_the_four_questions_from_the_numbers():
     assert "464 tested" in answers["How much CDV is there?"]
     likely = answers["How likely is CDV to reach the Far Eastern leopards?"]
     assert "is 40% (95% interval 33% to 47%)" in likely
-    assert "up to 6 in the worst 5%" in likely
+    assert "about 6 or more in the worst 2.5%" in likely
     assert "most likely route is mesocarnivores" in likely  # 50+20 of 130 leopard contacts
     helps = answers["What helps most?"]
     assert helps.startswith("'leopard_vaccination_5' helps most")
     assert "from 40% to" in helps
-    assert "All model fits passed" in answers["How sure are we?"]
+    sure = answers["How sure are we?"]
+    assert "All model fits passed" in sure
+    assert "medium for dogs: serology 95% interval 0.9x its median" in sure
 
 
 def test_unreliable_fit_shows_warning(tmp_path):
@@ -154,3 +156,13 @@ def test_example_run_tables_complete_and_report_renders(example_run, tmp_path):
     with_foi = cdv[cdv["serology_species"].isin(set(foi["species"]))]
     assert not with_foi.filter(like="source_foi").isna().any().any()
     browser_check.assert_report_renders(example_run / "results/report/report.html", tmp_path)
+
+
+@pytest.mark.parametrize(("ci", "outcome"), [("true", "fail"), ("", "skip")])
+def test_missing_chromium_skips_with_reason_or_fails_on_ci(monkeypatch, ci, outcome):
+    monkeypatch.setattr(browser_check.shutil, "which", lambda name: None)
+    monkeypatch.setattr(browser_check.os, "geteuid", lambda: 1000)
+    monkeypatch.setenv("CI", ci)
+    expected = pytest.fail.Exception if outcome == "fail" else pytest.skip.Exception
+    with pytest.raises(expected, match="chromium is not installed"):
+        browser_check.chromium_or_skip()

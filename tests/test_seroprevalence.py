@@ -91,7 +91,7 @@ def test_single_group_imperfect_test_matches_grid_integration():
     assert_matches(fit, grid_posterior(n, y, VNT))
     # the correction is real: the true prevalence is pulled away from the raw 25%
     exact = grid_posterior(n, y, VNT)
-    assert abs(exact[0] - (y + 1) / (n + 2)) > 0.01
+    assert abs(exact[0] - (y + 1) / (n + 2)) > 0.005
 
 
 @pytest.mark.slow
@@ -150,8 +150,8 @@ def test_same_seed_gives_identical_draws_across_processes(tmp_path):
 
 def samples_frame(rows: list[tuple]) -> pd.DataFrame:
     columns = ["sample_id", "animal_id", "species", "species_role", "site", "collection_date",
-               "year", "assay", "result", "age_years", "birth_year"]
-    return pd.DataFrame(rows, columns=columns)
+               "year", "assay", "result", "age_years", "birth_year", "vaccinated"]
+    return pd.DataFrame([(*r, "no") for r in rows], columns=columns)
 
 
 def test_prevalence_data_counts_and_exclusions():
@@ -166,16 +166,20 @@ def test_prevalence_data_counts_and_exclusions():
          None),
         ("s7", "T1", "amur_tiger", "target", "KP", "2016-06-01", 2016, "VNT", "positive", 5, None),
     ]
-    data = prevalence_data(samples_frame(rows))
+    frame = samples_frame(rows)
+    frame.loc[frame["sample_id"] == "s3", "vaccinated"] = "yes"
+    data = prevalence_data(frame)
     groups = data.groups.set_index("year")
-    # s2 repeats T1 in the 2015 group (first by date kept); s4 has no id and counts on its own
-    assert groups.loc[2015, "n_tested"] == 3 and groups.loc[2015, "n_positive"] == 1
+    # s2 repeats T1 in the 2015 group (first by date kept); s3 vaccinated; s4 has no id
+    assert groups.loc[2015, "n_tested"] == 2 and groups.loc[2015, "n_positive"] == 1
     assert groups.loc[2016, "n_tested"] == 1
     excluded = {r["item"]: r["count"] for r in data.exclusions}
     assert excluded["indeterminate result: amur_tiger"] == 1
     assert excluded["species not modelled: sika_deer (role prey)"] == 1
     assert excluded["repeat test of an animal in the same group: amur_tiger"] == 1
-    assert excluded["used: amur_tiger"] == 4
+    assert excluded["vaccinated: amur_tiger"] == 1
+    assert excluded["used: amur_tiger"] == 3
+    assert prevalence_data(frame, exclude_vaccinated=False).groups["n_tested"].sum() == 4
     assert sum(excluded.values()) == len(rows)
 
 

@@ -25,9 +25,8 @@ from disease_risk.seroprevalence import PrevalenceData, PrevalencePriors, build_
 REPLICATIONS = 40
 THIN = 10
 SETTINGS = SamplerSettings(draws=500, tune=400, chains=2, cores=2)
-PRIORS = PrevalencePriors(effects={"species": 1.5, "site": 1.0, "year": 0.5},
-                          centred=frozenset({"species"}))
-PARAMETERS = ("intercept", "species_sd", "site_sd", "sensitivity", "specificity")
+PRIORS = PrevalencePriors()  # the shipped structure: species fixed, site and year pooled
+PARAMETERS = ("intercept", "site_sd", "year_sd", "sensitivity", "specificity")
 GROUPS_CHECKED = (0, 7)
 
 

@@ -23,7 +23,7 @@ import pytest
 from conftest import copy_workflow
 from reproducibility import SNAKEMAKE, differences, parse_dryrun, run_bounded, tail
 
-SLURM_RUN_TIMEOUT = 1200  # seconds for the whole example pipeline through the scheduler
+SLURM_RUN_TIMEOUT = 1800  # seconds for the whole example pipeline through the scheduler
 PACKAGES = ("slurm-wlm", "munge")
 COMMANDS = ("slurmctld", "slurmd", "munged", "sbatch", "squeue", "sinfo", "scancel")
 ETC_CONF = Path("/etc/slurm/slurm.conf")
