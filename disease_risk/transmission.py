@@ -512,13 +512,13 @@ def run_scenario(
                 replace=False,
             )
             state0[immune] = R
-        for sp, cov in sorted(coverage.items()):
-            members = net.members(sp)
-            state0[rng.choice(members, round(cov * members.size), replace=False)] = V
+        kernel_seed = int(rng.integers(2**31 - 1))
         index_cases = []
         for sp, count in sorted(index_spec.items()):
             index_cases += list(rng.choice(net.members(sp), int(count), replace=False))
-        kernel_seed = int(rng.integers(2**31 - 1))
+        for sp, cov in sorted(coverage.items()):  # last: scenario-specific draws
+            members = net.members(sp)
+            state0[rng.choice(members, round(cov * members.size), replace=False)] = V
         t_exp, t_death, t_vacc = seir_kernel(
             net.indptr,
             net.indices,

@@ -380,3 +380,10 @@ def test_common_random_numbers_pair_replicates_across_scenarios():
     pd.testing.assert_series_equal(base["deaths_domestic_dog"], vacc["deaths_domestic_dog"])
     assert (vacc["infected_amur_leopard"] <= base["infected_amur_leopard"]).all()
     assert vacc["infected_amur_leopard"].sum() < base["infected_amur_leopard"].sum()
+    # removing susceptibles can only shrink each replicate's outbreak (same draws otherwise)
+    dogs = tx.run_scenario(
+        graph, settings(vaccination_coverage={"domestic_dog": 0.3}), "s", None, seed=7
+    )
+    for species in ("domestic_dog", "amur_leopard"):
+        assert (dogs[f"infected_{species}"] <= base[f"infected_{species}"]).all()
+    assert dogs["infected_domestic_dog"].sum() < base["infected_domestic_dog"].sum()
