@@ -170,7 +170,7 @@ def _how_sure(data: ReportData, target: str) -> str:
             rows = cdv[cdv["uncertainty"] == word]
             if len(rows):
                 routes = ", ".join(
-                    f"{r.pathway.replace('_', ' ')}: {r.uncertainty_reasons}"
+                    f"{r.pathway.replace('_', ' ')} ({r.uncertainty_reasons})"
                     for r in rows.itertuples()
                 )
                 per_level.append(f"{word} for {routes}")

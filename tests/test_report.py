@@ -89,7 +89,7 @@ def test_summary_answers_the_four_questions_from_the_numbers():
     assert "from 40% to" in helps
     sure = answers["How sure are we?"]
     assert "All model fits passed" in sure
-    assert "medium for dogs: serology 95% interval 0.9x its median" in sure
+    assert "medium for dogs (serology 95% interval 0.9x its median)" in sure
 
 
 def test_unreliable_fit_shows_warning(tmp_path):
