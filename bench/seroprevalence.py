@@ -7,7 +7,7 @@ sampler: whole-fit wall time (model compile included), minimum and median bulk E
 parameters, and bulk ESS per second. Then a second fit of new data of the same structure
 (PyMC recompiles from its on-disk C cache; nutpie reuses its compiled model via ``with_data``).
 
-Usage: .venv/bin/python bench/seroprevalence.py [--draws 500 --tune 600 --chains 4 --cores 2]
+Usage: .venv/bin/python bench/seroprevalence.py [--draws 1000 --tune 600 --chains 4 --cores 2]
 (defaults: the shipped config's draws, tune and chains).
 """
 
@@ -76,7 +76,7 @@ def measure(sampler: str, data: PrevalenceData, args: argparse.Namespace, seed: 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--draws", type=int, default=500)
+    parser.add_argument("--draws", type=int, default=1000)
     parser.add_argument("--tune", type=int, default=600)
     parser.add_argument("--chains", type=int, default=4)
     parser.add_argument("--cores", type=int, default=2)

@@ -7,6 +7,9 @@ rule risk_tables:
     localrule: True
     input:
         hazards=config["hazards_file"],
+        # A path relative to the working directory (not workflow.source_path, whose cache path
+        # changes on every invocation and made this rule rerun each time).
+        hazards_schema="workflow/schemas/hazards.schema.yaml",
         prevalence="results/seroprevalence/summary.tsv",
         foi="results/seroprevalence/force_of_infection.tsv",
         diagnostics="results/seroprevalence/diagnostics.tsv",
@@ -35,7 +38,6 @@ rule risk_tables:
     params:
         risk=config["risk"],
         scenarios=RISK_SCENARIOS,
-        hazards_schema=workflow.source_path("../schemas/hazards.schema.yaml"),
     log:
         "results/logs/risk/risk_tables.log",
     resources:

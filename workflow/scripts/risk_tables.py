@@ -8,7 +8,7 @@ with log_to(snakemake.log[0]) as log:
     tables = assess_risk(
         risk_config=snakemake.params.risk,
         hazards_file=snakemake.input.hazards,
-        hazards_schema=snakemake.params.hazards_schema,
+        hazards_schema=snakemake.input.hazards_schema,
         prevalence_file=snakemake.input.prevalence,
         foi_file=snakemake.input.foi,
         diagnostics_file=snakemake.input.diagnostics,
