@@ -2,6 +2,8 @@
 
 
 rule intake:
+    conda:
+        "../envs/disease_risk.yaml"
     input:
         sheets=sample_sheets(),
         species=config["species_file"],

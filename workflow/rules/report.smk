@@ -13,6 +13,8 @@ PROVENANCE_INPUTS = sorted(
 
 
 rule provenance:
+    conda:
+        "../envs/disease_risk.yaml"
     localrule: True
     input:
         PROVENANCE_INPUTS,
@@ -30,6 +32,8 @@ rule provenance:
 
 
 rule report_html:
+    conda:
+        "../envs/disease_risk.yaml"
     localrule: True
     input:
         estimation="results/risk/risk_estimation.tsv",

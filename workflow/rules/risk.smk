@@ -4,6 +4,8 @@ RISK_TABLES = ["hazards", "risk_estimation", "risk_management"]
 
 
 rule risk_tables:
+    conda:
+        "../envs/disease_risk.yaml"
     localrule: True
     input:
         hazards=config["hazards_file"],

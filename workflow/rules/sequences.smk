@@ -4,6 +4,8 @@ from disease_risk.sequences import list_sequence_files
 
 
 rule sequence_typing:
+    conda:
+        "../envs/disease_risk.yaml"
     input:
         samples="results/samples/samples.tsv",
         sequences=lambda wildcards: [
@@ -36,6 +38,8 @@ rule sequence_typing:
 
 
 rule sequence_tree:
+    conda:
+        "../envs/disease_risk.yaml"
     input:
         aligned="results/sequences/aligned.fasta",
     output:

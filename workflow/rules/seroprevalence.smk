@@ -3,6 +3,8 @@
 
 
 rule seroprevalence:
+    conda:
+        "../envs/disease_risk.yaml"
     input:
         samples="results/samples/samples.tsv",
         assays=config["assays_file"],
@@ -38,6 +40,8 @@ rule seroprevalence:
 
 
 rule force_of_infection:
+    conda:
+        "../envs/disease_risk.yaml"
     input:
         samples="results/samples/samples.tsv",
         assays=config["assays_file"],
@@ -68,6 +72,8 @@ rule force_of_infection:
 
 
 rule serology_diagnostics:
+    conda:
+        "../envs/disease_risk.yaml"
     input:
         "results/seroprevalence/diagnostics_prevalence.tsv",
         "results/seroprevalence/diagnostics_force_of_infection.tsv",

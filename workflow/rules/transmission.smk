@@ -20,6 +20,8 @@ wildcard_constraints:
 
 
 rule contact_network:
+    conda:
+        "../envs/disease_risk.yaml"
     input:
         network=config["network_file"],
         locations=NETWORK_LOCATIONS,
@@ -44,6 +46,8 @@ rule contact_network:
 
 
 rule transmission_scenario:
+    conda:
+        "../envs/disease_risk.yaml"
     input:
         nodes="results/network/nodes.parquet",
         arcs="results/network/arcs.parquet",
@@ -70,6 +74,8 @@ rule transmission_scenario:
 
 
 rule transmission_summary:
+    conda:
+        "../envs/disease_risk.yaml"
     input:
         replicates=expand("results/transmission/{scenario}/replicates.parquet", scenario=SCENARIOS),
     output:
