@@ -225,7 +225,7 @@ def run_scale(factor: int, samples_1x: Path | None, timeout: float) -> dict:
     diagnostics = workdir / "results" / "seroprevalence" / "diagnostics.tsv"
     if diagnostics.exists():
         with open(diagnostics, encoding="utf-8") as handle:
-            rows = [r for r in csv.DictReader(handle, delimiter="\t") if r.get("reliable")]
+            rows = [r for r in csv.DictReader(handle, delimiter="\t") if r["section"] == "sampling"]
         result["unreliable_fit_blocks"] = sorted(
             f"{r['model']}:{r['item']}" for r in rows if r["reliable"] != "yes"
         )

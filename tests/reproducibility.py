@@ -6,6 +6,7 @@ Used by ``test_reruns.py``, ``test_slurm.py`` and the ``example_run`` fixture in
 from __future__ import annotations
 
 import contextlib
+import difflib
 import os
 import re
 import signal
@@ -32,6 +33,7 @@ SKIPPED_DIRS = {"logs", "benchmarks", "provenance", "report"}
 # Columns that measure the run itself, masked when comparing tables: the sampler wall time in the
 # serology diagnostics (issue 3 asks for it in the table).
 VOLATILE_COLUMNS = {"seconds"}
+GIT_STATE = re.compile(r"^(git_commit|uncommitted_changes):.*$", flags=re.MULTILINE)
 TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:?\d{2}|Z)?")
 
 
@@ -180,6 +182,14 @@ def _without_columns(path: Path, columns: list[str]) -> list[list[str]]:
     return [[cell if i not in drop else "" for i, cell in enumerate(row)] for row in rows]
 
 
+def _changed_lines(text_a: str, text_b: str) -> list[str]:
+    return [
+        line
+        for line in difflib.unified_diff(text_a.splitlines(), text_b.splitlines(), n=0)
+        if line[:1] in "+-" and not line.startswith(("+++", "---"))
+    ]
+
+
 def strip_volatile(text: str, roots: Iterable[Path] = ()) -> str:
     """Provenance text without what legitimately differs between runs: timestamps, run dirs."""
     for root in roots:
@@ -214,11 +224,17 @@ def differences(run_a: Path, run_b: Path) -> tuple[list[str], list[str]]:
     if prov_a != prov_b:
         diffs.append(f"provenance file lists differ: {prov_a} vs {prov_b}")
     for rel in sorted(set(prov_a) & set(prov_b)):
-        compared.append(f"{rel} (timestamps masked)")
         text_a = strip_volatile((res_a / rel).read_text(errors="replace"), [run_a])
         text_b = strip_volatile((res_b / rel).read_text(errors="replace"), [run_b])
+        note = "timestamps masked"
+        if rel.endswith("code_version.yaml") and text_a != text_b:
+            # The checkout was committed between the runs (the code files are the same working
+            # tree): noted, not a result difference.
+            note += f"; git commit changed between the runs: {_changed_lines(text_a, text_b)}"
+            text_a, text_b = GIT_STATE.sub("<git>", text_a), GIT_STATE.sub("<git>", text_b)
+        compared.append(f"{rel} ({note})")
         if text_a != text_b:
-            diffs.append(f"differs beyond timestamps: {rel}")
+            diffs.append(f"differs beyond timestamps: {rel}: {_changed_lines(text_a, text_b)[:6]}")
     return compared, diffs
 
 
