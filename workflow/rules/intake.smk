@@ -2,6 +2,7 @@
 
 
 rule intake:
+    localrule: True
     conda:
         "../envs/disease_risk.yaml"
     input:

@@ -38,6 +38,7 @@ rule sequence_typing:
 
 
 rule sequence_tree:
+    localrule: True
     conda:
         "../envs/disease_risk.yaml"
     input:

@@ -72,6 +72,7 @@ rule force_of_infection:
 
 
 rule serology_diagnostics:
+    localrule: True
     conda:
         "../envs/disease_risk.yaml"
     input:

@@ -74,6 +74,7 @@ rule transmission_scenario:
 
 
 rule transmission_summary:
+    localrule: True
     conda:
         "../envs/disease_risk.yaml"
     input:
