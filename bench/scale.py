@@ -17,8 +17,10 @@ Scaled inputs:
 - samples: the 1x run's harmonised table (``results/samples/samples.tsv``) repeated N times as
   one CSV sheet in the drop-folder format, copies k >= 1 with ids prefixed ``x<k>-`` (and no
   sequence ids, so only the originals link to sequences);
-- network: ``config/network.yaml`` with every population count, density and village dog
-  count multiplied by N.
+- network: ``config/network.yaml``'s landscape tiled N times side by side (study area N times
+  wider, each settlement copied into every tile with its dogs, wildlife counts multiplied by N,
+  densities unchanged), so nodes and contacts grow N-fold at the example's densities. (Raising
+  the densities in the same area instead would grow contacts with N squared.)
 
 Usage: ``python bench/scale.py [--scales 1 10 100] [--timeout 7200]``.
 Results: ``bench/out/scale_results.json`` and a markdown table on stdout (for bench/README.md).
@@ -130,16 +132,19 @@ def scaled_samples(samples_tsv: Path, factor: int, dest_dir: Path) -> Path:
 
 
 def scaled_network(network_yaml: Path, factor: int, dest: Path) -> Path:
-    """The network config with every population ``factor`` times larger."""
+    """The network config's landscape tiled ``factor`` times along x (same densities)."""
     net = yaml.safe_load(network_yaml.read_text())
-    for site in net.get("sites", []):
-        if site.get("dogs"):
-            site["dogs"] = int(site["dogs"]) * factor
+    width = float(net["study_area"]["width_km"])
+    net["study_area"]["width_km"] = width * factor
+    tiles = []
+    for k in range(1, factor):
+        for site in net.get("sites", []):
+            tiles.append({**site, "name": f"{site['name']}_tile{k}",
+                          "x_km": float(site["x_km"]) + k * width})
+    net["sites"] = net.get("sites", []) + tiles
     for pop in net.get("populations", {}).values():
         if "count" in pop:
             pop["count"] = int(pop["count"]) * factor
-        if "density_per_km2" in pop:
-            pop["density_per_km2"] = float(pop["density_per_km2"]) * factor
     dest.write_text(yaml.safe_dump(net, sort_keys=False, allow_unicode=True))
     return dest
 

@@ -1,8 +1,9 @@
 """Posterior sampling for the serology models: nutpie (numba backend) or PyMC's NUTS.
 
-nutpie models are compiled once per model structure and process and then reused with new data
-(``CompiledPyMCModel.with_data``); PyTensor's on-disk numba cache makes later processes compile
-faster. Every random number comes from an explicit seed, so the same seed gives the same draws.
+nutpie models are compiled once per model structure and reused with new data (``with_data``):
+within a process from memory, across processes from the on-disk cache of
+``disease_risk.compiled_model``. Every random number comes from an explicit seed, so the same
+seed gives the same draws.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import arviz as az
 import numpy as np
 import pandas as pd
 import pymc as pm
+
+from disease_risk.compiled_model import compile_cached
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +89,6 @@ def model_fingerprint(model: pm.Model) -> str:
 
 def compiled_nutpie_model(model: pm.Model) -> Any:
     """A nutpie-compiled model, reused from this process's cache when the structure matches."""
-    import nutpie
-
     key = model_fingerprint(model)
     data = {var.name: var.get_value() for var in model.data_vars}
     cached = _COMPILED.get(key)
@@ -95,8 +96,8 @@ def compiled_nutpie_model(model: pm.Model) -> Any:
         log.info("reusing compiled nutpie model %s", key[:12])
         return cached.with_data(**data)
     start = time.perf_counter()
-    compiled = nutpie.compile_pymc_model(model, backend="numba")
-    log.info("compiled nutpie model %s in %.1f s", key[:12], time.perf_counter() - start)
+    compiled = compile_cached(model)
+    log.info("compiled or loaded nutpie model %s in %.1f s", key[:12], time.perf_counter() - start)
     _COMPILED[key] = compiled
     return compiled
 
