@@ -199,7 +199,7 @@ def _shared_data(model: pm.Model) -> dict[str, np.ndarray]:
 
 
 def _cache_key(model: pm.Model, shared: dict[str, np.ndarray]) -> str | None:
-    graph = model_graph_key(model)
+    graph = model_graph_key(model) if config.numba__cache else None
     if graph is None:
         return None
     parts = [WRAPPER_VERSION, graph, str(config.numba__fastmath)]
