@@ -151,9 +151,11 @@ def foi_stage(
     data = foi_data(samples, foi_settings, *_selection(section))
     settings = SamplerSettings.from_config(section, threads)
     log.info(
-        "force-of-infection model (%s): %d animals, %d calendar years",
+        "force-of-infection model (%s): %d animals in %d cells (%s-month grid), %d calendar years",
         foi_settings.mode,
         len(data.animals),
+        len(data.cells),
+        foi_settings.time_resolution_months or "exact",
         len(data.years),
     )
     fit = fit_foi(
