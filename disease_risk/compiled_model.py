@@ -244,9 +244,9 @@ def _manifest_path(key: str) -> Path:
     return NUMBA_CACHE_PATH / f"disease_risk-{key}.json"
 
 
-def _initial_point(model: pm.Model, manifest: Manifest) -> Any:
-    """nutpie's initial points: support points jittered, flattened in the sampler's order."""
-    pymc_initial_point = nutpie_pymc._wrap_with_lock(
+def _pymc_initial_point(model: pm.Model) -> Any:
+    """nutpie's initial points: support points, jittered (as ``nutpie.compile_pymc_model``)."""
+    return nutpie_pymc._wrap_with_lock(
         make_initial_point_fn(
             model=model,
             default_strategy="support_point",
@@ -254,6 +254,10 @@ def _initial_point(model: pm.Model, manifest: Manifest) -> Any:
             return_transformed=True,
         )
     )
+
+
+def _initial_point(pymc_initial_point: Any, manifest: Manifest) -> Any:
+    """The initial points flattened in the sampler's order."""
     free = sum(1 for a, b in manifest.slices if b <= manifest.n_dim)
     return nutpie_pymc._rv_dict_to_flat_array_wrapper(
         pymc_initial_point, names=manifest.names[:free], shapes=manifest.shapes[:free]
@@ -297,20 +301,14 @@ def _from_cache(model: pm.Model, shared: dict[str, np.ndarray], key: str) -> Cac
         logp, expand = _wrappers(manifest, shared, key, {})
     except numba.core.errors.TypingError:
         return None
-    compiled = _assemble(model, manifest, shared, logp, expand, _initial_point(model, manifest))
+    initial_point = _initial_point(_pymc_initial_point(model), manifest)
+    compiled = _assemble(model, manifest, shared, logp, expand, initial_point)
     return dataclasses.replace(compiled, loaded_from_cache=True)
 
 
 def _compile(model: pm.Model, shared: dict[str, np.ndarray], key: str | None) -> CachedPyMCModel:
     """Compile with PyTensor (rewrites, numba) and numba, storing the result under ``key``."""
-    pymc_initial_point = nutpie_pymc._wrap_with_lock(
-        make_initial_point_fn(
-            model=model,
-            default_strategy="support_point",
-            jitter_rvs=set(model.free_RVs),
-            return_transformed=True,
-        )
-    )
+    pymc_initial_point = _pymc_initial_point(model)
     n_dim, n_expanded, logp_pt, expand_pt, _, shape_info = nutpie_pymc._make_functions(
         model,
         mode="NUMBA",
@@ -332,7 +330,8 @@ def _compile(model: pm.Model, shared: dict[str, np.ndarray], key: str | None) ->
     logp, expand = _wrappers(manifest, shared, key, functions)
     if key is not None:
         manifest.save(_manifest_path(key))
-    return _assemble(model, manifest, shared, logp, expand, _initial_point(model, manifest))
+    initial_point = _initial_point(pymc_initial_point, manifest)
+    return _assemble(model, manifest, shared, logp, expand, initial_point)
 
 
 def _assemble(
