@@ -234,23 +234,23 @@ def run_scale(factor: int, samples_1x: Path | None, timeout: float) -> dict:
         result["unreliable_fit_blocks"] = sorted(
             f"{r['model']}:{r['item']}" for r in rows if r["reliable"] != "yes"
         )
-    graph = workdir / "results" / "network" / "contact_network.graphml"
-    if graph.exists():
-        import networkx as nx
+    network = workdir / "results" / "network"
+    if (network / "arcs.parquet").exists():
+        import pyarrow.parquet as pq
 
-        g = nx.read_graphml(graph)
-        result["network_nodes"], result["network_edges"] = g.number_of_nodes(), g.number_of_edges()
+        result["network_nodes"] = pq.ParquetFile(network / "nodes.parquet").metadata.num_rows
+        result["network_arcs"] = pq.ParquetFile(network / "arcs.parquet").metadata.num_rows
     return result
 
 
 def markdown(results: list[dict]) -> str:
     base = {s["stage"]: s for s in results[0]["stages"]}
     lines = [
-        "| scale | samples | network nodes / edges | stage | job-seconds | x 1x | max RSS MB |",
+        "| scale | samples | network nodes / arcs | stage | job-seconds | x 1x | max RSS MB |",
         "|---|---|---|---|---|---|---|",
     ]
     for res in results:
-        size = f"{res.get('network_nodes', '?')} / {res.get('network_edges', '?')}"
+        size = f"{res.get('network_nodes', '?')} / {res.get('network_arcs', '?')}"
         for st in res["stages"]:
             ratio = st["seconds"] / base[st["stage"]]["seconds"] if st["stage"] in base else None
             lines.append(

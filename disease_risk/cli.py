@@ -164,18 +164,16 @@ def _add_network(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run_network(args: argparse.Namespace) -> int:
-    import networkx as nx
-
-    from disease_risk.contact_network import NetworkInputError, network_from_config, network_summary
+    from disease_risk import contact_network as cn
 
     try:
-        graph, _ = network_from_config(args.network_file, args.seed)
-    except NetworkInputError as err:
+        network = cn.network_from_config(args.network_file, args.seed)
+    except cn.NetworkInputError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    print(network_summary(graph).to_string(index=False))
+    print(cn.network_summary(network).to_string(index=False))
     if args.graphml:
-        nx.write_graphml(graph, args.graphml)
+        cn.write_graphml(network, args.graphml)
         print(f"wrote {args.graphml}")
     return 0
 

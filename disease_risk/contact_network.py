@@ -18,10 +18,13 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import yaml
+from scipy import sparse
+from scipy.sparse import csgraph
 from scipy.spatial import cKDTree
 
 KM_PER_DEG_LAT = 110.574
 KM_PER_DEG_LON_EQUATOR = 111.320
+MAX_CONTACT_RULES = 62  # arcs record their rules as bits of one int64
 LOCATION_COLUMNS = ("animal_id", "species", "latitude", "longitude", "date")
 
 
@@ -56,6 +59,11 @@ def load_network_config(path: str | Path) -> dict:
 
 def _check_rules(config: dict, path: Path) -> None:
     known = set(config["populations"]) | {"domestic_dog"}
+    if len(config.get("contact_rules", [])) > MAX_CONTACT_RULES:
+        raise NetworkInputError(
+            f"{path}: key contact_rules: {len(config['contact_rules'])} rules; at most "
+            f"{MAX_CONTACT_RULES} are supported (merge rules that share species and kind)"
+        )
     for i, rule in enumerate(config.get("contact_rules", [])):
         for side in ("a", "b"):
             for species in rule[side]:
@@ -326,18 +334,7 @@ def rule_contacts(individuals: Individuals, rule: dict, sites: dict[str, dict]) 
             totals = np.bincount(key, weights=frac, minlength=len(t))
             rate = rule["rate_per_year"] * frac / totals[key]
     else:
-        site = t["site"].to_numpy()
-        i, j = np.meshgrid(ia, ib, indexing="ij")
-        i, j = i.ravel(), j.ravel()
-        if rule["kind"] == "same_site":
-            keep = (site[i] == site[j]) & (i != j)
-        else:
-            centre = {n: (s["x_km"], s["y_km"]) for n, s in sites.items()}
-            ci = np.array([centre.get(s, (np.nan, np.nan)) for s in site[i]]).reshape(-1, 2)
-            cj = np.array([centre.get(s, (np.nan, np.nan)) for s in site[j]]).reshape(-1, 2)
-            dist = np.hypot(*(ci - cj).T) if len(i) else np.array([])
-            keep = (site[i] != site[j]) & (dist <= rule["max_distance_km"])
-        i, j = i[keep], j[keep]
+        i, j = _site_pairs(t["site"].to_numpy(), ia, ib, rule, sites)
         rate = np.full(len(i), float(rule["rate_per_year"]))
     pairs = pd.DataFrame({"i": i, "j": j, "rate": rate})
     if set(rule["a"]) == set(rule["b"]):
@@ -346,136 +343,246 @@ def rule_contacts(individuals: Individuals, rule: dict, sites: dict[str, dict]) 
     return pairs
 
 
-def build_contact_network(individuals: Individuals, config: dict) -> nx.DiGraph:
-    """Apply every contact rule and return the directed contact graph (both arcs per pair)."""
-    t = individuals.table
-    sites = {s["name"]: s for s in config["sites"]}
-    graph = nx.DiGraph(study_area=config["study_area"]["name"])
-    for rec in t.itertuples():
-        graph.add_node(
-            rec.node,
-            species=rec.species,
-            site=rec.site,
-            x=float(rec.x),
-            y=float(rec.y),
-            origin=rec.origin,
+def _site_pairs(
+    site: np.ndarray, ia: np.ndarray, ib: np.ndarray, rule: dict, sites: dict[str, dict]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (i in ``ia``, j in ``ib``) sharing a site (``same_site``) or at sites whose centres
+    are at most ``max_distance_km`` apart (``between_sites``), built site by site."""
+    by_site_a = pd.Series(ia).groupby(site[ia], sort=True).apply(np.asarray).to_dict()
+    by_site_b = pd.Series(ib).groupby(site[ib], sort=True).apply(np.asarray).to_dict()
+    if rule["kind"] == "same_site":
+        site_pairs = [(s, s) for s in by_site_a if s in by_site_b]
+    else:
+        named_b = [s for s in by_site_b if s in sites]
+        centres_b = np.array([(sites[s]["x_km"], sites[s]["y_km"]) for s in named_b], float)
+        tree = cKDTree(centres_b.reshape(-1, 2))
+        site_pairs = []
+        for s in by_site_a:
+            if s in sites and len(named_b):
+                near = tree.query_ball_point(
+                    (sites[s]["x_km"], sites[s]["y_km"]), rule["max_distance_km"]
+                )
+                site_pairs += [(s, named_b[k]) for k in sorted(near) if named_b[k] != s]
+    i_parts, j_parts = [np.array([], int)], [np.array([], int)]
+    for sa, sb in site_pairs:
+        i, j = np.meshgrid(by_site_a[sa], by_site_b[sb], indexing="ij")
+        keep = i.ravel() != j.ravel()
+        i_parts.append(i.ravel()[keep])
+        j_parts.append(j.ravel()[keep])
+    return np.concatenate(i_parts), np.concatenate(j_parts)
+
+
+NODE_COLUMNS = ["node", "species", "site", "x", "y", "home_range_km2", "origin"]
+ARC_COLUMNS = ["source", "target", "weight", "transmission_rate", "rules"]
+
+
+@dataclass(frozen=True)
+class ContactNetwork:
+    """The directed contact network as two tables.
+
+    ``nodes``: one row per animal (``NODE_COLUMNS``); its row number is the animal's index.
+    ``arcs``: ``source`` and ``target`` (row numbers in ``nodes``), ``weight`` (contacts per
+    year), ``transmission_rate`` (per year, infectious source to fully susceptible target) and
+    ``rules`` (the contact rules behind the arc), sorted by source then target; every contact
+    pair has both arcs. Arrays rather than a networkx graph, so that 10^5 animals and 10^7 arcs
+    fit in a few GB; :meth:`to_graph` gives the networkx view.
+    """
+
+    nodes: pd.DataFrame
+    arcs: pd.DataFrame
+    study_area: str = ""
+
+    def to_graph(self) -> nx.DiGraph:
+        """networkx DiGraph keyed by animal id, with node and arc attributes."""
+        names = self.nodes["node"].to_numpy()
+        graph = nx.DiGraph(study_area=self.study_area)
+        graph.add_nodes_from((r.pop("node"), r) for r in self.nodes.to_dict("records"))
+        arcs = self.arcs.assign(
+            source=names[self.arcs["source"].to_numpy()],
+            target=names[self.arcs["target"].to_numpy()],
+            rules=self.arcs["rules"].astype(str),
         )
-    arcs: dict[tuple[int, int], list[float]] = {}
-    for rule in config.get("contact_rules", []):
+        graph.add_edges_from((r.pop("source"), r.pop("target"), r) for r in arcs.to_dict("records"))
+        return graph
+
+    @classmethod
+    def from_graph(cls, graph: nx.DiGraph) -> ContactNetwork:
+        """Tables from a networkx DiGraph whose nodes carry at least ``species``."""
+        nodes = pd.DataFrame([{"node": n, **d} for n, d in graph.nodes(data=True)]).reindex(
+            columns=NODE_COLUMNS
+        )
+        index = {n: k for k, n in enumerate(nodes["node"])}
+        arcs = pd.DataFrame(
+            [
+                (
+                    index[u],
+                    index[v],
+                    d.get("weight", 1.0),
+                    d.get("transmission_rate", 0.0),
+                    d.get("rules", ""),
+                )
+                for u, v, d in graph.edges(data=True)
+            ],
+            columns=ARC_COLUMNS,
+        )
+        arcs = arcs.astype(
+            {"source": np.int64, "target": np.int64, "weight": float, "transmission_rate": float}
+        )
+        return cls(nodes, _sorted_arcs(arcs), str(graph.graph.get("study_area", "")))
+
+    def individuals(self) -> Individuals:
+        return _as_individuals(list(self.nodes[NODE_COLUMNS].itertuples(index=False, name=None)))
+
+
+def _sorted_arcs(arcs: pd.DataFrame) -> pd.DataFrame:
+    return arcs.sort_values(["source", "target"], kind="stable").reset_index(drop=True)
+
+
+def contact_arcs(
+    individuals: Individuals, rules: list[dict], sites: dict[str, dict]
+) -> pd.DataFrame:
+    """Arcs from the contact rules: contacts of every rule on a pair add up, in both directions
+    (``weight``); ``transmission_rate`` adds ``rate x p_transmission`` of the rules that
+    transmit that way; ``rules`` names the rules (``;``-joined)."""
+    parts = []
+    for k, rule in enumerate(rules):
         pairs = rule_contacts(individuals, rule, sites)
+        i, j, rate = (pairs[c].to_numpy() for c in ("i", "j", "rate"))
         p = float(rule["p_transmission"])
-        direction = rule["transmits"]
-        for i, j, rate in zip(
-            pairs["i"].to_numpy(), pairs["j"].to_numpy(), pairs["rate"].to_numpy(), strict=True
+        for u, v, flows in (
+            (i, j, rule["transmits"] in ("both", "a_to_b")),
+            (j, i, rule["transmits"] in ("both", "b_to_a")),
         ):
-            for u, v, flows in (
-                (i, j, direction in ("both", "a_to_b")),
-                (j, i, direction in ("both", "b_to_a")),
-            ):
-                entry = arcs.setdefault((u, v), [0.0, 0.0, []])
-                entry[0] += rate
-                entry[1] += rate * p if flows else 0.0
-                entry[2].append(rule["name"])
-    nodes = t["node"].to_numpy()
-    for (u, v), (weight, tx, rules) in sorted(arcs.items()):
-        graph.add_edge(
-            nodes[u],
-            nodes[v],
-            weight=float(weight),
-            transmission_rate=float(tx),
-            rules=";".join(sorted(set(rules))),
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "source": u.astype(np.int64),
+                        "target": v.astype(np.int64),
+                        "weight": rate,
+                        "transmission_rate": rate * p if flows else np.zeros(len(rate)),
+                        "rule": np.full(len(u), k, np.int64),
+                    }
+                )
+            )
+    if not parts or sum(len(part) for part in parts) == 0:
+        return pd.DataFrame(
+            {
+                "source": np.array([], np.int64),
+                "target": np.array([], np.int64),
+                "weight": np.array([], float),
+                "transmission_rate": np.array([], float),
+                "rules": pd.Categorical([]),
+            }
         )
-    return graph
+    each = pd.concat(parts, ignore_index=True)
+    del parts
+    keys = ["source", "target"]
+    arcs = each.groupby(keys, sort=True)[["weight", "transmission_rate"]].sum().reset_index()
+    bits = (
+        each[[*keys, "rule"]]
+        .drop_duplicates()
+        .assign(bit=lambda d: np.left_shift(np.int64(1), d["rule"]))
+        .groupby(keys, sort=True)["bit"]
+        .sum()
+        .to_numpy()
+    )
+    masks, codes = np.unique(bits, return_inverse=True)
+    names = [
+        ";".join(sorted(rule["name"] for k, rule in enumerate(rules) if mask >> k & 1))
+        for mask in masks
+    ]
+    arcs["rules"] = pd.Categorical.from_codes(codes, categories=names)
+    return arcs
 
 
-def add_individuals(
-    graph: nx.DiGraph, extra: Individuals, existing: Individuals, config: dict
-) -> nx.DiGraph:
-    """Network with ``extra`` animals added, linked by the same contact rules (new pairs only)."""
+def build_contact_network(individuals: Individuals, config: dict) -> ContactNetwork:
+    """Apply every contact rule: the directed contact network (both arcs per pair)."""
+    sites = {s["name"]: s for s in config["sites"]}
+    arcs = contact_arcs(individuals, config.get("contact_rules", []), sites)
+    nodes = individuals.table[NODE_COLUMNS].reset_index(drop=True)
+    return ContactNetwork(nodes, arcs, config["study_area"]["name"])
+
+
+def add_individuals(network: ContactNetwork, extra: Individuals, config: dict) -> ContactNetwork:
+    """Network with ``extra`` animals added, linked by the same contact rules (new pairs only;
+    arcs between animals already there keep their rates)."""
+    existing = network.individuals()
     combined = Individuals(pd.concat([existing.table, extra.table], ignore_index=True))
+    if combined.table["node"].duplicated().any():
+        dup = combined.table.loc[combined.table["node"].duplicated(), "node"].iloc[0]
+        raise NetworkInputError(f"animal id '{dup}' is used twice; ids must be unique")
     added = set(extra.table["species"])
     rules = [r for r in config.get("contact_rules", []) if added & (set(r["a"]) | set(r["b"]))]
-    full = build_contact_network(combined, {**config, "contact_rules": rules})
-    new_nodes = set(extra.table["node"])
-    out = graph.copy()
-    for node in extra.table["node"]:
-        out.add_node(node, **full.nodes[node])
-    for u, v, data in full.edges(data=True):
-        if u in new_nodes or v in new_nodes:
-            out.add_edge(u, v, **data)
-    return out
-
-
-def individuals_from_graph(graph: nx.DiGraph, config: dict) -> Individuals:
-    """Recover the individuals table (positions, radii) from a stored network."""
-    radius_hr = {sp: spec["home_range_km2"] for sp, spec in config["populations"].items()}
-    radius_hr["domestic_dog"] = config["dogs"]["home_range_km2"]
-    rows = [
-        (
-            n,
-            d["species"],
-            d["site"],
-            d["x"],
-            d["y"],
-            config["release"]["home_range_km2"]
-            if d.get("origin") == "released"
-            else radius_hr[d["species"]],
-            d.get("origin", "simulated"),
-        )
-        for n, d in graph.nodes(data=True)
-    ]
-    return _as_individuals(rows)
+    sites = {s["name"]: s for s in config["sites"]}
+    full = contact_arcs(combined, rules, sites)
+    first_new = len(existing.table)
+    new = full[(full["source"] >= first_new) | (full["target"] >= first_new)]
+    arcs = pd.concat(
+        [network.arcs.astype({"rules": str}), new.astype({"rules": str})], ignore_index=True
+    )
+    arcs["rules"] = pd.Categorical(arcs["rules"])
+    nodes = combined.table[NODE_COLUMNS].reset_index(drop=True)
+    return ContactNetwork(nodes, _sorted_arcs(arcs), network.study_area)
 
 
 def network_summary(
-    graph: nx.DiGraph, target: str = "amur_leopard", source: str = "domestic_dog"
+    network: ContactNetwork, target: str = "amur_leopard", source: str = "domestic_dog"
 ) -> pd.DataFrame:
     """Long table ``metric, species_a, species_b, value`` (species_b empty for per-species rows).
 
     nodes / edges (contact pairs touching the species) / mean_degree per species; edges between each
     pair of species; share of ``target`` animals with any contact path to a ``source`` animal and
-    the share a ``source`` animal can infect through arcs that transmit.
+    the share a ``source`` animal can infect through arcs that transmit. Graph traversal by
+    scipy.sparse.csgraph on the arc arrays.
     """
-    und = graph.to_undirected(as_view=False)
-    species = nx.get_node_attributes(graph, "species")
-    names = sorted(set(species.values()))
+    n = len(network.nodes)
+    species = network.nodes["species"].astype(str).to_numpy()
+    names = sorted(set(species))
+    code = np.searchsorted(names, species)
+    u = network.arcs["source"].to_numpy(np.int64)
+    v = network.arcs["target"].to_numpy(np.int64)
+    pair = np.unique(np.minimum(u, v) * n + np.maximum(u, v))
+    a, b = pair // n, pair % n
+    degree = np.bincount(a, minlength=n) + np.bincount(b, minlength=n)
     rows = []
-    for sp in names:
-        members = [n for n in und if species[n] == sp]
-        touching = {tuple(sorted(e)) for n in members for e in und.edges(n)}
-        degree = np.mean([und.degree(n) for n in members]) if members else 0.0
+    for c, sp in enumerate(names):
+        members = code == c
+        touching = int(((code[a] == c) | (code[b] == c)).sum())
+        mean_degree = float(degree[members].mean()) if members.any() else 0.0
         rows += [
-            ("nodes", sp, "", len(members)),
-            ("edges", sp, "", len(touching)),
-            ("mean_degree", sp, "", round(float(degree), 4)),
+            ("nodes", sp, "", int(members.sum())),
+            ("edges", sp, "", touching),
+            ("mean_degree", sp, "", round(mean_degree, 4)),
         ]
-    pair_counts: dict[tuple[str, str], int] = {}
-    for u, v in und.edges():
-        a, b = sorted((species[u], species[v]))
-        pair_counts[(a, b)] = pair_counts.get((a, b), 0) + 1
-    for (a, b), count in sorted(pair_counts.items()):
-        rows.append(("edges_between", a, b, count))
-    targets = [n for n in und if species[n] == target]
-    sources = {n for n in und if species[n] == source}
-    if targets:
-        reach = set()
-        for comp in nx.connected_components(und):
-            if comp & sources:
-                reach |= comp
-        share = sum(n in reach for n in targets) / len(targets)
-        tx = nx.DiGraph((u, v) for u, v, r in graph.edges(data="transmission_rate") if r > 0)
-        tx.add_nodes_from(graph)
-        reachable = set()
-        for s in sources:
-            if s not in reachable:
-                reachable |= nx.descendants(tx, s) | {s}
-        share_tx = sum(n in reachable for n in targets) / len(targets)
+    lo, hi = np.minimum(code[a], code[b]), np.maximum(code[a], code[b])
+    kinds, counts = np.unique(lo * len(names) + hi, return_counts=True)
+    for kind, count in zip(kinds, counts, strict=True):
+        rows.append(
+            ("edges_between", names[kind // len(names)], names[kind % len(names)], int(count))
+        )
+    targets = np.flatnonzero(species == target)
+    sources = np.flatnonzero(species == source)
+    if len(targets):
+        contact = sparse.coo_matrix((np.ones(len(a)), (a, b)), shape=(n, n))
+        _, label = csgraph.connected_components(contact, directed=False)
+        share = float(np.isin(label[targets], label[sources]).mean())
+        flows = network.arcs["transmission_rate"].to_numpy() > 0
+        # one extra node with an arc to every source: reachable from it = reachable from any source
+        tx = sparse.coo_matrix(
+            (
+                np.ones(flows.sum() + len(sources)),
+                (np.r_[u[flows], np.full(len(sources), n)], np.r_[v[flows], sources]),
+            ),
+            shape=(n + 1, n + 1),
+        ).tocsr()
+        reached = csgraph.breadth_first_order(tx, n, directed=True, return_predecessors=False)
+        share_tx = float(np.isin(targets, reached).mean())
         rows.append(("share_with_path_to", target, source, round(share, 6)))
         rows.append(("share_reachable_by_transmission_from", target, source, round(share_tx, 6)))
     return pd.DataFrame(rows, columns=["metric", "species_a", "species_b", "value"])
 
 
-def network_from_config(config_path: str | Path, seed: int) -> tuple[nx.DiGraph, Individuals]:
+def network_from_config(config_path: str | Path, seed: int) -> ContactNetwork:
     """Read the network config (and its location table, if any) and build the network."""
     config_path = Path(config_path)
     config = load_network_config(config_path)
@@ -484,46 +591,121 @@ def network_from_config(config_path: str | Path, seed: int) -> tuple[nx.DiGraph,
     if loc_file:
         locations = read_locations(loc_file, set(config["populations"]) | {"domestic_dog"})
     rng = np.random.default_rng(np.random.SeedSequence([seed, 1]))
-    individuals = simulate_individuals(config, rng, locations)
-    return build_contact_network(individuals, config), individuals
+    return build_contact_network(simulate_individuals(config, rng, locations), config)
 
 
-def write_network(
-    graph: nx.DiGraph,
-    graphml: str | Path,
-    summary: pd.DataFrame,
-    summary_path: str | Path,
-    nodes_path: str | Path | None = None,
-    arcs_path: str | Path | None = None,
-) -> None:
-    """GraphML (node attributes species, site, x, y; arc weight and transmission_rate), summary,
-    and optionally the same network as two parquet tables (fast to read for the simulations)."""
-    Path(graphml).parent.mkdir(parents=True, exist_ok=True)
-    nx.write_graphml(graph, graphml)
-    summary.to_csv(summary_path, sep="\t", index=False, float_format="%.6g", lineterminator="\n")
-    if nodes_path is not None and arcs_path is not None:
-        nodes, arcs = network_tables(graph)
-        nodes.to_parquet(nodes_path, index=False)
-        arcs.to_parquet(arcs_path, index=False)
+def write_network(network: ContactNetwork, nodes_path: str | Path, arcs_path: str | Path) -> None:
+    """The network as two Parquet tables; arcs name their animals (``source``, ``target`` are
+    dictionary-encoded animal ids, so the file is readable and small)."""
+    Path(nodes_path).parent.mkdir(parents=True, exist_ok=True)
+    network.nodes.to_parquet(nodes_path, index=False)
+    ids = network.nodes["node"].astype(str)
+    network.arcs.assign(
+        source=pd.Categorical.from_codes(network.arcs["source"], categories=ids),
+        target=pd.Categorical.from_codes(network.arcs["target"], categories=ids),
+    ).to_parquet(arcs_path, index=False)
 
 
-def network_tables(graph: nx.DiGraph) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Node table (node, species, site, x, y, origin) and arc table (source, target, attributes)."""
-    nodes = pd.DataFrame(
-        [{"node": n, **d} for n, d in graph.nodes(data=True)],
-        columns=["node", "species", "site", "x", "y", "origin"],
-    )
-    arcs = nx.to_pandas_edgelist(graph, source="source", target="target")
-    return nodes, arcs[["source", "target", "weight", "transmission_rate", "rules"]]
+def write_summary(summary: pd.DataFrame, path: str | Path) -> None:
+    """The network summary as TSV."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    summary.to_csv(path, sep="\t", index=False, float_format="%.6g", lineterminator="\n")
 
 
-def graph_from_tables(nodes: pd.DataFrame, arcs: pd.DataFrame) -> nx.DiGraph:
-    """Inverse of :func:`network_tables`."""
-    graph = nx.DiGraph()
-    graph.add_nodes_from((r.pop("node"), r) for r in nodes.to_dict("records"))
-    graph.add_edges_from((r.pop("source"), r.pop("target"), r) for r in arcs.to_dict("records"))
-    return graph
+def read_network(
+    nodes_path: str | Path, arcs_path: str | Path, study_area: str = ""
+) -> ContactNetwork:
+    """Inverse of :func:`write_network`; an arc naming an animal missing from the nodes is an
+    error."""
+    nodes = pd.read_parquet(nodes_path)
+    arcs = pd.read_parquet(arcs_path)
+    ids = pd.Index(nodes["node"].astype(str))
+    for column in ("source", "target"):
+        named = arcs[column].astype(str).astype("category")
+        codes = named.cat.codes.to_numpy()
+        index = ids.get_indexer(named.cat.categories)[codes]
+        if (index < 0).any():
+            bad = named[index < 0].iloc[0]
+            raise NetworkInputError(
+                f"{arcs_path}: column {column}: animal '{bad}' is not in {nodes_path}; "
+                "rebuild the network (rule contact_network)"
+            )
+        arcs[column] = index.astype(np.int64)
+    arcs["rules"] = arcs["rules"].astype("category")
+    return ContactNetwork(nodes, arcs[ARC_COLUMNS], study_area)
 
 
-def read_network(nodes_path: str | Path, arcs_path: str | Path) -> nx.DiGraph:
-    return graph_from_tables(pd.read_parquet(nodes_path), pd.read_parquet(arcs_path))
+GRAPHML_NODE_ATTRIBUTES = {
+    "species": "string",
+    "site": "string",
+    "x": "double",
+    "y": "double",
+    "home_range_km2": "double",
+    "origin": "string",
+}
+GRAPHML_ARC_ATTRIBUTES = {"weight": "double", "transmission_rate": "double", "rules": "string"}
+GRAPHML_HEADER = (
+    "<?xml version='1.0' encoding='utf-8'?>\n"
+    '<graphml xmlns="http://graphml.graphdrawing.org/xmlns" '
+    'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+    'xsi:schemaLocation="http://graphml.graphdrawing.org/xmlns '
+    'http://graphml.graphdrawing.org/xmlns/1.0/graphml.xsd">\n'
+)
+
+
+def write_graphml(network: ContactNetwork, path: str | Path, chunk: int = 500_000) -> None:
+    """GraphML for network viewers (Gephi, Cytoscape) with the tables' node and arc attributes.
+
+    Written from the tables ``chunk`` rows at a time: networkx's writer first builds the whole
+    XML tree (~3 KB per arc, 24 GB for the 9 M arcs of 100x the example). networkx's GraphML
+    reader reads the file back to the same graph as :meth:`ContactNetwork.to_graph`.
+    """
+    from xml.sax.saxutils import escape, quoteattr
+
+    keys = [("node", name, kind) for name, kind in GRAPHML_NODE_ATTRIBUTES.items()]
+    keys += [("edge", name, kind) for name, kind in GRAPHML_ARC_ATTRIBUTES.items()]
+    key_id = {(scope, name): f"d{k}" for k, (scope, name, _) in enumerate(keys)}
+    ids = np.array([quoteattr(str(n)) for n in network.nodes["node"]], dtype=object)
+
+    def data_cells(table: pd.DataFrame, scope: str, attributes: dict[str, str]) -> pd.Series:
+        cells = pd.Series("", index=table.index, dtype=object)
+        for name, kind in attributes.items():
+            column = table[name]
+            if kind == "string":
+                text = column.astype(str).astype("category")
+                text = text.cat.rename_categories([escape(c) for c in text.cat.categories])
+            else:
+                text = column.astype(float)
+            cells += f'<data key="{key_id[(scope, name)]}">' + text.astype(str) + "</data>"
+        return cells
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8", newline="\n") as out:
+        out.write(GRAPHML_HEADER)
+        for scope, name, kind in keys:
+            out.write(
+                f'  <key id="{key_id[(scope, name)]}" for="{scope}" attr.name="{name}" '
+                f'attr.type="{kind}" />\n'
+            )
+        out.write('  <key id="g0" for="graph" attr.name="study_area" attr.type="string" />\n')
+        out.write('  <graph edgedefault="directed">\n')
+        out.write(f'    <data key="g0">{escape(network.study_area)}</data>\n')
+        for first in range(0, len(network.nodes), chunk):
+            part = network.nodes.iloc[first : first + chunk]
+            cells = data_cells(part, "node", GRAPHML_NODE_ATTRIBUTES)
+            lines = "    <node id=" + ids[first : first + len(part)] + ">" + cells + "</node>\n"
+            out.writelines(lines)
+        for first in range(0, len(network.arcs), chunk):
+            part = network.arcs.iloc[first : first + chunk]
+            cells = data_cells(part, "edge", GRAPHML_ARC_ATTRIBUTES)
+            lines = (
+                "    <edge source="
+                + ids[part["source"].to_numpy()]
+                + " target="
+                + ids[part["target"].to_numpy()]
+                + ">"
+                + cells
+                + "</edge>\n"
+            )
+            out.writelines(lines)
+        out.write("  </graph>\n</graphml>\n")

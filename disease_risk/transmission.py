@@ -20,6 +20,9 @@ import numpy as np
 import pandas as pd
 from numba import njit
 
+from disease_risk import contact_network as cn
+from disease_risk.contact_network import ContactNetwork
+
 S, E, INF, R, V, D = 0, 1, 2, 3, 4, 5
 EV_INFECT, EV_INFECTIOUS, EV_END, EV_VACCINATE = 0, 1, 2, 3
 DAYS_PER_YEAR = 365.25
@@ -240,12 +243,11 @@ def compile_network(
     default_rate: float = 1.0,
     species_attr: str = "species",
 ) -> CompiledNetwork:
-    """Arrays for the kernel; undirected graphs give both arcs; rate = attr x ``rate_scale``."""
+    """Arrays for the kernel from a networkx graph; undirected graphs give both arcs; rate =
+    attr x ``rate_scale``."""
     nodes = np.array(list(graph.nodes()), dtype=object)
     index = {node: i for i, node in enumerate(nodes)}
     species_of = [graph.nodes[n].get(species_attr, "all") for n in nodes]
-    names = tuple(sorted(set(species_of)))
-    species = np.array([names.index(s) for s in species_of], dtype=np.int64)
     src, dst, rate = [], [], []
     for u, v, data in graph.edges(data=True):
         r = (data.get(rate_attr, default_rate) if rate_attr else default_rate) * rate_scale
@@ -256,13 +258,40 @@ def compile_network(
             src.append(index[v])
             dst.append(index[u])
             rate.append(r)
-    src = np.asarray(src, np.int64)
-    dst = np.asarray(dst, np.int64)
-    rate = np.asarray(rate, float)
+    return _compiled(
+        nodes,
+        species_of,
+        np.asarray(src, np.int64),
+        np.asarray(dst, np.int64),
+        np.asarray(rate, float),
+    )
+
+
+def compile_contact_network(
+    network: ContactNetwork, rate_scale: float = 1.0 / DAYS_PER_YEAR
+) -> CompiledNetwork:
+    """Arrays for the kernel straight from the network tables (no per-arc Python objects)."""
+    arcs = network.arcs
+    return _compiled(
+        network.nodes["node"].to_numpy(dtype=object),
+        network.nodes["species"].astype(str).tolist(),
+        arcs["source"].to_numpy(np.int64),
+        arcs["target"].to_numpy(np.int64),
+        arcs["transmission_rate"].to_numpy(float) * rate_scale,
+    )
+
+
+def _compiled(
+    nodes: np.ndarray, species_of: list[str], src: np.ndarray, dst: np.ndarray, rate: np.ndarray
+) -> CompiledNetwork:
+    names = tuple(sorted(set(species_of)))
+    species = np.searchsorted(np.array(names, dtype=object), np.array(species_of, dtype=object))
     order = np.lexsort((dst, src))
     indptr = np.zeros(nodes.size + 1, np.int64)
     np.add.at(indptr, src + 1, 1)
-    return CompiledNetwork(nodes, names, species, np.cumsum(indptr), dst[order], rate[order])
+    return CompiledNetwork(
+        nodes, names, species.astype(np.int64), np.cumsum(indptr), dst[order], rate[order]
+    )
 
 
 @njit(cache=True)
@@ -416,24 +445,21 @@ def load_foi_posterior(path: str | Path) -> FoiPosterior:
 
 
 def scenario_setup(
-    graph: nx.DiGraph, scenario: dict, network_config: dict, seed: int
-) -> nx.DiGraph:
+    network: ContactNetwork, scenario: dict, network_config: dict, seed: int
+) -> ContactNetwork:
     """The network a scenario runs on: the base network, plus any released group."""
-    from disease_risk import contact_network as cn
-
     release = scenario.get("release")
     if not release:
-        return graph
+        return network
     rng = np.random.default_rng(np.random.SeedSequence([seed, 2]))
-    existing = cn.individuals_from_graph(graph, network_config)
     extra = cn.released_individuals(
         network_config, release["species"], int(release["n"]), release["site"], rng
     )
-    return cn.add_individuals(graph, extra, existing, network_config)
+    return cn.add_individuals(network, extra, network_config)
 
 
 def run_scenario(
-    graph: nx.DiGraph,
+    network: ContactNetwork,
     settings: dict,
     scenario_name: str,
     foi: FoiPosterior | None,
@@ -446,7 +472,7 @@ def run_scenario(
     differences are not blurred by different parameter draws.
     """
     scenario = settings["scenarios"][scenario_name] or {}
-    net = compile_network(graph)
+    net = compile_contact_network(network)
     names = net.species_names
     disease = settings["disease"]
     missing = [s for s in names if s not in disease]
@@ -458,7 +484,7 @@ def run_scenario(
     horizon = float(settings["horizon_days"])
     shape = int(settings.get("period_shape", 1))
     spill = set(settings.get("spillover_species", []))
-    released = np.array([graph.nodes[n].get("origin") == "released" for n in net.nodes])
+    released = (network.nodes["origin"] == "released").to_numpy()
     coverage = scenario.get("vaccination_coverage", {})
     per_year = scenario.get("vaccinate_per_year", {})
     vacc_times, vacc_species, vacc_counts = [], [], []
@@ -540,7 +566,7 @@ def run_scenario(
         )
         groups = [(sp, net.species == c) for c, sp in enumerate(names)]
         if released.any():
-            groups.append((f"{graph.nodes[net.nodes[released][0]]['species']}_released", released))
+            groups.append((f"{network.nodes['species'][released].iloc[0]}_released", released))
         for label, mask in groups:
             exposed = t_exp[mask]
             row[f"population_{label}"] = int(mask.sum())
@@ -703,29 +729,29 @@ def run_scenario_files(
     import logging
     import time
 
-    from disease_risk import contact_network as cn
-
     log = logging.getLogger("disease_risk.transmission")
     if scenario not in settings["scenarios"]:
         raise ValueError(
             f"scenario '{scenario}' is not under transmission.scenarios in the config "
             f"(known: {sorted(settings['scenarios'])})"
         )
-    graph = cn.read_network(nodes, arcs)
-    graph = scenario_setup(
-        graph, settings["scenarios"][scenario] or {}, cn.load_network_config(network_config), seed
+    network = scenario_setup(
+        cn.read_network(nodes, arcs),
+        settings["scenarios"][scenario] or {},
+        cn.load_network_config(network_config),
+        seed,
     )
     foi = load_foi_posterior(foi_file)
     absent = sorted(set(settings.get("spillover_species", [])) - set(foi.species))
     if absent:
         log.info("no serology force of infection for %s: using foi_fallback from config", absent)
     start = time.perf_counter()
-    table = run_scenario(graph, settings, scenario, foi, seed)
+    table = run_scenario(network, settings, scenario, foi, seed)
     log.info(
         "scenario %s: %d replicates on %d nodes in %.1f s",
         scenario,
         len(table),
-        graph.number_of_nodes(),
+        len(network.nodes),
         time.perf_counter() - start,
     )
     Path(out).parent.mkdir(parents=True, exist_ok=True)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import math
 
+import networkx as nx
 import numpy as np
+import pandas as pd
 import pytest
 
 from disease_risk import contact_network as cn
@@ -105,6 +107,34 @@ def build(located):
     return cn.build_contact_network(individuals, config), individuals
 
 
+def reference_summary(graph: nx.DiGraph, target: str, source: str) -> dict:
+    """The summary computed with networkx on the graph view (reference for the array version)."""
+    und = graph.to_undirected(as_view=False)
+    species = nx.get_node_attributes(graph, "species")
+    out = {}
+    for sp in set(species.values()):
+        members = [n for n in und if species[n] == sp]
+        out[("nodes", sp, "")] = len(members)
+        out[("edges", sp, "")] = len({tuple(sorted(e)) for n in members for e in und.edges(n)})
+        out[("mean_degree", sp, "")] = round(float(np.mean([und.degree(n) for n in members])), 4)
+    for u, v in und.edges():
+        key = ("edges_between", *sorted((species[u], species[v])))
+        out[key] = out.get(key, 0) + 1
+    targets = [n for n in und if species[n] == target]
+    sources = {n for n in und if species[n] == source}
+    reach = set().union(*(c for c in nx.connected_components(und) if c & sources))
+    tx = nx.DiGraph((u, v) for u, v, r in graph.edges(data="transmission_rate") if r > 0)
+    tx.add_nodes_from(graph)
+    reachable = set(sources).union(*(nx.descendants(tx, s) for s in sources))
+    out[("share_with_path_to", target, source)] = round(
+        sum(n in reach for n in targets) / len(targets), 6
+    )
+    out[("share_reachable_by_transmission_from", target, source)] = round(
+        sum(n in reachable for n in targets) / len(targets), 6
+    )
+    return out
+
+
 def test_overlap_fraction_known_values():
     got = cn.overlap_fraction(
         np.array([0.0, 3.0, 0.5, 1.0]),
@@ -116,7 +146,8 @@ def test_overlap_fraction_known_values():
 
 
 def test_location_table_replaces_simulated_positions(located):
-    graph, individuals = build(located)
+    network, individuals = build(located)
+    graph = network.to_graph()
     leopards = individuals.table[individuals.table["species"] == "amur_leopard"]
     assert sorted(leopards["node"]) == ["L1", "L2", "L3"]
     assert set(leopards["origin"]) == {"location_table"}
@@ -126,7 +157,7 @@ def test_location_table_replaces_simulated_positions(located):
 
 
 def test_edges_rates_and_directions_hand_built(located):
-    graph, _ = build(located)
+    graph = build(located)[0].to_graph()
     dogs_a = [n for n, d in graph.nodes(data=True) if d["site"] == "A"]
     assert len(dogs_a) == 3
     for dog in dogs_a:
@@ -140,11 +171,13 @@ def test_edges_rates_and_directions_hand_built(located):
     assert graph.edges["L1", "L2"]["weight"] == pytest.approx(2.0 * frac, rel=1e-6)
     assert graph.edges["L2", "L1"]["transmission_rate"] == pytest.approx(0.2 * frac, rel=1e-6)
     assert graph.degree("L3") == 0
+    assert graph.edges["L1", "L2"]["rules"] == "felid_territorial"
+    assert graph.edges[dogs_a[0], dogs_a[1]]["rules"] == "dog_within_village"
 
 
 def test_network_summary_hand_built(located):
-    graph, _ = build(located)
-    s = cn.network_summary(graph)
+    network, _ = build(located)
+    s = cn.network_summary(network)
     value = {(m, a, b): v for m, a, b, v in s.itertuples(index=False)}
     assert value[("nodes", "domestic_dog", "")] == 5
     assert value[("nodes", "amur_leopard", "")] == 3
@@ -163,10 +196,10 @@ def test_between_sites_rule_links_nearby_villages(located):
     config = small_config(str(located))
     config["contact_rules"][3]["max_distance_km"] = 60
     locations = cn.read_locations(located, ["amur_leopard", "domestic_dog"])
-    graph = cn.build_contact_network(
+    network = cn.build_contact_network(
         cn.simulate_individuals(config, np.random.default_rng(0), locations), config
     )
-    s = cn.network_summary(graph)
+    s = cn.network_summary(network)
     row = s[
         (s.metric == "edges_between")
         & (s.species_a == "domestic_dog")
@@ -192,11 +225,12 @@ def test_bad_location_row_names_line_and_column(tmp_path):
 
 
 def test_release_adds_linked_group(located):
-    graph, individuals = build(located)
+    network, _ = build(located)
+    graph = network.to_graph()
     config = small_config(str(located))
     config["sites"].append({"name": "release", "x_km": 21, "y_km": 10, "dogs": 0})
     extra = cn.released_individuals(config, "amur_leopard", 2, "release", np.random.default_rng(1))
-    bigger = cn.add_individuals(graph, extra, individuals, config)
+    bigger = cn.add_individuals(network, extra, config).to_graph()
     new = list(extra.table["node"])
     assert bigger.number_of_nodes() == graph.number_of_nodes() + 2
     assert bigger.has_edge(new[0], "L2") and bigger.has_edge(new[0], new[1])
@@ -207,14 +241,43 @@ def test_release_adds_linked_group(located):
 
 def test_example_config_builds(repo_root, monkeypatch):
     monkeypatch.chdir(repo_root)
-    graph, individuals = cn.network_from_config("config/network.yaml", 1)
-    table = individuals.table
+    network = cn.network_from_config("config/network.yaml", 1)
+    table = network.nodes
     real = table[table["origin"] == "location_table"]
-    assert len(real) == 6 and "PPO_F01" in graph
+    assert len(real) == 6 and "PPO_F01" in set(table["node"])
     assert (table["species"] == "amur_leopard").sum() == 120
-    nodes, arcs = cn.network_tables(graph)
-    again = cn.graph_from_tables(nodes, arcs)
-    assert again.number_of_edges() == graph.number_of_edges()
+    arcs = network.arcs
+    assert (arcs["source"] != arcs["target"]).all()
+    assert not arcs.duplicated(["source", "target"]).any()
+    # every contact pair has both arcs, with the same contact weight
+    back = arcs.set_index(["target", "source"])["weight"].rename_axis(["source", "target"])
+    np.testing.assert_array_equal(arcs.set_index(["source", "target"])["weight"], back.loc[
+        list(zip(arcs["source"], arcs["target"], strict=True))
+    ])
+    # the array summary equals networkx's on the same network
+    got = cn.network_summary(network)
+    expected = reference_summary(network.to_graph(), "amur_leopard", "domestic_dog")
+    assert {(m, a, b): v for m, a, b, v in got.itertuples(index=False)} == pytest.approx(expected)
+
+
+def test_network_tables_round_trip(located, tmp_path):
+    network, _ = build(located)
+    cn.write_network(network, tmp_path / "nodes.parquet", tmp_path / "arcs.parquet")
+    again = cn.read_network(tmp_path / "nodes.parquet", tmp_path / "arcs.parquet", "test_area")
+    assert again.nodes.equals(network.nodes)
+    assert again.arcs.astype({"rules": str}).equals(network.arcs.astype({"rules": str}))
+    stored = pd.read_parquet(tmp_path / "arcs.parquet")
+    assert set(stored["source"].astype(str)) <= set(network.nodes["node"])
+    graph = again.to_graph()
+    assert graph.graph["study_area"] == "test_area"
+    assert cn.ContactNetwork.from_graph(graph).arcs.astype({"rules": str}).equals(
+        network.arcs.astype({"rules": str})
+    )
+    nodes = pd.read_parquet(tmp_path / "nodes.parquet")
+    nodes.loc[0, "node"] = "renamed"
+    nodes.to_parquet(tmp_path / "nodes.parquet")
+    with pytest.raises(cn.NetworkInputError, match=r"column (source|target): animal"):
+        cn.read_network(tmp_path / "nodes.parquet", tmp_path / "arcs.parquet")
 
 
 def test_cli_network_prints_summary_and_rejects_bad_table(located, tmp_path, capsys):

@@ -16,6 +16,7 @@ import pytest
 from scipy import stats
 
 from disease_risk import transmission as tx
+from disease_risk.contact_network import ContactNetwork
 
 ALPHA = 1e-3
 
@@ -239,6 +240,15 @@ def test_spillover_rate_on_isolated_nodes():
     assert np.nanmax(np.where(np.isfinite(t_exp), t_exp, np.nan)) <= horizon
 
 
+def test_network_tables_compile_to_the_same_arrays_as_the_graph():
+    graph = tiny_network()
+    from_graph = tx.compile_network(graph)
+    from_tables = tx.compile_contact_network(ContactNetwork.from_graph(graph))
+    assert from_tables.species_names == from_graph.species_names
+    for field in ("nodes", "species", "indptr", "indices", "base_rate"):
+        np.testing.assert_array_equal(getattr(from_tables, field), getattr(from_graph, field))
+
+
 def test_vaccinated_at_start_never_infected_and_coverage_exact():
     graph = tiny_network()
     net = tx.compile_network(graph)
@@ -307,7 +317,7 @@ def test_yearly_vaccination_rounds_protect_from_then_on():
 
 
 def test_scenario_coverage_and_full_dog_vaccination():
-    graph = tiny_network()
+    graph = ContactNetwork.from_graph(tiny_network())
     half = tx.run_scenario(
         graph, settings(vaccination_coverage={"domestic_dog": 0.5}), "s", None, seed=1
     )
@@ -336,7 +346,7 @@ def test_same_seed_identical_results_and_foi_from_posterior(tmp_path):
     idata.to_netcdf(str(path))
     posterior = tx.load_foi_posterior(path)
     assert posterior.samples.shape == (100, 2)
-    graph = tiny_network()
+    graph = ContactNetwork.from_graph(tiny_network())
     a = tx.run_scenario(
         graph, settings(vaccinate_per_year={"amur_leopard": 2}), "s", posterior, seed=42
     )
@@ -371,7 +381,7 @@ def test_common_random_numbers_pair_replicates_across_scenarios():
     """Leopards are sinks in the tiny network, so vaccinating leopards must leave every
     replicate's dog outbreak identical and can only remove leopard infections, replicate by
     replicate (each animal and contact has the same draws in both scenarios)."""
-    graph = tiny_network()
+    graph = ContactNetwork.from_graph(tiny_network())
     base = tx.run_scenario(graph, settings(), "baseline", None, seed=7)
     vacc = tx.run_scenario(
         graph, settings(vaccinate_per_year={"amur_leopard": 8}), "s", None, seed=7

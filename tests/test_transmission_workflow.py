@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import networkx as nx
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,7 +11,11 @@ from conftest import run_snakemake
 
 from disease_risk.transmission import SUMMARY_COLUMNS
 
-TARGETS = ["results/network/summary.tsv", "results/transmission/summary.tsv"]
+TARGETS = [
+    "results/network/summary.tsv",
+    "results/transmission/summary.tsv",
+    "results/network/contact_network.graphml",
+]
 
 
 @pytest.mark.slow
@@ -44,8 +49,12 @@ def test_network_and_scenarios_run_as_jobs(workflow_dir, tmp_path):
     network = pd.read_csv(workflow_dir / TARGETS[0], sep="\t", keep_default_na=False)
     nodes = network[network.metric == "nodes"].set_index("species_a")["value"]
     assert nodes["amur_leopard"] == 120
-    for name in ("contact_network.graphml", "nodes.parquet", "arcs.parquet"):
-        assert (workflow_dir / "results/network" / name).stat().st_size > 0
+    arcs = pd.read_parquet(workflow_dir / "results/network/arcs.parquet")
+    graph = nx.read_graphml(workflow_dir / TARGETS[2])
+    assert graph.number_of_nodes() == nodes.sum()
+    assert graph.number_of_edges() == len(arcs)
+    first = arcs.iloc[0]
+    assert graph.edges[str(first.source), str(first.target)]["weight"] == first.weight
     for png in ("outbreak_sizes.png", "leopard_risk.png"):
         assert (workflow_dir / "results/transmission" / png).stat().st_size > 1000
     reps = pd.read_parquet(
