@@ -251,9 +251,10 @@ def test_example_config_builds(repo_root, monkeypatch):
     assert not arcs.duplicated(["source", "target"]).any()
     # every contact pair has both arcs, with the same contact weight
     back = arcs.set_index(["target", "source"])["weight"].rename_axis(["source", "target"])
-    np.testing.assert_array_equal(arcs.set_index(["source", "target"])["weight"], back.loc[
-        list(zip(arcs["source"], arcs["target"], strict=True))
-    ])
+    np.testing.assert_array_equal(
+        arcs.set_index(["source", "target"])["weight"],
+        back.loc[list(zip(arcs["source"], arcs["target"], strict=True))],
+    )
     # the array summary equals networkx's on the same network
     got = cn.network_summary(network)
     expected = reference_summary(network.to_graph(), "amur_leopard", "domestic_dog")
@@ -270,8 +271,10 @@ def test_network_tables_round_trip(located, tmp_path):
     assert set(stored["source"].astype(str)) <= set(network.nodes["node"])
     graph = again.to_graph()
     assert graph.graph["study_area"] == "test_area"
-    assert cn.ContactNetwork.from_graph(graph).arcs.astype({"rules": str}).equals(
-        network.arcs.astype({"rules": str})
+    assert (
+        cn.ContactNetwork.from_graph(graph)
+        .arcs.astype({"rules": str})
+        .equals(network.arcs.astype({"rules": str}))
     )
     nodes = pd.read_parquet(tmp_path / "nodes.parquet")
     nodes.loc[0, "node"] = "renamed"
@@ -294,3 +297,59 @@ def test_cli_network_prints_summary_and_rejects_bad_table(located, tmp_path, cap
     config_file.write_text(yaml.safe_dump(small_config(str(bad))))
     assert main(["network", str(config_file)]) == 2
     assert "line 2, column date" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("kind", ["same_site", "between_sites"])
+def test_site_rules_match_brute_force_pairs(kind):
+    """Site-by-site pairing equals checking every pair of animals (random villages)."""
+    rng = np.random.default_rng(5)
+    sites = {
+        f"v{k}": {"name": f"v{k}", "x_km": x, "y_km": y}
+        for k, (x, y) in enumerate(rng.uniform(0, 100, (30, 2)))
+    }
+    names = [*sites, "wild"]
+    table = pd.DataFrame(
+        {
+            "node": [f"a{k}" for k in range(400)],
+            "species": rng.choice(["domestic_dog", "red_fox"], 400),
+            "site": rng.choice(names, 400),
+            "x": 0.0,
+            "y": 0.0,
+            "home_range_km2": 1.0,
+            "origin": "simulated",
+        }
+    )
+    individuals = cn.Individuals(table.assign(radius_km=1.0))
+    rule = {
+        "name": "r",
+        "kind": kind,
+        "a": ["domestic_dog"],
+        "b": ["domestic_dog", "red_fox"],
+        "max_distance_km": 25.0,
+        "rate_per_year": 1.5,
+    }
+    got = cn.rule_contacts(individuals, rule, sites)
+    expected = set()
+    for i, (sp_i, site_i) in enumerate(zip(table.species, table.site, strict=True)):
+        for j, site_j in enumerate(table.site):
+            if sp_i != "domestic_dog" or i == j:
+                continue
+            if kind == "same_site":
+                linked = site_i == site_j
+            else:
+                linked = (
+                    site_i != site_j
+                    and site_i in sites
+                    and site_j in sites
+                    and math.dist(
+                        (sites[site_i]["x_km"], sites[site_i]["y_km"]),
+                        (sites[site_j]["x_km"], sites[site_j]["y_km"]),
+                    )
+                    <= 25.0
+                )
+            if linked:
+                expected.add((i, j))
+    pairs = list(zip(got["i"], got["j"], strict=True))
+    assert len(pairs) == len(set(pairs))
+    assert set(pairs) == expected and len(pairs) > 100
+    assert (got["rate"] == 1.5).all()
