@@ -18,6 +18,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import yaml
+from pandas.api.types import union_categoricals
 from scipy import sparse
 from scipy.sparse import csgraph
 from scipy.spatial import cKDTree
@@ -517,10 +518,8 @@ def add_individuals(network: ContactNetwork, extra: Individuals, config: dict) -
     full = contact_arcs(combined, rules, sites)
     first_new = len(existing.table)
     new = full[(full["source"] >= first_new) | (full["target"] >= first_new)]
-    arcs = pd.concat(
-        [network.arcs.astype({"rules": str}), new.astype({"rules": str})], ignore_index=True
-    )
-    arcs["rules"] = pd.Categorical(arcs["rules"])
+    rules = union_categoricals([network.arcs["rules"], new["rules"]])
+    arcs = pd.concat([network.arcs, new], ignore_index=True).assign(rules=rules)
     nodes = combined.table[NODE_COLUMNS].reset_index(drop=True)
     return ContactNetwork(nodes, _sorted_arcs(arcs), network.study_area)
 
