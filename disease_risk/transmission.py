@@ -21,7 +21,6 @@ import pandas as pd
 from numba import njit
 
 from disease_risk import contact_network as cn
-from disease_risk.contact_network import ContactNetwork
 
 S, E, INF, R, V, D = 0, 1, 2, 3, 4, 5
 EV_INFECT, EV_INFECTIOUS, EV_END, EV_VACCINATE = 0, 1, 2, 3
@@ -268,7 +267,7 @@ def compile_network(
 
 
 def compile_contact_network(
-    network: ContactNetwork, rate_scale: float = 1.0 / DAYS_PER_YEAR
+    network: cn.ContactNetwork, rate_scale: float = 1.0 / DAYS_PER_YEAR
 ) -> CompiledNetwork:
     """Arrays for the kernel straight from the network tables (no per-arc Python objects)."""
     arcs = network.arcs
@@ -445,8 +444,8 @@ def load_foi_posterior(path: str | Path) -> FoiPosterior:
 
 
 def scenario_setup(
-    network: ContactNetwork, scenario: dict, network_config: dict, seed: int
-) -> ContactNetwork:
+    network: cn.ContactNetwork, scenario: dict, network_config: dict, seed: int
+) -> cn.ContactNetwork:
     """The network a scenario runs on: the base network, plus any released group."""
     release = scenario.get("release")
     if not release:
@@ -459,7 +458,7 @@ def scenario_setup(
 
 
 def run_scenario(
-    network: ContactNetwork,
+    network: cn.ContactNetwork,
     settings: dict,
     scenario_name: str,
     foi: FoiPosterior | None,
