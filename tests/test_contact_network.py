@@ -353,3 +353,19 @@ def test_site_rules_match_brute_force_pairs(kind):
     assert len(pairs) == len(set(pairs))
     assert set(pairs) == expected and len(pairs) > 100
     assert (got["rate"] == 1.5).all()
+
+
+def test_graphml_reads_back_as_the_graph(located, tmp_path):
+    """The streamed GraphML, read by networkx, is the network's graph (ids needing escapes too)."""
+    network, _ = build(located)
+    nodes = network.nodes.copy()
+    nodes.loc[0, "node"] = 'L1 <"Anna" & co>'
+    network = cn.ContactNetwork(nodes, network.arcs, "area & <core>")
+    path = tmp_path / "network.graphml"
+    cn.write_graphml(network, path, chunk=3)
+    got = nx.read_graphml(path)
+    expected = network.to_graph()
+    assert got.graph["study_area"] == "area & <core>"
+    assert dict(got.nodes(data=True)) == dict(expected.nodes(data=True))
+    assert list(got.edges(data=True)) == list(expected.edges(data=True))
+    assert got.number_of_edges() == len(network.arcs) > 10
