@@ -25,6 +25,7 @@ from scipy.spatial import cKDTree
 
 KM_PER_DEG_LAT = 110.574
 KM_PER_DEG_LON_EQUATOR = 111.320
+NODE_COLUMNS = ["node", "species", "site", "x", "y", "home_range_km2", "origin"]
 MAX_CONTACT_RULES = 62  # arcs record their rules as bits of one int64
 LOCATION_COLUMNS = ("animal_id", "species", "latitude", "longitude", "date")
 
@@ -262,10 +263,9 @@ def released_individuals(
     return _as_individuals(rows)
 
 
-def _as_individuals(rows: list[tuple]) -> Individuals:
-    table = pd.DataFrame(
-        rows, columns=["node", "species", "site", "x", "y", "home_range_km2", "origin"]
-    )
+def _as_individuals(rows: list[tuple] | pd.DataFrame) -> Individuals:
+    """Rows (or a table) of ``NODE_COLUMNS``, checked for unique ids, with home-range radii."""
+    table = pd.DataFrame(rows, columns=NODE_COLUMNS)
     if table["node"].duplicated().any():
         dup = table.loc[table["node"].duplicated(), "node"].iloc[0]
         raise NetworkInputError(f"animal id '{dup}' is used twice; ids must be unique")
@@ -373,7 +373,6 @@ def _site_pairs(
     return np.concatenate(i_parts), np.concatenate(j_parts)
 
 
-NODE_COLUMNS = ["node", "species", "site", "x", "y", "home_range_km2", "origin"]
 ARC_COLUMNS = ["source", "target", "weight", "transmission_rate", "rules"]
 
 
@@ -427,27 +426,32 @@ class ContactNetwork:
             columns=ARC_COLUMNS,
         )
         arcs = arcs.astype(
-            {"source": np.int64, "target": np.int64, "weight": float, "transmission_rate": float}
+            {
+                "source": np.int64,
+                "target": np.int64,
+                "weight": float,
+                "transmission_rate": float,
+                "rules": "category",
+            }
         )
         return cls(nodes, _sorted_arcs(arcs), str(graph.graph.get("study_area", "")))
 
     def individuals(self) -> Individuals:
-        return _as_individuals(list(self.nodes[NODE_COLUMNS].itertuples(index=False, name=None)))
+        return _as_individuals(self.nodes)
 
 
 def _sorted_arcs(arcs: pd.DataFrame) -> pd.DataFrame:
     return arcs.sort_values(["source", "target"], kind="stable").reset_index(drop=True)
 
 
-def contact_arcs(
-    individuals: Individuals, rules: list[dict], sites: dict[str, dict]
-) -> pd.DataFrame:
+def contact_arcs(individuals: Individuals, rules: list[dict], sites: list[dict]) -> pd.DataFrame:
     """Arcs from the contact rules: contacts of every rule on a pair add up, in both directions
     (``weight``); ``transmission_rate`` adds ``rate x p_transmission`` of the rules that
     transmit that way; ``rules`` names the rules (``;``-joined)."""
+    by_name = {s["name"]: s for s in sites}
     parts = []
     for k, rule in enumerate(rules):
-        pairs = rule_contacts(individuals, rule, sites)
+        pairs = rule_contacts(individuals, rule, by_name)
         i, j, rate = (pairs[c].to_numpy() for c in ("i", "j", "rate"))
         p = float(rule["p_transmission"])
         for u, v, flows in (
@@ -498,8 +502,7 @@ def contact_arcs(
 
 def build_contact_network(individuals: Individuals, config: dict) -> ContactNetwork:
     """Apply every contact rule: the directed contact network (both arcs per pair)."""
-    sites = {s["name"]: s for s in config["sites"]}
-    arcs = contact_arcs(individuals, config.get("contact_rules", []), sites)
+    arcs = contact_arcs(individuals, config.get("contact_rules", []), config["sites"])
     nodes = individuals.table[NODE_COLUMNS].reset_index(drop=True)
     return ContactNetwork(nodes, arcs, config["study_area"]["name"])
 
@@ -507,16 +510,11 @@ def build_contact_network(individuals: Individuals, config: dict) -> ContactNetw
 def add_individuals(network: ContactNetwork, extra: Individuals, config: dict) -> ContactNetwork:
     """Network with ``extra`` animals added, linked by the same contact rules (new pairs only;
     arcs between animals already there keep their rates)."""
-    existing = network.individuals()
-    combined = Individuals(pd.concat([existing.table, extra.table], ignore_index=True))
-    if combined.table["node"].duplicated().any():
-        dup = combined.table.loc[combined.table["node"].duplicated(), "node"].iloc[0]
-        raise NetworkInputError(f"animal id '{dup}' is used twice; ids must be unique")
+    combined = _as_individuals(pd.concat([network.nodes, extra.table], ignore_index=True))
     added = set(extra.table["species"])
     rules = [r for r in config.get("contact_rules", []) if added & (set(r["a"]) | set(r["b"]))]
-    sites = {s["name"]: s for s in config["sites"]}
-    full = contact_arcs(combined, rules, sites)
-    first_new = len(existing.table)
+    full = contact_arcs(combined, rules, config["sites"])
+    first_new = len(network.nodes)
     new = full[(full["source"] >= first_new) | (full["target"] >= first_new)]
     rules = union_categoricals([network.arcs["rules"], new["rules"]])
     arcs = pd.concat([network.arcs, new], ignore_index=True).assign(rules=rules)
