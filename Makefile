@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint dryrun report bench clean system-deps
+.PHONY: run test unit lint dryrun report bench clean system-deps
 
 run: $(STAMP)
 	$(BIN)/snakemake --workflow-profile profiles/default
@@ -15,6 +15,10 @@ test: $(STAMP) system-deps
 	$(BIN)/ruff check .
 	$(BIN)/snakemake --lint
 	$(BIN)/python -m pytest
+
+# In-process tests only (no Snakemake runs, wheel or SLURM): a few minutes.
+unit: $(STAMP)
+	$(BIN)/python -m pytest tests/unit
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

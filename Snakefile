@@ -11,7 +11,7 @@ configfile: "config/config.yaml"
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/intake.smk"
-include: "workflow/rules/seroprevalence.smk"
+include: "workflow/rules/serology.smk"
 include: "workflow/rules/sequences.smk"
 include: "workflow/rules/transmission.smk"
 include: "workflow/rules/risk.smk"

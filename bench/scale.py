@@ -10,7 +10,7 @@ a stage's time is the sum of its jobs' wall times (jobs run two at a time, so st
 to more than the run's wall time), its memory the largest of its jobs'. (Stage-by-stage runs with
 ``--until`` hit Snakemake's "Out of jobs ready to be started" bug, issue 823.)
 
-The copy's config sets ``seroprevalence.fail_on_unreliable: false`` (an unreliable fit is flagged
+The copy's config sets ``serology.fail_on_unreliable: false`` (an unreliable fit is flagged
 in the diagnostics, which are summarised here, instead of stopping the run).
 
 Scaled inputs:
@@ -94,7 +94,7 @@ def copy_workflow(dest: Path) -> Path:
     # A fit the diagnostics call unreliable is flagged, not fatal: the later stages still run.
     config_file = dest / "config" / "config.yaml"
     config = yaml.safe_load(config_file.read_text())
-    config.setdefault("seroprevalence", {})["fail_on_unreliable"] = False
+    config.setdefault("serology", {})["fail_on_unreliable"] = False
     config_file.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
     return dest
 
@@ -227,7 +227,7 @@ def run_scale(factor: int, samples_1x: Path | None, timeout: float) -> dict:
     result["samples"] = (
         len(samples.read_text(encoding="utf-8").splitlines()) - 1 if samples.exists() else None
     )
-    diagnostics = workdir / "results" / "seroprevalence" / "diagnostics.tsv"
+    diagnostics = workdir / "results" / "serology" / "diagnostics.tsv"
     if diagnostics.exists():
         with open(diagnostics, encoding="utf-8") as handle:
             rows = [r for r in csv.DictReader(handle, delimiter="\t") if r["section"] == "sampling"]

@@ -34,9 +34,9 @@ import arviz as az
 import numpy as np
 import pandas as pd
 
-from disease_risk.assay_accuracy import AssayAccuracy
-from disease_risk.sampling import SamplerSettings
-from disease_risk.seroprevalence import PrevalenceData, PrevalencePriors, fit_prevalence
+from disease_risk.serology.accuracy import AssayAccuracy
+from disease_risk.serology.prevalence import PrevalenceData, PrevalencePriors, fit_prevalence
+from disease_risk.serology.sampling import SamplerSettings
 
 ACCURACY = {
     "VNT": AssayAccuracy("VNT", 38, 4, 98, 2, 40, 37, 60, 59),

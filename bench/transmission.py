@@ -19,18 +19,14 @@ import networkx as nx
 import numpy as np
 from scipy import stats
 
-from disease_risk import transmission as tx
+from disease_risk.transmission.seir import compile_network
+from disease_risk.transmission.validation import (
+    configuration_model,
+    percolation_theory,
+    sir_final_sizes,
+)
 
 GAMMA = 1.0
-
-
-def config_model(n: int, mean_degree: float, seed: int) -> nx.Graph:
-    rng = np.random.default_rng(seed)
-    deg = rng.poisson(mean_degree, n)
-    deg[0] += deg.sum() % 2
-    graph = nx.Graph(nx.configuration_model(deg.tolist(), seed=seed))
-    graph.remove_edges_from(list(nx.selfloop_edges(graph)))
-    return graph
 
 
 def geometric(n: int, mean_degree: float, seed: int) -> nx.Graph:
@@ -39,12 +35,12 @@ def geometric(n: int, mean_degree: float, seed: int) -> nx.Graph:
 
 def run_ours(graph: nx.Graph, tau: float, reps: int, seed: int) -> tuple[np.ndarray, float, float]:
     t0 = time.perf_counter()
-    net = tx.compile_network(graph, rate_attr=None, rate_scale=1.0)
+    net = compile_network(graph, rate_attr=None, rate_scale=1.0)
     convert = time.perf_counter() - t0
     rng = np.random.default_rng(seed)
     starts, seeds = rng.integers(net.n, size=reps), rng.integers(2**31 - 1, size=reps)
     t0 = time.perf_counter()
-    sizes = tx.sir_final_sizes(net, tau, GAMMA, starts, seeds)
+    sizes = sir_final_sizes(net, tau, GAMMA, starts, seeds)
     return sizes, time.perf_counter() - t0, convert
 
 
@@ -100,7 +96,7 @@ def scaling(sizes: list[int], reps: dict[int, int]) -> None:
         f"{'nodes':>8}{'ours s/rep':>12}{'EoN s/rep':>12}{'ratio':>8}{'ours s/rep/node (us)':>22}"
     )
     for n in sizes:
-        graph = config_model(n, 8, seed=n)
+        graph = configuration_model(n, 8, seed=n)
         _, t_ours, _ = run_ours(graph, 0.25, reps[n] * 10, seed=3)
         _, t_eon = run_eon(graph, 0.25, reps[n], seed=4)
         per_ours, per_eon = t_ours / (reps[n] * 10), t_eon / reps[n]
@@ -115,13 +111,13 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer replicates (smoke run)")
     args = parser.parse_args()
     k = 0.2 if args.quick else 1.0
-    warm = config_model(200, 8, seed=0)
+    warm = configuration_model(200, 8, seed=0)
     run_ours(warm, 0.25, 5, seed=0)  # compile (numba cache) outside the timings
     print(f"benchmark run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
-    cm = config_model(5000, 8, seed=5)
+    cm = configuration_model(5000, 8, seed=5)
     compare("configuration model", cm, 0.25, int(3000 * k), int(600 * k))
     degrees = np.array([d for _, d in cm.degree()])
-    p_major, attack = tx.percolation_theory(degrees, 0.25, GAMMA)
+    p_major, attack = percolation_theory(degrees, 0.25, GAMMA)
     print(
         f"theory (generating functions): p_major {p_major:.3f}, attack rate {attack:.3f} "
         f"(mean major size {attack * cm.number_of_nodes():.0f})"

@@ -13,6 +13,8 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from disease_risk.seeds import DEFAULT_SEED
+
 REPO_CONFIG = Path(__file__).resolve().parents[1] / "config"
 
 
@@ -41,8 +43,8 @@ def _add_check(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run_check(args: argparse.Namespace) -> int:
-    from disease_risk.intake import ConfigFileError, check
-    from disease_risk.sheets import SheetError, find_sheets
+    from disease_risk.intake.harmonise import ConfigFileError, check
+    from disease_risk.intake.sheets import SheetError, find_sheets
 
     try:
         sheets = [s for p in args.sheets
@@ -69,7 +71,7 @@ def _add_template(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run_template(args: argparse.Namespace) -> int:
-    from disease_risk.sheets import write_template
+    from disease_risk.intake.sheets import write_template
 
     path = Path(args.output)
     if path.exists() and not args.force:
@@ -98,7 +100,7 @@ def _add_make_example_data(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run_make_example_data(args: argparse.Namespace) -> int:
-    from disease_risk.example_sheets import DEFAULT_SEED, write_example_sheets
+    from disease_risk.intake.examples import write_example_sheets
 
     paths = write_example_sheets(args.out, DEFAULT_SEED if args.seed is None else args.seed)
     for path in paths:
@@ -131,7 +133,7 @@ def _add_fetch_references(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run_fetch_references(args: argparse.Namespace) -> int:
-    from disease_risk.references import ReferenceFetchError, fetch_references
+    from disease_risk.sequences.references import ReferenceFetchError, fetch_references
 
     fasta, table = f"{args.out}.fasta", f"{args.out}.tsv"
     try:
@@ -158,22 +160,23 @@ def _add_network(subparsers: argparse._SubParsersAction) -> None:
         "with a path to a dog. Exit status 2 on a bad config or location table.",
     )
     parser.add_argument("network_file", nargs="?", default=_config_default("network.yaml"))
-    parser.add_argument("--seed", type=int, default=20261121, help="default %(default)s")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="default %(default)s")
     parser.add_argument("--graphml", default=None, help="also write the network to this file")
     parser.set_defaults(func=_run_network)
 
 
 def _run_network(args: argparse.Namespace) -> int:
-    from disease_risk import contact_network as cn
+    from disease_risk.transmission.contact_network import NetworkInputError, network_summary
+    from disease_risk.transmission.network_files import network_from_config, write_graphml
 
     try:
-        network = cn.network_from_config(args.network_file, args.seed)
-    except cn.NetworkInputError as err:
+        network = network_from_config(args.network_file, args.seed)
+    except NetworkInputError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    print(cn.network_summary(network).to_string(index=False))
+    print(network_summary(network).to_string(index=False))
     if args.graphml:
-        cn.write_graphml(network, args.graphml)
+        write_graphml(network, args.graphml)
         print(f"wrote {args.graphml}")
     return 0
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 
 @contextlib.contextmanager
@@ -35,3 +36,17 @@ def log_to(path: str | Path) -> Iterator[logging.Logger]:
             logging.captureWarnings(False)
             root.removeHandler(handler)
             root.setLevel(old_level)
+
+
+def run_rule(step: Callable[..., Any], smk: Any) -> Any:
+    """Call a stage entry point for a Snakemake rule, logged to the rule's log file.
+
+    Every entry point takes the rule's named ``inputs``, ``outputs`` and ``params`` as mappings;
+    ``params`` also holds ``threads`` and the job's wildcards.
+    """
+    with log_to(smk.log[0]):
+        params = {**dict(smk.params.items()), **dict(smk.wildcards.items())}
+        params["threads"] = smk.threads
+        return step(
+            inputs=dict(smk.input.items()), outputs=dict(smk.output.items()), params=params
+        )

@@ -1,4 +1,9 @@
-"""Shared test fixtures: where the repository and the read-only ../shared data live."""
+"""Shared test fixtures: where the repository and the read-only ../shared data live, workflow
+copies, and one whole example pipeline run shared by the end-to-end tests.
+
+Tests are in two folders: ``unit/`` (in-process, fast) and ``workflow/`` (Snakemake runs, the
+wheel, SLURM). ``make test`` runs both; ``make unit`` only the first.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,8 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+CONFIG_DIR = REPO_ROOT / "config"
+BAD_SHEETS = REPO_ROOT / "tests" / "data" / "bad_sheets"
 SHARED_DIR = REPO_ROOT.parent / "shared"
 
 
@@ -86,3 +93,11 @@ def example_run(tmp_path_factory) -> Path:
             f"{'timed out, ' if run.timed_out else ''}{run.seconds:.0f} s):\n{tail(run.output)}"
         )
     return workdir
+
+
+def pytest_collection_modifyitems(items):
+    """Tests under tests/workflow/ run Snakemake, build packages or start services: marked
+    ``workflow`` (``-m "not workflow"`` runs the in-process tests only)."""
+    for item in items:
+        if item.path.parent.name == "workflow":
+            item.add_marker(pytest.mark.workflow)

@@ -1,13 +1,27 @@
-"""Synthetic upstream tables following the contracts of issues 3-5, for the DRA and report tests."""
+"""Synthetic upstream tables following the contracts of issues 3-5, for the DRA and report tests.
+
+Every table has exactly the columns of its contract in ``disease_risk.tables`` (cells the test
+does not need are empty), as the pipeline writes them.
+"""
 
 from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import yaml
+
+from disease_risk.tables import (
+    DIAGNOSTIC_COLUMNS,
+    FOI_COLUMNS,
+    NETWORK_SUMMARY_COLUMNS,
+    PREVALENCE_COLUMNS,
+    TRANSMISSION_SUMMARY_COLUMNS,
+    write_table,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -35,6 +49,18 @@ def hazards() -> list[dict]:
     return yaml.safe_load((REPO_ROOT / "config" / "hazards.yaml").read_text())["hazards"]
 
 
+def species_file() -> Path:
+    return REPO_ROOT / "config" / "species.yaml"
+
+
+def species_names():
+    """Common names from the shipped species registry, as the report uses them."""
+    from disease_risk.intake.registry import load_species_registry
+    from disease_risk.report.data import SpeciesNames
+
+    return SpeciesNames.from_registry(load_species_registry(species_file()))
+
+
 def prevalence_summary() -> pd.DataFrame:
     rows = []
     for sp, (n, p) in SPECIES.items():
@@ -44,7 +70,7 @@ def prevalence_summary() -> pd.DataFrame:
             rows.append(_prev_row(sp, site, "all", int(n * frac), int(k * frac), p))
         for year, frac in ((2014, 0.4), (2015, 0.6)):
             rows.append(_prev_row(sp, "all", year, int(n * frac), int(k * frac), p))
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=list(PREVALENCE_COLUMNS))
 
 
 def _prev_row(species, site, year, n, k, p):
@@ -62,7 +88,8 @@ def force_of_infection() -> pd.DataFrame:
             {"species": sp, "year": "constant", "foi_median": p / 3, "foi_lo95": p / 5,
              "foi_hi95": p / 2}
             for sp, (_, p) in SPECIES.items()
-        ]
+        ],
+        columns=list(FOI_COLUMNS),
     )
 
 
@@ -81,7 +108,7 @@ def diagnostics(unreliable: bool = False) -> pd.DataFrame:
          "replicated_lo95": 1.0, "replicated_hi95": 7.0, "reliable": "no"},
         {"section": "data", "model": "foi", "item": "no age or birth year", "count": 4},
     ]
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=list(DIAGNOSTIC_COLUMNS))
 
 
 def _species_outcome(scen: str, sp: str) -> tuple[float, float, float, int]:
@@ -129,7 +156,7 @@ def transmission_summary() -> pd.DataFrame:
                 "infected_median": dm * 2, "infected_hi95": dh * 2, "deaths_median": dm,
                 "deaths_hi95": dh, "days_to_first_case_median": 120.0,
             })
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=list(TRANSMISSION_SUMMARY_COLUMNS))
 
 
 def network_summary() -> pd.DataFrame:
@@ -147,7 +174,7 @@ def network_summary() -> pd.DataFrame:
     ):
         rows.append(("edges_between", *sorted((a, b)), e))
     rows.append(("share_with_path_to", "amur_leopard", "domestic_dog", 0.9))
-    return pd.DataFrame(rows, columns=["metric", "species_a", "species_b", "value"])
+    return pd.DataFrame(rows, columns=list(NETWORK_SUMMARY_COLUMNS))
 
 
 def lineages() -> pd.DataFrame:
@@ -177,30 +204,31 @@ def png(color: str = "#1f4e79") -> bytes:
     return buffer.getvalue()
 
 
-def write_upstream(root: Path) -> dict[str, Path]:
-    """Write the synthetic upstream outputs under ``root`` in the pipeline's layout."""
-    from disease_risk.risk import write_tsv
-
+def write_upstream(root: Path, unreliable: bool = False) -> dict[str, Any]:
+    """Write the synthetic upstream outputs under ``root`` in the pipeline's layout; keys are
+    the risk and report rules' input names (``replicates`` lists one file per scenario of
+    :data:`SCENARIOS`, in that order)."""
     paths = {
         "prevalence": root / "results/seroprevalence/summary.tsv",
-        "foi": root / "results/seroprevalence/force_of_infection.tsv",
-        "diagnostics": root / "results/seroprevalence/diagnostics.tsv",
+        "foi": root / "results/force_of_infection/force_of_infection.tsv",
+        "diagnostics": root / "results/serology/diagnostics.tsv",
         "transmission": root / "results/transmission/summary.tsv",
         "network": root / "results/network/summary.tsv",
         "lineages": root / "results/sequences/lineages.tsv",
     }
     tables = {
         "prevalence": prevalence_summary(), "foi": force_of_infection(),
-        "diagnostics": diagnostics(), "transmission": transmission_summary(),
+        "diagnostics": diagnostics(unreliable), "transmission": transmission_summary(),
         "network": network_summary(), "lineages": lineages(),
     }
     for key, path in paths.items():
-        write_tsv(tables[key], path)
+        write_table(tables[key], path)
+    paths["replicates"] = []
     for scen in SCENARIOS:
         path = root / f"results/transmission/{scen}/replicates.parquet"
         path.parent.mkdir(parents=True, exist_ok=True)
         replicates(scen).to_parquet(path)
-        paths[f"replicates_{scen}"] = path
+        paths["replicates"].append(path)
     tree = root / "results/sequences/tree.png"
     tree.write_bytes(png())
     paths["tree"] = tree

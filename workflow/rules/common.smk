@@ -4,12 +4,17 @@ from pathlib import Path
 
 from snakemake.utils import validate
 
-from disease_risk.sheets import find_sheets
+from disease_risk.config import schema_path
 
-validate(config, schema="../schemas/config.schema.yaml")
+from disease_risk.intake.sheets import find_sheets
+
+validate(config, schema=str(schema_path("config.schema.yaml")))
 
 # Each rules file appends the outputs that `rule all` must build.
 FINAL_OUTPUTS = []
+
+# `--config strict=false` arrives as text: read it as a yes/no.
+STRICT = str(config["strict"]).lower() in ("true", "yes")
 
 
 def sample_sheets(wildcards=None):

@@ -23,7 +23,7 @@ rule intake:
             category="Data intake",
         ),
     params:
-        strict=str(config["strict"]).lower() in ("true", "yes"),
+        strict=STRICT,
     log:
         "results/logs/intake/intake.log",
     resources:
@@ -33,8 +33,4 @@ rule intake:
         "../scripts/intake.py"
 
 
-FINAL_OUTPUTS += [
-    "results/samples/samples.tsv",
-    "results/qc/rejected_rows.tsv",
-    "results/qc/intake_summary.tsv",
-]
+FINAL_OUTPUTS += [*rules.intake.output]

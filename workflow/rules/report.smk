@@ -1,15 +1,11 @@
 # Provenance of the run and the self-contained HTML report for wildlife vets.
-import os
-
-from disease_risk.provenance import PROVENANCE_FILES, config_input_files
-from disease_risk.report import REPORT_FIGURES
+from disease_risk.report.figures import REPORT_FIGURES
+from disease_risk.report.provenance import provenance_inputs, provenance_paths
 
 
-# The config file(s) and every input file the config names (results/ excluded).
-PROVENANCE_INPUTS = sorted(
-    {os.path.relpath(c) if os.path.isabs(c) else c for c in workflow.configfiles}
-    | set(config_input_files(config))
-)
+# The config file(s) and every input file the config names (results/ excluded); paths below the
+# working directory are relative, others (an absolute data folder) absolute.
+PROVENANCE_INPUTS = provenance_inputs(config, workflow.configfiles)
 
 
 rule provenance:
@@ -17,9 +13,9 @@ rule provenance:
         "../envs/disease_risk.yaml"
     localrule: True
     input:
-        PROVENANCE_INPUTS,
+        files=PROVENANCE_INPUTS,
     output:
-        expand("results/provenance/{name}", name=PROVENANCE_FILES),
+        **provenance_paths("results/provenance"),
     params:
         config=config,
     log:
@@ -36,21 +32,22 @@ rule report_html:
         "../envs/disease_risk.yaml"
     localrule: True
     input:
-        estimation="results/risk/risk_estimation.tsv",
-        management="results/risk/risk_management.tsv",
-        hazards="results/risk/hazards.tsv",
-        prevalence="results/seroprevalence/summary.tsv",
-        foi="results/seroprevalence/force_of_infection.tsv",
-        diagnostics="results/seroprevalence/diagnostics.tsv",
-        posterior_predictive="results/seroprevalence/posterior_predictive.png",
-        lineages="results/sequences/lineages.tsv",
-        tree="results/sequences/tree.png",
-        network="results/network/summary.tsv",
-        transmission="results/transmission/summary.tsv",
-        outbreak_sizes="results/transmission/outbreak_sizes.png",
-        leopard_risk="results/transmission/leopard_risk.png",
-        provenance=PROVENANCE_INPUTS,
-        provenance_record=expand("results/provenance/{name}", name=PROVENANCE_FILES),
+        hazards=rules.risk_tables.output.hazards,
+        estimation=rules.risk_tables.output.risk_estimation,
+        management=rules.risk_tables.output.risk_management,
+        conclusions=rules.risk_tables.output.conclusions,
+        prevalence=rules.seroprevalence.output.summary,
+        foi=rules.force_of_infection.output.table,
+        diagnostics=rules.serology_diagnostics.output.table,
+        posterior_predictive=rules.serology_diagnostics.output.ppc,
+        lineages=rules.sequence_typing.output.lineages,
+        tree=rules.sequence_tree.output.png,
+        network=rules.contact_network.output.summary,
+        transmission=rules.transmission_summary.output.summary,
+        outbreak_sizes=rules.transmission_summary.output.sizes,
+        target_risk=rules.transmission_summary.output.targets,
+        species=config["species_file"],
+        provenance=rules.provenance.output,
     output:
         html=report(
             "results/report/report.html",
@@ -65,7 +62,7 @@ rule report_html:
     params:
         risk=config["risk"],
         report=config["report"],
-        config=config,
+        horizon_days=config.get("transmission", {}).get("horizon_days"),
     log:
         "results/logs/report/report_html.log",
     resources:
@@ -75,7 +72,4 @@ rule report_html:
         "../scripts/report_html.py"
 
 
-FINAL_OUTPUTS += [
-    "results/report/report.html",
-    *expand("results/provenance/{name}", name=PROVENANCE_FILES),
-]
+FINAL_OUTPUTS += [rules.report_html.output.html, *rules.provenance.output]

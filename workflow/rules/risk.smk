@@ -1,6 +1,6 @@
-# Disease Risk Assessment tables (OIE/IUCN 2014): hazards, risk estimation, risk management.
+# Disease Risk Assessment tables (OIE/IUCN 2014): hazards, risk estimation, risk management, and
+# the conclusions per target species (overall risk, fit reliability, best option) the report states.
 RISK_SCENARIOS = sorted(config.get("transmission", {}).get("scenarios", {}))
-RISK_TABLES = ["hazards", "risk_estimation", "risk_management"]
 
 
 rule risk_tables:
@@ -9,17 +9,12 @@ rule risk_tables:
     localrule: True
     input:
         hazards=config["hazards_file"],
-        # A path relative to the working directory (not workflow.source_path, whose cache path
-        # changes on every invocation and made this rule rerun each time).
-        hazards_schema="workflow/schemas/hazards.schema.yaml",
-        prevalence="results/seroprevalence/summary.tsv",
-        foi="results/seroprevalence/force_of_infection.tsv",
-        diagnostics="results/seroprevalence/diagnostics.tsv",
-        transmission="results/transmission/summary.tsv",
-        network="results/network/summary.tsv",
-        replicates=expand(
-            "results/transmission/{scenario}/replicates.parquet", scenario=RISK_SCENARIOS
-        ),
+        prevalence=rules.seroprevalence.output.summary,
+        foi=rules.force_of_infection.output.table,
+        diagnostics=rules.serology_diagnostics.output.table,
+        transmission=rules.transmission_summary.output.summary,
+        network=rules.contact_network.output.summary,
+        replicates=expand(rules.transmission_scenario.output.replicates, scenario=RISK_SCENARIOS),
     output:
         hazards=report(
             "results/risk/hazards.tsv",
@@ -36,6 +31,11 @@ rule risk_tables:
             caption="../report/risk_management.rst",
             category="Disease Risk Assessment",
         ),
+        conclusions=report(
+            "results/risk/conclusions.tsv",
+            caption="../report/risk_conclusions.rst",
+            category="Disease Risk Assessment",
+        ),
         workbook="results/risk/dra_tables.xlsx",
     params:
         risk=config["risk"],
@@ -49,6 +49,4 @@ rule risk_tables:
         "../scripts/risk_tables.py"
 
 
-FINAL_OUTPUTS += [f"results/risk/{name}.tsv" for name in RISK_TABLES] + [
-    "results/risk/dra_tables.xlsx"
-]
+FINAL_OUTPUTS += [*rules.risk_tables.output]

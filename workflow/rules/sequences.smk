@@ -1,13 +1,14 @@
 # Sequence typing: CDV H sequences in sequences_dir -> lineage, markers, QC; tree with references.
 # Sequence files are the FASTA/GenBank files of sequences_dir (others are listed in the log).
-from disease_risk.sequences import list_sequence_files
+# Entry points: disease_risk/sequences/stage.py.
+from disease_risk.sequences.reading import list_sequence_files
 
 
 rule sequence_typing:
     conda:
         "../envs/disease_risk.yaml"
     input:
-        samples="results/samples/samples.tsv",
+        samples=rules.intake.output.samples,
         sequences=lambda wildcards: [
             str(p) for p in list_sequence_files(config["sequences"]["sequences_dir"])[0]
         ],
@@ -27,7 +28,7 @@ rule sequence_typing:
         aligned="results/sequences/aligned.fasta",
     params:
         settings=config["sequences"],
-        strict=config["strict"],
+        strict=STRICT,
     log:
         "results/logs/sequences/sequence_typing.log",
     resources:
@@ -42,7 +43,7 @@ rule sequence_tree:
     conda:
         "../envs/disease_risk.yaml"
     input:
-        aligned="results/sequences/aligned.fasta",
+        aligned=rules.sequence_typing.output.aligned,
     output:
         tree="results/sequences/tree.nwk",
         distances="results/sequences/distances.tsv",
@@ -63,8 +64,8 @@ rule sequence_tree:
 
 
 FINAL_OUTPUTS += [
-    "results/sequences/lineages.tsv",
-    "results/sequences/unmatched.tsv",
-    "results/sequences/tree.nwk",
-    "results/sequences/tree.png",
+    rules.sequence_typing.output.lineages,
+    rules.sequence_typing.output.unmatched,
+    rules.sequence_tree.output.tree,
+    rules.sequence_tree.output.png,
 ]

@@ -1,9 +1,12 @@
-# Contact network and stochastic CDV transmission scenarios (one job per scenario).
+# Contact network and stochastic CDV transmission scenarios (one job per scenario); entry points
+# in disease_risk/transmission/stage.py.
 import yaml
 
 
 TX = config.get("transmission", {})
 SCENARIOS = sorted(TX.get("scenarios", {}))
+# Species the risk assessment protects: each gets its panel in the target-risk figure.
+TARGETS = config.get("risk", {}).get("targets", [])
 
 
 # The optional real location table named in the network config is an input when set.
@@ -50,8 +53,8 @@ rule network_graphml:
         "../envs/disease_risk.yaml"
     input:
         network=config["network_file"],
-        nodes="results/network/nodes.parquet",
-        arcs="results/network/arcs.parquet",
+        nodes=rules.contact_network.output.nodes,
+        arcs=rules.contact_network.output.arcs,
     output:
         graphml="results/network/contact_network.graphml",
     log:
@@ -68,10 +71,10 @@ rule transmission_scenario:
     conda:
         "../envs/disease_risk.yaml"
     input:
-        nodes="results/network/nodes.parquet",
-        arcs="results/network/arcs.parquet",
+        nodes=rules.contact_network.output.nodes,
+        arcs=rules.contact_network.output.arcs,
         network_config=config["network_file"],
-        foi=TX.get("foi_file", "results/seroprevalence/foi_idata.nc"),
+        foi=rules.force_of_infection.output.idata,
     output:
         replicates="results/transmission/{scenario}/replicates.parquet",
     params:
@@ -97,7 +100,8 @@ rule transmission_summary:
     conda:
         "../envs/disease_risk.yaml"
     input:
-        replicates=expand("results/transmission/{scenario}/replicates.parquet", scenario=SCENARIOS),
+        replicates=expand(rules.transmission_scenario.output.replicates, scenario=SCENARIOS),
+        species=config["species_file"],
     output:
         summary=report(
             "results/transmission/summary.tsv",
@@ -109,11 +113,13 @@ rule transmission_summary:
             caption="../report/outbreak_sizes.rst",
             category="Transmission",
         ),
-        leopard=report(
-            "results/transmission/leopard_risk.png",
-            caption="../report/leopard_risk.rst",
+        targets=report(
+            "results/transmission/target_risk.png",
+            caption="../report/target_risk.rst",
             category="Transmission",
         ),
+    params:
+        targets=TARGETS,
     log:
         "results/logs/transmission/summary.log",
     resources:
@@ -124,9 +130,7 @@ rule transmission_summary:
 
 
 FINAL_OUTPUTS += [
-    "results/network/contact_network.graphml",
-    "results/network/summary.tsv",
-    "results/transmission/summary.tsv",
-    "results/transmission/outbreak_sizes.png",
-    "results/transmission/leopard_risk.png",
+    rules.contact_network.output.summary,
+    *rules.network_graphml.output,
+    *rules.transmission_summary.output,
 ]

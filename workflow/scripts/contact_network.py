@@ -1,10 +1,6 @@
-"""Build the multi-species contact network (two Parquet tables) and its summary."""
+"""Rule contact_network: network config (+ location table) -> nodes, arcs, network summary."""
 
-from disease_risk.logs import log_to
+from disease_risk.logs import run_rule
+from disease_risk.transmission.stage import contact_network
 
-with log_to(snakemake.log[0]):
-    from disease_risk import contact_network as cn
-
-    network = cn.network_from_config(snakemake.input.network, snakemake.params.seed)
-    cn.write_network(network, snakemake.output.nodes, snakemake.output.arcs)
-    cn.write_summary(cn.network_summary(network), snakemake.output.summary)
+run_rule(contact_network, snakemake)

@@ -1,12 +1,6 @@
-"""Snakemake rule sequence_tree: aligned.fasta -> distances, neighbour-joining tree, PNG."""
+"""Rule sequence_tree: aligned.fasta -> distances.tsv, neighbour-joining tree.nwk, tree.png."""
 
-from disease_risk.logs import log_to
-from disease_risk.sequences import tree_step
+from disease_risk.logs import run_rule
+from disease_risk.sequences.stage import sequence_tree
 
-with log_to(snakemake.log[0]) as log:
-    tree_step(
-        aligned=snakemake.input.aligned,
-        min_overlap=snakemake.params.min_overlap,
-        outputs=(snakemake.output.tree, snakemake.output.distances, snakemake.output.png),
-        log=log,
-    )
+run_rule(sequence_tree, snakemake)

@@ -1,7 +1,6 @@
-"""Snakemake rule serology_diagnostics: merge both models' diagnostics, draw the PPC figure."""
+"""Rule serology_diagnostics: both fits' diagnostics in one table, and the PPC figure."""
 
-from disease_risk.logs import log_to
-from disease_risk.serology_stage import combine_diagnostics
+from disease_risk.logs import run_rule
+from disease_risk.serology.stage import serology_diagnostics
 
-with log_to(snakemake.log[0]):
-    combine_diagnostics(list(snakemake.input), snakemake.output.table, snakemake.output.ppc)
+run_rule(serology_diagnostics, snakemake)

@@ -1,13 +1,6 @@
-"""Summarise all scenarios: risk table and plots."""
+"""Rule transmission_summary: all scenarios' replicates -> summary.tsv and figures."""
 
-from disease_risk.logs import log_to
+from disease_risk.logs import run_rule
+from disease_risk.transmission.stage import transmission_summary
 
-with log_to(snakemake.log[0]):
-    from disease_risk import transmission as tx
-
-    tx.summarise_files(
-        snakemake.input.replicates,
-        snakemake.output.summary,
-        snakemake.output.sizes,
-        snakemake.output.leopard,
-    )
+run_rule(transmission_summary, snakemake)

@@ -1,0 +1,529 @@
+"""Sample sheets in, harmonised surveillance table out; each row accepted or listed with a reason.
+
+Public API:
+- :func:`load_species_registry`, :func:`load_assays`, :func:`load_sheet_layouts` (config files);
+- :func:`read_sheets` (sheets -> :class:`IntakeResult`: samples, rejected rows, summary);
+- :func:`run_intake` (same, from config file paths), :func:`write_intake` (the three TSVs);
+- :func:`check` (what ``disease-risk check`` prints), :func:`load_yellowstone` (the real
+  Yellowstone data). The rule's entry point is :func:`disease_risk.intake.stage.intake`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jsonschema
+import pandas as pd
+
+from disease_risk.config import ConfigFileError, schema
+from disease_risk.intake.cells import (
+    EARLIEST_DATE,
+    SEX_LOOKUP,
+    VACCINATED_LOOKUP,
+    parse_date,
+    parse_number,
+    parse_result,
+)
+from disease_risk.intake.registry import (
+    Assay,
+    SheetLayout,
+    SpeciesRegistry,
+    layout_for,
+    load_assays,
+    load_sheet_layouts,
+    load_species_registry,
+    normalise_name,
+    resolve_assay,
+)
+from disease_risk.intake.sheets import REQUIRED_COLUMNS, SheetError, read_sheet
+from disease_risk.tables import (
+    INTAKE_SUMMARY_COLUMNS,
+    REJECTED_COLUMNS,
+    SAMPLE_COLUMNS,
+    SAMPLE_FLOAT_COLUMNS,
+    SAMPLE_INT_COLUMNS,
+    samples_as_text,
+    typed_samples,
+    write_samples,
+    write_table,
+)
+
+__all__ = [
+    "INTAKE_SUMMARY_COLUMNS",
+    "REJECTED_COLUMNS",
+    "SAMPLE_COLUMNS",
+    "CheckResult",
+    "ConfigFileError",
+    "IntakeError",
+    "IntakeResult",
+    "SheetError",
+    "check",
+    "load_assays",
+    "load_sheet_layouts",
+    "load_species_registry",
+    "load_yellowstone",
+    "read_sheets",
+    "run_intake",
+    "write_intake",
+]
+
+_MAX_AGE_YEARS = 60.0
+_TEMPLATE_PREFIX = "EXAMPLE"
+
+
+class IntakeError(RuntimeError):
+    """Intake cannot produce a table: an unreadable file, or rejected rows under ``strict``."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    column: str
+    value: str
+    reason: str
+
+
+@dataclass
+class IntakeResult:
+    """Outcome of reading a set of sheets.
+
+    ``samples``: one row per accepted sample (:data:`SAMPLE_COLUMNS`, then extra columns).
+    ``rejected``: one row per problem (:data:`REJECTED_COLUMNS`); a row may have several.
+    ``summary``: counts per file, species, site and year (:data:`INTAKE_SUMMARY_COLUMNS`).
+    ``rows_read`` = accepted + rejected rows + exact duplicates (each kept once elsewhere).
+    """
+
+    samples: pd.DataFrame
+    rejected: pd.DataFrame
+    summary: pd.DataFrame
+    warnings: list[str] = field(default_factory=list)
+    file_errors: list[str] = field(default_factory=list)
+    rows_read: int = 0
+    rejected_rows: int = 0
+    duplicate_rows: int = 0
+
+    @property
+    def accepted_rows(self) -> int:
+        return len(self.samples)
+
+    @property
+    def clean(self) -> bool:
+        return not self.file_errors and self.rejected_rows == 0
+
+    def problem_text(self) -> str:
+        """Every rejected row and unreadable file, one line each, for logs and error messages."""
+        return "\n".join([*self.file_errors, *_problem_lines(self.rejected)])
+
+
+def _problem_lines(rejected: pd.DataFrame) -> list[str]:
+    return [f"{r.file} row {r.row}, column {r.column}, value {r.value!r}: {r.reason}"
+            for r in rejected.itertuples(index=False)]
+
+
+# ----------------------------------------------------------------------------- rows
+
+class _Row:
+    """One sheet row being harmonised: its cells, the record built so far and its problems."""
+
+    def __init__(self, values: dict[str, str]) -> None:
+        self.values = values
+        self.rec: dict[str, object] = {}
+        self.problems: list[Problem] = []
+
+    def text(self, column: str) -> str:
+        return self.values.get(column, "").strip()
+
+    def bad(self, column: str, reason: str) -> None:
+        self.problems.append(Problem(column, self.values.get(column, ""), reason))
+
+
+def _harmonise_row(
+    values: dict[str, str], registry: SpeciesRegistry, assays: dict[str, Assay], today: dt.date
+) -> tuple[dict[str, object], list[Problem]]:
+    """One sheet row -> (harmonised record, problems). The record is used only if no problems.
+
+    Problems are listed in column order of the standard layout, so the rejected-rows table
+    reads like the sheet.
+    """
+    row = _Row(values)
+    if overflow := values.get("__overflow__"):
+        row.problems.append(Problem("(whole row)", "", (
+            f"row has {overflow}: a value probably contains an unquoted delimiter; put that "
+            "value in quotes or delete the extra cells")))
+    for column in REQUIRED_COLUMNS:
+        if not row.text(column) and column not in ("collection_date", "result"):
+            row.bad(column, f"{column} is empty; every sample needs one")
+    _identity(row, registry)
+    date = _collection_date(row, today)
+    _assay_result(row, assays)
+    _age(row, date)
+    _choice(row, "sex", SEX_LOOKUP, "sex must be F, M or unknown (or empty)")
+    _coordinates(row)
+    row.rec["lab"] = row.text("lab")
+    _choice(row, "vaccinated", VACCINATED_LOOKUP,
+            "vaccinated must be yes, no or unknown (or empty)")
+    for column in ("animal_id", "sample_type", "sequence_id", "notes"):
+        row.rec[column] = row.text(column)
+    return row.rec, row.problems
+
+
+def _identity(row: _Row, registry: SpeciesRegistry) -> None:
+    """sample_id (never the template's example row), species via the registry, site."""
+    sample_id = row.text("sample_id")
+    row.rec["sample_id"] = sample_id
+    if sample_id.upper().startswith(_TEMPLATE_PREFIX):
+        row.bad("sample_id", "this is the example row from `disease-risk template`; delete it")
+    species_name = row.text("species")
+    species = registry.resolve(species_name) if species_name else None
+    if species_name and species is None:
+        near = difflib.get_close_matches(normalise_name(species_name), list(registry.lookup),
+                                         n=1, cutoff=0.7)
+        hint = f" (did you mean {registry.lookup[near[0]]!r}?)" if near else ""
+        row.bad("species", f"unknown species{hint}; use a name from config/species.yaml (e.g. "
+                           "amur_leopard, domestic_dog) or add this spelling to its synonyms there")
+    row.rec["species"] = species.key if species else species_name
+    row.rec["species_role"] = species.role if species else ""
+    row.rec["site"] = " ".join(row.values.get("site", "").split())
+
+
+def _collection_date(row: _Row, today: dt.date) -> dt.date | None:
+    date, reason = parse_date(row.values.get("collection_date", ""), today)
+    if reason:
+        row.bad("collection_date", reason)
+    row.rec["collection_date"] = date.isoformat() if date else ""
+    row.rec["year"] = date.year if date else None
+    return date
+
+
+def _assay_result(row: _Row, assays: dict[str, Assay]) -> None:
+    """The assay via the assay list, then the result read against that assay's cut-off."""
+    assay_name = row.text("assay")
+    assay = resolve_assay(assays, assay_name) if assay_name else None
+    if assay_name and assay is None:
+        row.bad("assay", f"unknown assay; use one of {', '.join(assays)} (or a synonym listed "
+                         "in config/assays.yaml), or add the assay there")
+    row.rec["assay"] = assay.name if assay else assay_name
+    row.rec["result_raw"] = row.text("result")
+    row.rec["titre"], row.rec["titre_qualifier"], row.rec["result"] = None, "", ""
+    if assay is not None:
+        parsed, reason = parse_result(row.values.get("result", ""), assay)
+        if reason:
+            row.bad("result", reason)
+        else:
+            row.rec["titre"], row.rec["titre_qualifier"], row.rec["result"] = parsed
+
+
+def _age(row: _Row, date: dt.date | None) -> None:
+    """age_years (0 to the maximum plausible age) and birth_year (not after the sample)."""
+    row.rec["age_years"] = None
+    if age_text := row.text("age_years"):
+        age = parse_number(age_text)
+        if age is None or not 0 <= age <= _MAX_AGE_YEARS:
+            row.bad("age_years", f"age must be a number of years between 0 and "
+                                 f"{_MAX_AGE_YEARS:g} (e.g. 2.5); leave it empty if unknown")
+        else:
+            row.rec["age_years"] = age
+    row.rec["birth_year"] = None
+    if birth_text := row.text("birth_year"):
+        birth = parse_number(birth_text)
+        if birth is None or not birth.is_integer() or birth < EARLIEST_DATE.year:
+            row.bad("birth_year", "birth year must be a four-digit year (e.g. 2012); leave it "
+                                  "empty if unknown")
+        elif date and birth > date.year:
+            row.bad("birth_year", f"born after the collection year {date.year}; check both")
+        else:
+            row.rec["birth_year"] = int(birth)
+
+
+def _choice(row: _Row, column: str, lookup: dict[str, str], reason: str) -> None:
+    """A column with a fixed vocabulary (sex, vaccinated); empty means unknown."""
+    value = lookup.get(normalise_name(row.values.get(column, "")))
+    if value is None:
+        row.bad(column, reason)
+    row.rec[column] = value or "unknown"
+
+
+def _coordinates(row: _Row) -> None:
+    """Decimal-degree latitude and longitude, both or neither."""
+    for column, limit in (("latitude", 90.0), ("longitude", 180.0)):
+        row.rec[column] = None
+        if text := row.text(column):
+            number = parse_number(text)
+            if number is None or abs(number) > limit:
+                row.bad(column, f"{column} must be decimal degrees between -{limit:g} and "
+                                f"{limit:g} (e.g. 43.12)")
+            else:
+                row.rec[column] = number
+    if (row.text("latitude") == "") != (row.text("longitude") == ""):
+        missing = "longitude" if row.text("latitude") else "latitude"
+        row.bad(missing, "latitude and longitude go together; give both or neither")
+
+
+_COMPARED = tuple(c for c in SAMPLE_COLUMNS if c not in ("source_file", "source_row"))
+
+
+def _differences(a: dict[str, object], b: dict[str, object]) -> list[str]:
+    return [c for c in _COMPARED if a.get(c) != b.get(c)]
+
+
+# ----------------------------------------------------------------------------- whole run
+
+def _collect(
+    paths: list[str | Path], registry: SpeciesRegistry, assays: dict[str, Assay],
+    layouts: list[SheetLayout] | None, today: dt.date | None,
+) -> IntakeResult:
+    today = today or dt.date.today()
+    warnings: list[str] = []
+    file_errors: list[str] = []
+    entries: list[dict[str, object]] = []
+    extra_columns: list[str] = []
+    for path in paths:
+        layout = layout_for(layouts or [], Path(path).name)
+        try:
+            sheet = read_sheet(path, layout)
+        except SheetError as err:
+            file_errors.append(str(err))
+            continue
+        warnings += sheet.warnings
+        if layout:
+            warnings.append(f"{path}: read with sheet layout {layout.name!r}")
+        extra_columns += [c for c in sheet.extra_columns if c not in extra_columns]
+        for number, values in sheet.rows:
+            record, problems = _harmonise_row(values, registry, assays, today)
+            for column in sheet.extra_columns:
+                record[column] = values.get(column, "")
+            record["source_file"] = str(path)
+            record["source_row"] = number
+            entries.append({"record": record, "problems": problems, "duplicate_of": None})
+    _mark_duplicates(entries)
+    accepted, rejected = _accepted_and_rejected(entries)
+    samples = _samples_frame(accepted, extra_columns)
+    _warn_animal_conflicts(samples, warnings)
+    return IntakeResult(
+        samples=samples, rejected=rejected, summary=_summary(entries), warnings=warnings,
+        file_errors=file_errors, rows_read=len(entries),
+        rejected_rows=sum(1 for e in entries if e["problems"]),
+        duplicate_rows=sum(1 for e in entries if e["duplicate_of"] is not None
+                           and not e["problems"]),
+    )
+
+
+def _mark_duplicates(entries: list[dict[str, object]]) -> None:
+    """Exact repeats of a sample_id point to the first copy; conflicting ones are all problems."""
+    by_id: dict[str, list[dict[str, object]]] = defaultdict(list)
+    for entry in entries:
+        if not entry["problems"]:
+            by_id[entry["record"]["sample_id"]].append(entry)
+    for sample_id, group in by_id.items():
+        if len(group) < 2:
+            continue
+        first = group[0]["record"]
+        if all(not _differences(first, e["record"]) for e in group[1:]):
+            for entry in group[1:]:
+                entry["duplicate_of"] = first
+            continue
+        for entry in group:
+            rec = entry["record"]
+            others = [
+                f"{o['record']['source_file']} row {o['record']['source_row']}"
+                + (f" (differs in {', '.join(d)})" if (d := _differences(rec, o["record"]))
+                   else " (same data)")
+                for o in group if o is not entry
+            ]
+            entry["problems"] = [Problem("sample_id", sample_id, (
+                f"sample_id also used at {'; '.join(others)} with different data; give each "
+                "sample its own sample_id, or delete the wrong row"))]
+
+
+def _accepted_and_rejected(
+    entries: list[dict[str, object]],
+) -> tuple[list[dict[str, object]], pd.DataFrame]:
+    """Records without problems or duplicates, and one rejected line per problem or duplicate."""
+    rejected_records, accepted = [], []
+    for entry in entries:
+        rec = entry["record"]
+        if entry["problems"]:
+            rejected_records += [
+                {"file": rec["source_file"], "row": rec["source_row"], "column": p.column,
+                 "value": p.value, "reason": p.reason}
+                for p in entry["problems"]
+            ]
+        elif entry["duplicate_of"] is not None:
+            kept = entry["duplicate_of"]
+            rejected_records.append({
+                "file": rec["source_file"], "row": rec["source_row"], "column": "sample_id",
+                "value": rec["sample_id"],
+                "reason": (f"exact duplicate of {kept['source_file']} row {kept['source_row']}, "
+                           "which is kept; nothing to fix unless this was meant to be another "
+                           "sample (then give it its own sample_id)"),
+            })
+        else:
+            accepted.append(rec)
+    rejected = pd.DataFrame(rejected_records, columns=list(REJECTED_COLUMNS))
+    rejected["row"] = rejected["row"].astype("Int64")
+    return accepted, rejected
+
+
+def _samples_frame(records: list[dict[str, object]], extra_columns: list[str]) -> pd.DataFrame:
+    columns = list(SAMPLE_COLUMNS) + [c for c in extra_columns if c not in SAMPLE_COLUMNS]
+    frame = pd.DataFrame(records, columns=columns)
+    return typed_samples(frame)
+
+
+def _warn_animal_conflicts(samples: pd.DataFrame, warnings: list[str]) -> None:
+    with_id = samples[samples["animal_id"] != ""]
+    for column in ("species", "sex"):
+        counts = with_id.groupby("animal_id")[column].nunique()
+        for animal in counts[counts > 1].index:
+            seen = sorted(set(with_id.loc[with_id["animal_id"] == animal, column]))
+            warnings.append(f"animal_id {animal!r} has more than one {column} ({', '.join(seen)});"
+                            " check the animal_id or the " + column)
+
+
+def _summary(entries: list[dict[str, object]]) -> pd.DataFrame:
+    tallies: dict[tuple[str, str], Counter] = defaultdict(Counter)
+    for entry in entries:
+        rec = entry["record"]
+        status = ("rejected" if entry["problems"] else
+                  "duplicates" if entry["duplicate_of"] is not None else "accepted")
+        keys = (("total", "all"), ("file", str(rec["source_file"])),
+                ("species", str(rec["species"]) or "(empty)"),
+                ("site", str(rec["site"]) or "(empty)"),
+                ("year", str(rec["year"]) if rec["year"] else "(no valid date)"))
+        for key in keys:
+            tallies[key][status] += 1
+    order = {"total": 0, "file": 1, "species": 2, "site": 3, "year": 4}
+    rows = [
+        {"grouping": g, "value": v, "rows": sum(c.values()), "accepted": c["accepted"],
+         "rejected": c["rejected"], "duplicates": c["duplicates"]}
+        for (g, v), c in sorted(tallies.items(), key=lambda kv: (order[kv[0][0]], kv[0][1]))
+    ]
+    if not rows:
+        rows = [{"grouping": "total", "value": "all", "rows": 0, "accepted": 0, "rejected": 0,
+                 "duplicates": 0}]
+    return pd.DataFrame(rows, columns=list(INTAKE_SUMMARY_COLUMNS))
+
+
+def read_sheets(
+    paths: list[str | Path], registry: SpeciesRegistry, assays: dict[str, Assay],
+    layouts: list[SheetLayout] | None = None, *, strict: bool = False,
+    today: dt.date | None = None,
+) -> IntakeResult:
+    """Read and harmonise ``paths`` (csv, tsv, xlsx) in the order given.
+
+    Raises :class:`IntakeError` if a file is unreadable, or (``strict``) if any row is rejected;
+    the message lists every problem. Exact duplicates never fail a strict run.
+    """
+    result = _collect(list(paths), registry, assays, layouts, today)
+    if result.file_errors:
+        raise IntakeError("unreadable sample sheet(s):\n" + "\n".join(result.file_errors))
+    if strict and result.rejected_rows:
+        problems = result.rejected[~result.rejected["reason"].str.startswith("exact duplicate")]
+        text = "\n".join(_problem_lines(problems))
+        raise IntakeError(
+            f"strict mode: {result.rejected_rows} row(s) rejected; fix them (or set strict: false"
+            f" to continue without them):\n{text}"
+        )
+    return result
+
+
+def run_intake(
+    paths: list[str | Path], species_file: str | Path, assays_file: str | Path,
+    layouts_file: str | Path | None = None, *, strict: bool = False,
+) -> IntakeResult:
+    """:func:`read_sheets` with the registry, assays and layouts loaded from their files."""
+    return read_sheets(paths, load_species_registry(species_file), load_assays(assays_file),
+                       load_sheet_layouts(layouts_file), strict=strict)
+
+
+# ----------------------------------------------------------------------------- files
+
+def write_intake(result: IntakeResult, samples_path: str | Path, rejected_path: str | Path,
+                 summary_path: str | Path) -> None:
+    """Write the three intake tables (tab-separated, UTF-8, fixed row order)."""
+    write_samples(result.samples, samples_path)
+    write_table(result.rejected, rejected_path)
+    write_table(result.summary, summary_path)
+
+
+def validate_samples(samples: pd.DataFrame) -> None:
+    """Check accepted samples against ``disease_risk/schemas/samples.schema.yaml`` (a guard)."""
+    validator = jsonschema.Draft202012Validator(schema("samples.schema.yaml"))
+    text = samples_as_text(samples)
+    for record in _schema_records(text):
+        for error in validator.iter_errors(record):
+            raise ValueError(f"sample {record.get('sample_id')!r}: {error.message}")
+
+
+def _schema_records(text: pd.DataFrame) -> list[dict[str, object]]:
+    """Written-form rows -> JSON-like records (empty -> None, numbers typed) for the schema."""
+    records = []
+    for row in text.to_dict(orient="records"):
+        rec: dict[str, object] = {}
+        for key, value in row.items():
+            if value == "":
+                rec[key] = None
+            elif key in SAMPLE_INT_COLUMNS:
+                rec[key] = int(value)
+            elif key in SAMPLE_FLOAT_COLUMNS:
+                rec[key] = float(value)
+            else:
+                rec[key] = value
+        records.append(rec)
+    return records
+
+
+# ----------------------------------------------------------------------------- check
+
+@dataclass
+class CheckResult:
+    """What ``disease-risk check`` reports: clean (exit 0) or not (exit 1), and the text."""
+
+    clean: bool
+    text: str
+    result: IntakeResult
+
+
+def check(paths: list[str | Path], species_file: str | Path, assays_file: str | Path,
+          layouts_file: str | Path | None = None) -> CheckResult:
+    """Validate sheets exactly as the pipeline would; a human-readable list of problems."""
+    result = _collect(list(paths), load_species_registry(species_file),
+                      load_assays(assays_file), load_sheet_layouts(layouts_file), None)
+    lines: list[str] = []
+    for error in result.file_errors:
+        lines.append(f"UNREADABLE {error}")
+    files = result.summary[result.summary["grouping"] == "file"].set_index("value")
+    for path in paths:
+        key = str(path)
+        if key not in files.index:
+            continue
+        row = files.loc[key]
+        status = "OK" if row["rejected"] == 0 else "PROBLEMS"
+        lines.append(f"{status} {key}: {row['rows']} rows, {row['accepted']} accepted, "
+                     f"{row['rejected']} rejected, {row['duplicates']} exact duplicates")
+        for r in result.rejected[result.rejected["file"] == key].itertuples(index=False):
+            lines.append(f"  row {r.row}, column {r.column}, value {r.value!r}: {r.reason}")
+    lines += [f"note: {w}" for w in result.warnings]
+    clean = result.clean
+    lines.append(
+        "all sheets are clean" if clean else
+        f"problems found: {len(result.file_errors)} unreadable file(s), {result.rejected_rows} "
+        "rejected row(s)"
+    )
+    return CheckResult(clean=clean, text="\n".join(lines), result=result)
+
+
+# ----------------------------------------------------------------------------- real data
+
+def load_yellowstone(csv_path: str | Path, config_dir: str | Path = "config") -> IntakeResult:
+    """The Yellowstone wolf and grizzly serology (CDV_all.csv) through the ordinary intake.
+
+    Uses only config: the ``gray_wolf`` and ``grizzly_bear`` registry entries and the
+    ``yellowstone_cdv_serology`` sheet layout (column names, site and assay defaults).
+    """
+    config_dir = Path(config_dir)
+    return run_intake([csv_path], config_dir / "species.yaml", config_dir / "assays.yaml",
+                      config_dir / "sheet_layouts.yaml")

@@ -1,0 +1,99 @@
+"""Entry points of the report stage: rules ``provenance`` and ``report_html``.
+
+``provenance`` records the run (input checksums, config, packages, code version, run date) in
+``results/provenance/``; ``report_html`` reads that record, the risk stage's tables and
+conclusions and the upstream results and writes the self-contained HTML report and its figures.
+The only modules of :mod:`disease_risk.report` that touch files are this one and the
+provenance record's reader and writer.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from disease_risk.intake.registry import load_species_registry
+from disease_risk.report.data import ReportData, SpeciesNames
+from disease_risk.report.figures import make_figures
+from disease_risk.report.html import render_report
+from disease_risk.report.provenance import collect_provenance, read_provenance, write_provenance
+from disease_risk.risk.scales import RiskSettings
+from disease_risk.tables import CONCLUSION_TEXT_COLUMNS, read_table
+
+log = logging.getLogger(__name__)
+
+RISK_TABLES = ("hazards", "estimation", "management")  # with conclusions: the risk stage's
+EVIDENCE_TABLES = ("prevalence", "foi", "diagnostics", "lineages", "network", "transmission")
+EXTRA_FIGURES = {  # figure name in the report -> rule input of an upstream PNG
+    "tree": "tree",
+    "transmission_outbreak_sizes": "outbreak_sizes",
+    "transmission_target_risk": "target_risk",
+    "ppc_posterior_predictive": "posterior_predictive",
+}
+
+
+def provenance(
+    inputs: Mapping[str, Any], outputs: Mapping[str, Any], params: Mapping[str, Any]
+) -> list[Path]:
+    """Write the provenance record.
+
+    ``inputs``: files (every input the config names, and the config files);
+    ``outputs``: checksums, config, packages, code, run (see ``PROVENANCE_FILES``);
+    ``params``: config.
+    """
+    record = collect_provenance(inputs["files"], params["config"])
+    written = write_provenance(record, outputs)
+    log.info("provenance of %d input files written to %s", len(record.checksums),
+             written[0].parent)
+    return written
+
+
+def report_html(
+    inputs: Mapping[str, Any], outputs: Mapping[str, Any], params: Mapping[str, Any]
+) -> Path:
+    """Write the report and, as PNG, its own figures.
+
+    ``inputs``: hazards, estimation, management, conclusions (risk stage); prevalence, foi,
+    diagnostics, lineages, network, transmission (tables); tree, outbreak_sizes, target_risk,
+    posterior_predictive (PNG); species (the registry, for common names); provenance (the
+    record's files). ``outputs``: html, figures (one PNG per name in ``REPORT_FIGURES``).
+    ``params``: risk (config section), report (title, max_table_rows), horizon_days.
+    """
+    settings = RiskSettings.from_config(params["risk"])
+    data = read_report_data(inputs, params.get("horizon_days"))
+    figures = make_figures(data, settings)
+    figure_paths = {Path(p).stem: Path(p) for p in outputs["figures"]}
+    for name, png in figures.items():
+        figure_paths[name].parent.mkdir(parents=True, exist_ok=True)
+        figure_paths[name].write_bytes(png)
+    page = render_report(
+        data, settings, read_provenance(inputs["provenance"]), figures=figures,
+        title=params["report"].get("title", "CDV Disease Risk Assessment"),
+        max_table_rows=int(params["report"].get("max_table_rows", 200)),
+    )
+    out = Path(outputs["html"])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(page, encoding="utf-8")
+    log.info("report written to %s", out)
+    return out
+
+
+def read_report_data(inputs: Mapping[str, Any], horizon_days: float | None) -> ReportData:
+    """The tables, upstream figures and species names the report shows (an evidence table or
+    figure not given is None / left out; a given file that is missing is an error)."""
+    risk = {name: read_table(inputs[name]) for name in RISK_TABLES}
+    evidence = {name: read_table(inputs[name]) if inputs.get(name) else None
+                for name in EVIDENCE_TABLES}
+    return ReportData(
+        **risk,
+        conclusions=read_table(inputs["conclusions"], text_columns=CONCLUSION_TEXT_COLUMNS),
+        **evidence,
+        names=SpeciesNames.from_registry(load_species_registry(inputs["species"])),
+        extra_figures={
+            name: Path(inputs[key]).read_bytes()
+            for name, key in EXTRA_FIGURES.items() if inputs.get(key)
+        },
+        horizon_days=float(horizon_days) if horizon_days is not None else None,
+    )

@@ -1,0 +1,117 @@
+"""Entry point of the risk stage (rule ``risk_tables``): this run's serology, network and
+scenario results in, the DRA tables, their workbook and the conclusions out.
+
+The only module of :mod:`disease_risk.risk` that touches files: tables are read and written
+through :mod:`disease_risk.tables`, so the same inputs give the same bytes; the workbook gets fixed
+timestamps for the same reason.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+import zipfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from disease_risk.risk.conclusions import build_conclusions
+from disease_risk.risk.estimation import build_risk_estimation
+from disease_risk.risk.evidence import latest_foi, species_prevalence
+from disease_risk.risk.hazards import build_hazards, load_hazards
+from disease_risk.risk.management import build_risk_management
+from disease_risk.risk.scales import RiskSettings
+from disease_risk.tables import read_table, write_table
+
+log = logging.getLogger(__name__)
+
+DRA_TABLES = ("hazards", "risk_estimation", "risk_management")  # the workbook's sheets
+TEXT_COLUMNS = {  # identifier columns read as text (codes such as 'all' or 'constant')
+    "prevalence": ("species", "site", "year"),
+    "foi": ("species", "year"),
+    "diagnostics": ("section", "model", "item", "sampler", "reliable"),
+    "transmission": ("scenario", "species"),
+    "network": ("metric", "species_a", "species_b"),
+}
+
+
+def risk_tables(
+    inputs: Mapping[str, Any], outputs: Mapping[str, Any], params: Mapping[str, Any]
+) -> dict[str, pd.DataFrame]:
+    """Build and write the DRA tables and the conclusions.
+
+    ``inputs``: hazards (config/hazards.yaml), prevalence, foi, diagnostics, transmission,
+    network, replicates (one per scenario, in the order of ``params['scenarios']``);
+    ``outputs``: hazards, risk_estimation, risk_management, conclusions (TSV), workbook (.xlsx);
+    ``params``: risk (the config section), scenarios.
+    """
+    settings = RiskSettings.from_config(params["risk"])
+    hazards = load_hazards(inputs["hazards"])
+    read = {key: read_table(inputs[key], text_columns=TEXT_COLUMNS[key]) for key in TEXT_COLUMNS}
+    replicate_files = dict(zip(params["scenarios"], inputs["replicates"], strict=True))
+    tables = {
+        "hazards": build_hazards(hazards),
+        "risk_estimation": build_risk_estimation(
+            hazards=hazards,
+            settings=settings,
+            transmission=read["transmission"],
+            prevalence=species_prevalence(read["prevalence"]),
+            foi=latest_foi(read["foi"]),
+            diagnostics=read["diagnostics"],
+            network_summary=read["network"],
+        ),
+        "risk_management": build_risk_management(
+            read["transmission"],
+            settings,
+            replicates=read_replicates(replicate_files) if replicate_files else None,
+            network_summary=read["network"],
+        ),
+    }
+    tables["conclusions"] = build_conclusions(
+        tables["risk_estimation"], tables["risk_management"], read["diagnostics"], settings
+    )
+    for name, table in tables.items():
+        write_table(table, outputs[name])
+        log.info("%s: %d rows", name, len(table))
+    write_workbook({name: tables[name] for name in DRA_TABLES}, outputs["workbook"])
+    return tables
+
+
+def read_replicates(paths: Mapping[str, str | Path]) -> dict[str, pd.DataFrame]:
+    """Replicate tables by scenario, keeping ``replicate`` and the per-species counts."""
+    out = {}
+    for scenario, path in paths.items():
+        df = pd.read_parquet(path)
+        keep = ["replicate"] + [c for c in df.columns if c.startswith(("infected_", "deaths_"))]
+        out[scenario] = df[keep]
+    return out
+
+
+def write_workbook(tables: Mapping[str, pd.DataFrame], path: str | Path) -> None:
+    """All tables in one .xlsx, a sheet each, with fixed timestamps so reruns are identical."""
+    buffer = io.BytesIO()
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        for sheet, table in tables.items():
+            rounded = table.apply(
+                lambda c: c.map(lambda v: float(f"{v:.6g}") if pd.notna(v) else v)
+                if pd.api.types.is_float_dtype(c) else c
+            )
+            rounded.to_excel(writer, sheet_name=sheet, index=False)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    _write_stable_zip(buffer.getvalue(), Path(path))
+
+
+def _write_stable_zip(data: bytes, path: Path) -> None:
+    """Rewrite an .xlsx (a zip) with fixed member dates and document timestamps."""
+    stamp = re.compile(rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:\2>)")
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(path, "w") as dst:
+        for info in src.infolist():
+            content = src.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                content = stamp.sub(rb"\g<1>2000-01-01T00:00:00Z\g<3>", content)
+            fixed = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            dst.writestr(fixed, content)

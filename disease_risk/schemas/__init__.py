@@ -1,0 +1,1 @@
+"""JSON schemas of the config and every registry (package data, read with importlib.resources)."""

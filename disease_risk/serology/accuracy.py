@@ -1,0 +1,165 @@
+"""Assay sensitivity and specificity: Beta priors plus validation-panel counts (both models).
+
+Following Gelman and Carpenter (2020, "Bayesian analysis of tests with unknown specificity and
+sensitivity"), the validation panel is not collapsed into a plug-in value: its counts enter the
+same posterior as the survey data (known positives detected ~ Binomial(positives tested, Se),
+known negatives testing negative ~ Binomial(negatives tested, Sp)), so Se, Sp and prevalence are
+estimated jointly and the test's uncertainty flows into the prevalence intervals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pymc as pm
+import pytensor.tensor as pt
+
+
+@dataclass(frozen=True)
+class AssayAccuracy:
+    """Prior and validation panel of one assay's sensitivity (Se) and specificity (Sp)."""
+
+    name: str
+    se_alpha: float
+    se_beta: float
+    sp_alpha: float
+    sp_beta: float
+    positives_tested: int = 0
+    positives_detected: int = 0
+    negatives_tested: int = 0
+    negatives_negative: int = 0
+
+    def __post_init__(self) -> None:
+        for field in ("se_alpha", "se_beta", "sp_alpha", "sp_beta"):
+            value = getattr(self, field)
+            if not np.isfinite(value) or value <= 0:
+                raise ValueError(f"assay {self.name!r}: {field} must be > 0, got {value!r}")
+        if not 0 <= self.positives_detected <= self.positives_tested:
+            raise ValueError(
+                f"assay {self.name!r}: validation positives_detected "
+                f"({self.positives_detected}) must lie in 0..positives_tested "
+                f"({self.positives_tested})"
+            )
+        if not 0 <= self.negatives_negative <= self.negatives_tested:
+            raise ValueError(
+                f"assay {self.name!r}: validation negatives_negative "
+                f"({self.negatives_negative}) must lie in 0..negatives_tested "
+                f"({self.negatives_tested})"
+            )
+
+    def posterior_beta(self) -> tuple[tuple[float, float], tuple[float, float]]:
+        """Beta parameters of Se and Sp given the prior and the validation panel alone."""
+        se = (
+            self.se_alpha + self.positives_detected,
+            self.se_beta + self.positives_tested - self.positives_detected,
+        )
+        sp = (
+            self.sp_alpha + self.negatives_negative,
+            self.sp_beta + self.negatives_tested - self.negatives_negative,
+        )
+        return se, sp
+
+
+def _get(entry: Any, key: str, default: Any = None) -> Any:
+    if isinstance(entry, Mapping):
+        return entry.get(key, default)
+    return getattr(entry, key, default)
+
+
+def assay_accuracy(assays: Any) -> dict[str, AssayAccuracy]:
+    """Read Se/Sp priors and validation counts from the assay registry, keyed by assay name.
+
+    Accepts what ``disease_risk.intake.registry.load_assays`` returns (a mapping of name to
+    assay, or a list of assays, as mappings or objects with the ``config/assays.yaml`` field
+    names) or the parsed YAML document itself.
+    """
+    if isinstance(assays, Mapping) and "assays" in assays:
+        assays = assays["assays"]
+    entries: Iterable[Any] = assays.values() if isinstance(assays, Mapping) else assays
+    out: dict[str, AssayAccuracy] = {}
+    for entry in entries:
+        name = str(_get(entry, "name"))
+        se, sp = _get(entry, "sensitivity"), _get(entry, "specificity")
+        if se is None or sp is None:
+            raise ValueError(
+                f"assay {name!r} in the assay registry has no sensitivity/specificity prior; "
+                "add `sensitivity: {alpha, beta, source}` and `specificity: {...}`"
+            )
+        validation = _get(entry, "validation") or {}
+        out[name] = AssayAccuracy(
+            name=name,
+            se_alpha=float(_get(se, "alpha")),
+            se_beta=float(_get(se, "beta")),
+            sp_alpha=float(_get(sp, "alpha")),
+            sp_beta=float(_get(sp, "beta")),
+            positives_tested=int(_get(validation, "positives_tested", 0) or 0),
+            positives_detected=int(_get(validation, "positives_detected", 0) or 0),
+            negatives_tested=int(_get(validation, "negatives_tested", 0) or 0),
+            negatives_negative=int(_get(validation, "negatives_negative", 0) or 0),
+        )
+    return out
+
+
+def accuracy_for(
+    assays: Sequence[str], accuracy: Mapping[str, AssayAccuracy]
+) -> list[AssayAccuracy]:
+    """The registry entries of ``assays`` in order; a clear error names any missing assay."""
+    missing = [a for a in assays if a not in accuracy]
+    if missing:
+        raise ValueError(
+            f"assays {missing} appear in samples.tsv but not in the assay registry "
+            "(config/assays.yaml); add them with sensitivity/specificity priors"
+        )
+    return [accuracy[a] for a in assays]
+
+
+def add_test_accuracy(
+    accuracy: Sequence[AssayAccuracy],
+) -> tuple[pt.TensorVariable, pt.TensorVariable]:
+    """Inside a model context, add ``sensitivity`` and ``specificity`` per assay (dim ``assay``).
+
+    Beta priors from the registry; validation panels enter as Binomial likelihoods (an assay
+    without a panel has zero trials, which adds nothing). Every number is a ``pm.Data`` so a
+    compiled model can be reused with other assays' values.
+    """
+
+    def data(name: str, values: list[float], dtype: str) -> pt.TensorVariable:
+        return pm.Data(name, np.asarray(values, dtype=dtype), dims="assay")
+
+    se = pm.Beta(
+        "sensitivity",
+        alpha=data("se_alpha", [a.se_alpha for a in accuracy], "float64"),
+        beta=data("se_beta", [a.se_beta for a in accuracy], "float64"),
+        dims="assay",
+    )
+    sp = pm.Beta(
+        "specificity",
+        alpha=data("sp_alpha", [a.sp_alpha for a in accuracy], "float64"),
+        beta=data("sp_beta", [a.sp_beta for a in accuracy], "float64"),
+        dims="assay",
+    )
+    pm.Binomial(
+        "validation_positives_detected",
+        n=data("validation_positives_tested", [a.positives_tested for a in accuracy], "int64"),
+        p=se,
+        observed=data("validation_positives", [a.positives_detected for a in accuracy], "int64"),
+        dims="assay",
+    )
+    pm.Binomial(
+        "validation_negatives_negative",
+        n=data("validation_negatives_tested", [a.negatives_tested for a in accuracy], "int64"),
+        p=sp,
+        observed=data("validation_negatives", [a.negatives_negative for a in accuracy], "int64"),
+        dims="assay",
+    )
+    return se, sp
+
+
+def apparent_prevalence(
+    true_prevalence: pt.TensorVariable, se: pt.TensorVariable, sp: pt.TensorVariable
+) -> pt.TensorVariable:
+    """Chance a test reads positive: Se * p + (1 - Sp) * (1 - p)."""
+    return se * true_prevalence + (1.0 - sp) * (1.0 - true_prevalence)

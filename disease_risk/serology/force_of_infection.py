@@ -1,0 +1,418 @@
+"""Force of infection (FOI) of CDV per species from age-structured serology (catalytic model).
+
+An animal born at time b and sampled at time t has been exposed for the calendar-year pieces
+of [b, t]; with annual FOI lambda_y it has seroconverted with probability
+1 - exp(-sum_y exposure_y * lambda_y) (lifelong antibodies, no seroreversion), and it reads
+positive with probability Se * that + (1 - Sp) * (1 - that). FOI is either constant per species
+or varies by calendar year as a random walk on log FOI (non-centred, centred on its mean).
+
+Animals of one species and assay with the same birth and sampling times contribute identical
+Bernoulli terms, so the model sees cells of such animals, positives ~ Binomial(animals, that
+probability): the same posterior at a cost that grows with cells, not animals. Times are rounded
+to a grid of ``time_resolution_months`` so that animals sampled in the same month at the same age
+in months share a cell.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pymc as pm
+import pytensor.tensor as pt
+
+from disease_risk.serology.accuracy import (
+    AssayAccuracy,
+    accuracy_for,
+    add_test_accuracy,
+    apparent_prevalence,
+)
+from disease_risk.serology.prevalence import (
+    DEFAULT_ROLES,
+    exclusion_row,
+    ppc_table,
+    select_results,
+)
+from disease_risk.serology.sampling import Fit, SamplerSettings, posterior_draws, sample_posterior
+
+MODES = ("constant", "random_walk")
+REPEAT_CAPTURES = ("first", "last")
+TIME_RESOLUTIONS = (0, 1, 2, 3, 4, 6, 12)
+
+
+@dataclass(frozen=True)
+class FoiSettings:
+    """Structure and priors of the catalytic model, and the time grid of its cells.
+
+    ``time_resolution_months`` (0 = exact times; else a divisor of 12): each sampling time moves
+    to the middle of its step of that many months and each age to whole steps (see
+    :func:`round_times`). Default 1: the birth time is already uncertain by up to half a year when
+    only ``birth_year`` is known (taken as mid-year), and ages are mostly recorded in whole or half
+    years, so moving an age by at most half a month changes little.
+    """
+
+    mode: str = "random_walk"
+    log_foi_mu: float = -2.3
+    log_foi_sigma: float = 1.5
+    rw_sd_scale: float = 0.3
+    min_age_years: float = 0.0
+    repeat_captures: str = "first"
+    time_resolution_months: int = 1
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ValueError(f"force_of_infection.mode must be one of {MODES}, got {self.mode!r}")
+        if self.repeat_captures not in REPEAT_CAPTURES:
+            raise ValueError(
+                f"force_of_infection.repeat_captures must be one of {REPEAT_CAPTURES}, "
+                f"got {self.repeat_captures!r}"
+            )
+        if self.time_resolution_months not in TIME_RESOLUTIONS:
+            raise ValueError(
+                f"force_of_infection.time_resolution_months must be one of {TIME_RESOLUTIONS} "
+                f"(0 or null: exact times), got {self.time_resolution_months!r}"
+            )
+
+    @classmethod
+    def from_config(cls, section: Mapping[str, Any]) -> FoiSettings:
+        prior = section.get("log_foi_prior", {})
+        resolution = section.get("time_resolution_months", cls.time_resolution_months)
+        return cls(
+            mode=section.get("mode", cls.mode),
+            log_foi_mu=float(prior.get("mu", cls.log_foi_mu)),
+            log_foi_sigma=float(prior.get("sigma", cls.log_foi_sigma)),
+            rw_sd_scale=float(section.get("rw_sd_prior", cls.rw_sd_scale)),
+            min_age_years=float(section.get("min_age_years", cls.min_age_years)),
+            repeat_captures=section.get("repeat_captures", cls.repeat_captures),
+            time_resolution_months=resolution or 0,
+        )
+
+
+@dataclass(frozen=True)
+class FoiData:
+    """The animals used (exact times) and the cells the model sees (rounded times).
+
+    ``animals``: species, assay, positive, birth_time, sampled_time, animal_id, age_years and
+    ``cell`` (row of ``cells``). ``cells``: species, assay, birth_time, sampled_time, age_years,
+    n_animals, n_positive. Exposures (rows x ``years``) are years of life in each calendar year.
+    """
+
+    animals: pd.DataFrame
+    exposure: np.ndarray
+    years: list[int]
+    cells: pd.DataFrame
+    cell_exposure: np.ndarray
+    exclusions: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def species(self) -> list[str]:
+        return sorted(self.animals["species"].unique())
+
+    @property
+    def assays(self) -> list[str]:
+        return sorted(self.animals["assay"].unique())
+
+
+def decimal_year(dates: pd.Series) -> np.ndarray:
+    """Calendar date as a decimal year (2015-07-02 -> about 2015.5)."""
+    d = pd.to_datetime(dates)
+    start = pd.to_datetime(d.dt.year.astype(str) + "-01-01")
+    length = np.where(d.dt.is_leap_year, 366.0, 365.0)
+    return (d.dt.year + (d - start).dt.days / length).to_numpy(float)
+
+
+def exposure_matrix(birth: np.ndarray, sampled: np.ndarray, years: Sequence[int]) -> np.ndarray:
+    """Years each animal lived in each calendar year between birth and sampling."""
+    start = np.asarray(years, float)[None, :]
+    lo = np.maximum(birth[:, None], start)
+    hi = np.minimum(sampled[:, None], start + 1.0)
+    return np.clip(hi - lo, 0.0, None)
+
+
+def round_times(
+    birth: np.ndarray, sampled: np.ndarray, months: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Birth, sampling time and age on a grid of ``months``-month steps (0: unchanged).
+
+    The sampling time goes to the middle of its step, the age to the nearest whole number of
+    steps and birth = sampling - age: the age (total exposure) and the sampling time move by at
+    most half a step, the birth by at most one, and ages are exact multiples of the step.
+    """
+    if not months:
+        return birth, sampled, sampled - birth
+    step = np.floor(sampled * 12 / months)
+    age_steps = np.rint((sampled - birth) * 12 / months)
+    age = age_steps * months / 12
+    sampled = (step + 0.5) * months / 12
+    return sampled - age, sampled, age
+
+
+def foi_data_from_animals(
+    animals: pd.DataFrame,
+    exclusions: Sequence[dict[str, Any]] = (),
+    time_resolution_months: int = 0,
+) -> FoiData:
+    """From per-animal rows with species, assay, positive, birth_time, sampled_time.
+
+    Cells group animals by species, assay and birth and sampling times on the grid of
+    ``time_resolution_months`` (:func:`round_times`; 0: exact times, only duplicates merge).
+    """
+    animals = animals.reset_index(drop=True)
+    birth = animals["birth_time"].to_numpy(float)
+    sampled = animals["sampled_time"].to_numpy(float)
+    cell_birth, cell_sampled, cell_age = round_times(birth, sampled, time_resolution_months)
+    first = int(np.floor(min(birth.min(), cell_birth.min())))
+    last = int(np.floor(max(sampled.max(), cell_sampled.max())))
+    years = list(range(first, last + 1))
+    keys = ["species", "assay", "birth_time", "sampled_time"]
+    grouped = pd.DataFrame(
+        {
+            "species": animals["species"].to_numpy(),
+            "assay": animals["assay"].to_numpy(),
+            "birth_time": cell_birth,
+            "sampled_time": cell_sampled,
+            "age_years": cell_age,
+            "positive": animals["positive"].to_numpy("int64"),
+        }
+    ).groupby(keys, sort=True, dropna=False)
+    cells = grouped.agg(
+        age_years=("age_years", "first"),
+        n_animals=("positive", "size"),
+        n_positive=("positive", "sum"),
+    ).reset_index()
+    animals = animals.assign(age_years=sampled - birth, cell=grouped.ngroup().to_numpy())
+    return FoiData(
+        animals=animals,
+        exposure=exposure_matrix(birth, sampled, years),
+        years=years,
+        cells=cells,
+        cell_exposure=exposure_matrix(
+            cells["birth_time"].to_numpy(float), cells["sampled_time"].to_numpy(float), years
+        ),
+        exclusions=list(exclusions),
+    )
+
+
+def foi_data(
+    samples: pd.DataFrame,
+    settings: FoiSettings,
+    species: Sequence[str] = (),
+    roles: Sequence[str] = DEFAULT_ROLES,
+    exclude_vaccinated: bool = True,
+) -> FoiData:
+    """Animals with a known age or birth year, one capture each (see ``repeat_captures``).
+
+    Exposure runs from birth to the collection date. The birth year is preferred when given
+    (animal assumed born mid-year), because it places the life in calendar years; otherwise
+    birth = collection date - ``age_years``. Cells use ``time_resolution_months``.
+    """
+    used, exclusions = select_results(
+        samples, "force_of_infection", species, roles, exclude_vaccinated
+    )
+    sampled = decimal_year(used["collection_date"])
+    birth_year = pd.to_numeric(used["birth_year"], errors="coerce").to_numpy(float)
+    age = pd.to_numeric(used["age_years"], errors="coerce").to_numpy(float)
+    birth = np.where(np.isfinite(birth_year), birth_year + 0.5, sampled - age)
+    birth = np.minimum(birth, sampled)
+    used = used.assign(birth_time=birth, sampled_time=sampled)
+    unknown = ~np.isfinite(birth)
+    for sp, n in used.loc[unknown].groupby("species").size().items():
+        exclusions.append(exclusion_row("force_of_infection", f"no age or birth year: {sp}", n))
+    used = used.loc[~unknown]
+    young = (used["sampled_time"] - used["birth_time"]) < settings.min_age_years
+    for sp, n in used.loc[young].groupby("species").size().items():
+        exclusions.append(
+            exclusion_row("force_of_infection", f"younger than min_age_years: {sp}", n)
+        )
+    used = used.loc[~young].sort_values(["collection_date", "sample_id"], kind="stable")
+    animal = used["animal_id"].fillna("").astype(str)
+    keep = "first" if settings.repeat_captures == "first" else "last"
+    repeat = (animal != "") & used.assign(_a=animal).duplicated(["_a", "species"], keep=keep)
+    for sp, n in used.loc[repeat].groupby("species").size().items():
+        exclusions.append(
+            exclusion_row(
+                "force_of_infection",
+                f"repeat capture, {settings.repeat_captures} capture used: {sp}",
+                n,
+            )
+        )
+    used = used.loc[~repeat]
+    if used.empty:
+        raise ValueError(
+            "no animal of the modelled species has an age or birth year in samples.tsv; the "
+            "force-of-infection model needs `age_years` or `birth_year`"
+        )
+    for sp, n in used.groupby("species").size().items():
+        exclusions.append(exclusion_row("force_of_infection", f"used: {sp}", n))
+    columns = ["species", "assay", "positive", "birth_time", "sampled_time", "animal_id"]
+    return foi_data_from_animals(used[columns], exclusions, settings.time_resolution_months)
+
+
+def build_foi_model(
+    data: FoiData, accuracy: Mapping[str, AssayAccuracy], settings: FoiSettings
+) -> pm.Model:
+    """The catalytic model for all species at once (species share only the assays' Se/Sp).
+
+    Positives per cell ~ Binomial(animals in the cell, apparent prevalence). Cumulative hazard =
+    exposure (cells x years) @ FOI (years x species), read off at each cell's species through a
+    one-hot matrix: dense products, cheap to differentiate.
+    """
+    species, assays = data.species, data.assays
+    cells = data.cells
+    coords = {
+        "species": species,
+        "year": data.years,
+        "year_step": data.years[1:],
+        "assay": assays,
+        "cell": np.arange(len(cells)),
+    }
+    cell_species = cells["species"].map({s: i for i, s in enumerate(species)})
+    cell_assay = cells["assay"].map({a: i for i, a in enumerate(assays)})
+    with pm.Model(coords=coords, check_bounds=False) as model:
+        se, sp = add_test_accuracy(accuracy_for(assays, accuracy))
+        one_hot = np.eye(len(species))[cell_species.to_numpy("int64")]
+        species_of = pm.Data("cell_species", one_hot, dims=("cell", "species"))
+        assay_index = pm.Data("cell_assay", cell_assay.to_numpy("int64"), dims="cell")
+        exposure = pm.Data("exposure", data.cell_exposure, dims=("cell", "year"))
+        log_foi_mean = pm.Normal(
+            "log_foi_mean", settings.log_foi_mu, settings.log_foi_sigma, dims="species"
+        )
+        if settings.mode == "random_walk" and len(data.years) > 1:
+            rw_sd = pm.HalfNormal("log_foi_rw_sd", sigma=settings.rw_sd_scale, dims="species")
+            steps = pm.Normal("log_foi_steps", 0.0, 1.0, dims=("species", "year_step"))
+            walk = pt.concatenate(
+                [pt.zeros((len(species), 1)), pt.cumsum(steps * rw_sd[:, None], axis=1)], axis=1
+            )
+            walk = walk - walk.mean(axis=1, keepdims=True)
+            by_year = pm.Deterministic(
+                "force_of_infection_by_year",
+                pt.exp(log_foi_mean[:, None] + walk),
+                dims=("species", "year"),
+            )
+            pm.Deterministic("force_of_infection", by_year[:, -1], dims="species")
+            hazard = (pt.dot(exposure, by_year.T) * species_of).sum(axis=1)
+        else:
+            foi = pm.Deterministic("force_of_infection", pt.exp(log_foi_mean), dims="species")
+            hazard = pt.dot(species_of, foi) * exposure.sum(axis=1)
+        seroconverted = -pt.expm1(-hazard)
+        pm.Binomial(
+            "seropositive",
+            n=pm.Data("n_animals", cells["n_animals"].to_numpy("int64"), dims="cell"),
+            p=apparent_prevalence(seroconverted, se[assay_index], sp[assay_index]),
+            observed=pm.Data("n_positive", cells["n_positive"].to_numpy("int64"), dims="cell"),
+            dims="cell",
+        )
+    return model
+
+
+def fit_foi(
+    data: FoiData,
+    accuracy: Mapping[str, AssayAccuracy],
+    settings: FoiSettings,
+    sampler: SamplerSettings,
+    seed: int,
+) -> Fit:
+    return sample_posterior(build_foi_model(data, accuracy, settings), sampler, seed)
+
+
+def _quantiles(draws: np.ndarray) -> dict[str, np.ndarray]:
+    lo, med, hi = np.quantile(draws, [0.025, 0.5, 0.975], axis=0)
+    return {"foi_median": med, "foi_lo95": lo, "foi_hi95": hi}
+
+
+def summarise_foi(fit: Fit, data: FoiData) -> pd.DataFrame:
+    """Posterior median and 95% interval of annual FOI per species (and year, if it varies)."""
+    posterior = fit.idata.posterior
+    if "force_of_infection_by_year" in posterior:
+        draws = posterior_draws(fit.idata, "force_of_infection_by_year")
+        q = _quantiles(draws)
+        rows = [
+            {"species": s, "year": str(y), **{k: v[i, j] for k, v in q.items()}}
+            for i, s in enumerate(data.species)
+            for j, y in enumerate(data.years)
+        ]
+    else:
+        q = _quantiles(posterior_draws(fit.idata, "force_of_infection"))
+        rows = [
+            {"species": s, "year": "constant", **{k: v[i] for k, v in q.items()}}
+            for i, s in enumerate(data.species)
+        ]
+    return pd.DataFrame(rows)
+
+
+AGE_BANDS = (0.0, 1.0, 2.0, 4.0, 8.0, np.inf)
+PPC_CHUNK = 2**21  # draws x cells replicated at once
+
+
+def foi_ppc(fit: Fit, data: FoiData, seed: int) -> pd.DataFrame:
+    """Observed vs replicated positives per species and age band (0-1, 1-2, 2-4, 4-8, 8+ y).
+
+    Replicates are binomial per cell (age band of the cell's age), summed per band; cells are
+    taken a block at a time, so memory grows with draws x bands, not draws x animals.
+    """
+    se = posterior_draws(fit.idata, "sensitivity")
+    sp = posterior_draws(fit.idata, "specificity")
+    if "force_of_infection_by_year" in fit.idata.posterior:
+        foi = posterior_draws(fit.idata, "force_of_infection_by_year")
+    else:
+        foi = posterior_draws(fit.idata, "force_of_infection")[:, :, None].repeat(
+            len(data.years), axis=2
+        )
+    cells = data.cells
+    band = pd.cut(cells["age_years"], AGE_BANDS, right=False, labels=False).to_numpy()
+    keys = pd.DataFrame({"species": cells["species"], "band": band}).groupby(
+        ["species", "band"], sort=True
+    )
+    groups = keys.ngroup().to_numpy()
+    labels = []
+    for s, b in keys.size().index:
+        lo, hi = AGE_BANDS[int(b)], AGE_BANDS[int(b) + 1]
+        labels.append(f"{s}|age {lo:g}-{hi:g}" if np.isfinite(hi) else f"{s}|age {lo:g}+")
+    species_pos = cells["species"].map({s: i for i, s in enumerate(data.species)}).to_numpy()
+    assay_pos = cells["assay"].map({a: i for i, a in enumerate(data.assays)}).to_numpy()
+    n_animals = cells["n_animals"].to_numpy("int64")
+    rng = np.random.default_rng(seed)
+    replicated = np.zeros((se.shape[0], len(labels)), dtype=np.int64)
+    block = max(1, PPC_CHUNK // se.shape[0])
+    for i in range(len(data.species)):
+        rows = np.flatnonzero(species_pos == i)
+        for start in range(0, len(rows), block):
+            idx = rows[start : start + block]
+            p = -np.expm1(-(foi[:, i, :] @ data.cell_exposure[idx].T))
+            a = assay_pos[idx]
+            apparent = se[:, a] * p + (1 - sp[:, a]) * (1 - p)
+            draws = rng.binomial(n_animals[idx][None, :], np.clip(apparent, 0.0, 1.0))
+            for g in np.unique(groups[idx]):
+                replicated[:, g] += draws[:, groups[idx] == g].sum(axis=1)
+    observed = np.bincount(groups, weights=cells["n_positive"], minlength=len(labels))
+    return ppc_table(replicated, observed.astype(np.int64), labels, "force_of_infection")
+
+
+def foi_inference_data(fit: Fit) -> Any:
+    """The InferenceData to save (contract: ``force_of_infection`` dims chain, draw, species)."""
+    idata = fit.idata
+    idata.posterior.attrs.update({"sampler": fit.sampler, "seed": fit.seed})
+    if "force_of_infection_by_year" in idata.posterior:
+        idata.posterior.attrs["force_of_infection"] = "annual FOI in the most recent year"
+    else:
+        idata.posterior.attrs["force_of_infection"] = "annual FOI, constant over years"
+    return idata
+
+
+__all__ = [
+    "FoiData",
+    "FoiSettings",
+    "build_foi_model",
+    "decimal_year",
+    "exposure_matrix",
+    "fit_foi",
+    "foi_data",
+    "foi_data_from_animals",
+    "foi_inference_data",
+    "foi_ppc",
+    "round_times",
+    "summarise_foi",
+]

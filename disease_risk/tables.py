@@ -1,0 +1,179 @@
+"""The tables passed between pipeline stages: their columns, one writer and one reader.
+
+Every TSV under ``results/`` is written by :func:`write_table` (tab-separated, UTF-8, ``\\n``,
+floats to 6 significant digits, empty cell for a missing value), so the same inputs give the same
+bytes, and read back by :func:`read_table` (empty cell -> missing; text codes such as ``all`` or
+``constant`` stay text). The samples table carries types and is read by :func:`read_samples`.
+Column names live here and nowhere else; a stage that reads a table uses these names, not
+aliases.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import pandas as pd
+
+FLOAT_FORMAT = ".6g"
+
+# --- intake -----------------------------------------------------------------------------------
+SAMPLE_COLUMNS = (
+    "sample_id", "animal_id", "species", "species_role", "site", "collection_date", "year",
+    "assay", "result_raw", "titre", "titre_qualifier", "result", "age_years", "birth_year",
+    "sex", "latitude", "longitude", "lab", "vaccinated", "sample_type", "sequence_id", "notes",
+    "source_file", "source_row",
+)  # fmt: skip
+SAMPLE_INT_COLUMNS = ("year", "birth_year", "source_row")
+SAMPLE_FLOAT_COLUMNS = ("titre", "age_years", "latitude", "longitude")
+COORDINATE_DECIMALS = 6  # latitude/longitude in samples.tsv: decimal degrees to 1e-6 (~0.1 m)
+REJECTED_COLUMNS = ("file", "row", "column", "value", "reason")
+INTAKE_SUMMARY_COLUMNS = ("grouping", "value", "rows", "accepted", "rejected", "duplicates")
+
+# --- serology ---------------------------------------------------------------------------------
+PREVALENCE_COLUMNS = (
+    "species", "site", "year", "n_tested", "n_positive", "apparent_prevalence",
+    "true_prevalence_median", "true_prevalence_lo95", "true_prevalence_hi95",
+)  # fmt: skip
+FOI_COLUMNS = ("species", "year", "foi_median", "foi_lo95", "foi_hi95")
+DIAGNOSTIC_COLUMNS = (
+    "section", "model", "item", "rhat_max", "ess_bulk_min", "ess_tail_min", "divergences",
+    "sampler", "seconds", "reliable", "count", "observed", "replicated_median",
+    "replicated_lo95", "replicated_hi95", "ppp",
+)  # fmt: skip
+
+# --- sequences --------------------------------------------------------------------------------
+LINEAGE_COLUMNS = (
+    "sequence_id", "sample_id", "species", "nearest_reference", "identity", "runner_up",
+    "lineage",
+)  # fmt: skip
+LINEAGE_EXTRA_COLUMNS = (
+    "qc_flags", "lineage_name", "nearest_lineage", "nearest_sublineage", "runner_up_identity",
+    "runner_up_lineage", "coverage", "covered_start", "covered_end", "length",
+    "ambiguous_bases", "marker_flags", "source_file", "record",
+)  # fmt: skip
+UNMATCHED_COLUMNS = ("issue", "sequence_id", "sample_id", "source_file", "record", "detail")
+
+# --- transmission -----------------------------------------------------------------------------
+RELEASED_SUFFIX = "_released"  # species value of a released group in scenario tables
+NODE_COLUMNS = ("node", "species", "site", "x", "y", "home_range_km2", "origin")
+ARC_COLUMNS = ("source", "target", "weight", "transmission_rate", "rules")
+NETWORK_SUMMARY_COLUMNS = ("metric", "species_a", "species_b", "value")
+TRANSMISSION_SUMMARY_COLUMNS = (
+    "scenario", "species", "replicates", "population",
+    "p_any_infection", "p_any_infection_mcse", "infected_median", "infected_median_mcse",
+    "infected_hi95", "infected_hi95_mcse", "deaths_median", "deaths_median_mcse",
+    "deaths_hi95", "deaths_hi95_mcse", "p_any_death", "p_any_death_mcse",
+    "days_to_first_case_median", "days_to_first_case_median_mcse",
+)  # fmt: skip
+
+# --- risk -------------------------------------------------------------------------------------
+HAZARD_COLUMNS = (
+    "hazard", "name", "agent", "kind", "assessment", "affected_species", "pathways",
+    "why_included", "sources",
+)  # fmt: skip
+ESTIMATION_COLUMNS = (
+    "hazard", "target_species", "pathway", "basis", "scenario", "source_species",
+    "release_probability", "release_lo95", "release_hi95", "release_likelihood",
+    "exposure_probability", "exposure_likelihood",
+    "infection_probability", "infection_lo95", "infection_hi95", "likelihood",
+    "target_p_any_infection", "contact_share",
+    "deaths_median", "deaths_hi95", "population_size", "share_lost_hi95", "consequence",
+    "risk", "uncertainty", "uncertainty_reasons",
+    "serology_species", "source_n_tested", "source_prevalence_median", "source_prevalence_lo95",
+    "source_prevalence_hi95", "source_foi_median", "source_foi_lo95", "source_foi_hi95",
+    "method",
+)  # fmt: skip
+MANAGEMENT_COLUMNS = (
+    "scenario", "target_species",
+    "p_any_infection", "p_any_infection_lo95", "p_any_infection_hi95",
+    "baseline_p_any_infection", "change_p_any_infection", "change_p_lo95", "change_p_hi95",
+    "deaths_median", "deaths_hi95", "baseline_deaths_median",
+    "change_deaths_mean", "change_deaths_lo95", "change_deaths_hi95", "paired_replicates",
+    "likelihood", "consequence", "risk", "baseline_risk", "rank",
+)  # fmt: skip
+
+# One row per target species: what the report states (it never recomputes these).
+CONCLUSION_COLUMNS = (
+    "target_species", "overall_risk", "overall_likelihood", "overall_consequence",
+    "overall_pathway", "main_pathway", "main_pathway_probability",
+    "fits_reliable", "failed_fit_checks",
+    "largest_drop_scenario", "largest_drop_change_p", "largest_drop_change_p_lo95",
+    "largest_drop_change_p_hi95", "best_scenario",
+)  # fmt: skip
+CONCLUSION_TEXT_COLUMNS = (
+    "target_species", "overall_risk", "overall_likelihood", "overall_consequence",
+    "overall_pathway", "main_pathway", "fits_reliable", "largest_drop_scenario", "best_scenario",
+)  # fmt: skip
+
+
+def format_float(value: object) -> str:
+    """The one float rule of every result table: 6 significant digits, empty when missing."""
+    if value is None or value == "" or pd.isna(value):
+        return ""
+    return format(float(value), FLOAT_FORMAT)
+
+
+def write_table(table: pd.DataFrame, path: str | Path) -> None:
+    """Write ``table`` as a result TSV (floats by :func:`format_float`; parents created)."""
+    out = table.copy()
+    for column in out.columns:
+        if pd.api.types.is_float_dtype(out[column]):
+            out[column] = [format_float(v) for v in out[column]]
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    out.to_csv(path, sep="\t", index=False, lineterminator="\n", encoding="utf-8")
+
+
+def read_table(path: str | Path, text_columns: Iterable[str] = ()) -> pd.DataFrame:
+    """Read a result TSV: empty cells are missing, ``text_columns`` stay strings."""
+    return pd.read_csv(
+        path,
+        sep="\t",
+        keep_default_na=False,
+        na_values=[""],
+        dtype={c: str for c in text_columns},
+        encoding="utf-8",
+    )
+
+
+def typed_samples(frame: pd.DataFrame) -> pd.DataFrame:
+    """Samples with their types: Int64 years and rows, float titres/ages/coordinates, text."""
+    frame = frame.copy()
+    for column in frame.columns:
+        if column in SAMPLE_INT_COLUMNS:
+            frame[column] = pd.to_numeric(frame[column]).astype("Int64")
+        elif column in SAMPLE_FLOAT_COLUMNS:
+            frame[column] = pd.to_numeric(frame[column]).astype("float64")
+        else:
+            frame[column] = ["" if pd.isna(v) else str(v) for v in frame[column]]
+            frame[column] = frame[column].astype(str)
+    return frame
+
+
+def samples_as_text(samples: pd.DataFrame) -> pd.DataFrame:
+    """The samples table as written: titre and age by the float rule, coordinates to 1e-6."""
+    out = samples.copy()
+    for column in ("titre", "age_years"):
+        out[column] = [format_float(v) for v in out[column]]
+    for column in ("latitude", "longitude"):
+        out[column] = [
+            "" if pd.isna(v) else format(round(float(v), COORDINATE_DECIMALS), ".10g")
+            for v in out[column]
+        ]
+    for column in SAMPLE_INT_COLUMNS:
+        out[column] = ["" if pd.isna(v) else str(int(v)) for v in out[column]]
+    return out
+
+
+def write_samples(samples: pd.DataFrame, path: str | Path) -> None:
+    """Write ``results/samples/samples.tsv``."""
+    write_table(samples_as_text(samples), path)
+
+
+def read_samples(path: str | Path, required: Iterable[str] = ()) -> pd.DataFrame:
+    """Read ``results/samples/samples.tsv`` with its types; a missing column is an error."""
+    frame = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, encoding="utf-8")
+    missing = sorted(set(required) - set(frame.columns))
+    if missing:
+        raise ValueError(f"{path}: missing column(s) {', '.join(missing)}")
+    return typed_samples(frame.replace("", None))

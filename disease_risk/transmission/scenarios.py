@@ -1,0 +1,318 @@
+"""Transmission scenarios: the network a scenario runs on, parameter draws and its replicates.
+
+A scenario is an intervention (vaccination at day 0 or in yearly rounds, a release of zoo-born
+animals) on the same network and disease settings. Replicate r of every scenario draws from the
+same random stream (``transmission/replicates``, split by r), so scenarios share parameter draws
+and each animal's luck (common random numbers) and differ only by the intervention.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from disease_risk.seeds import stream_rng
+from disease_risk.tables import RELEASED_SUFFIX
+from disease_risk.transmission.contact_network import (
+    ContactNetwork,
+    add_individuals,
+    released_individuals,
+)
+from disease_risk.transmission.seir import (
+    DAYS_PER_YEAR,
+    CompiledNetwork,
+    R,
+    V,
+    compile_contact_network,
+    seir_kernel,
+)
+
+
+def draw_value(spec, rng: np.random.Generator) -> float:
+    """A number, or ``{low, high}`` drawn uniformly."""
+    if isinstance(spec, dict):
+        return float(rng.uniform(spec["low"], spec["high"]))
+    return float(spec)
+
+
+@dataclass(frozen=True)
+class FoiPosterior:
+    """Posterior draws of the annual force of infection, flattened to (sample, species)."""
+
+    species: tuple[str, ...]
+    samples: np.ndarray
+
+
+def load_foi_posterior(path: str | Path) -> FoiPosterior:
+    """``force_of_infection`` (chain, draw, species) from the force-of-infection InferenceData.
+
+    Read with xarray (the file's ``posterior`` group) rather than arviz: same data, faster start.
+    """
+    import xarray as xr
+
+    with xr.open_dataset(path, group="posterior") as posterior:
+        if "force_of_infection" not in posterior:
+            raise ValueError(
+                f"{path}: posterior has no 'force_of_infection'; rerun the "
+                "force_of_infection rule (contract: dims chain, draw, species)"
+            )
+        foi = posterior["force_of_infection"].transpose("chain", "draw", "species").load()
+    values = np.asarray(foi.values, float).reshape(-1, foi.sizes["species"])
+    return FoiPosterior(tuple(str(s) for s in foi["species"].values), values)
+
+
+def scenario_setup(
+    network: ContactNetwork, scenario: dict, network_config: dict, seed: int
+) -> ContactNetwork:
+    """The network a scenario runs on: the base network, plus any released group.
+
+    Released animals' positions come from the random stream ``transmission/scenario_setup``.
+    """
+    release = scenario.get("release")
+    if not release:
+        return network
+    rng = stream_rng(seed, "transmission/scenario_setup")
+    extra = released_individuals(
+        network_config, release["species"], int(release["n"]), release["site"], rng
+    )
+    return add_individuals(network, extra, network_config)
+
+
+@dataclass(frozen=True)
+class VaccinationRounds:
+    """Yearly vaccination events: day, species code and number of animals, one entry per round."""
+
+    times: np.ndarray
+    species: np.ndarray
+    counts: np.ndarray
+
+
+@dataclass(frozen=True)
+class ScenarioPlan:
+    """What stays the same in every replicate of a scenario: network arrays and settings."""
+
+    name: str
+    net: CompiledNetwork
+    disease: dict[str, Any]
+    horizon: float
+    period_shape: int
+    spillover: frozenset[str]
+    contact_multiplier: Any
+    coverage: dict[str, float]
+    index_cases: dict[str, int]
+    rounds: VaccinationRounds
+    released: np.ndarray  # mask of released animals
+    released_label: str | None
+
+
+def plan_scenario(network: ContactNetwork, settings: dict, scenario_name: str) -> ScenarioPlan:
+    """Check a scenario against the network and compile what its replicates share."""
+    scenario = settings["scenarios"][scenario_name] or {}
+    net = compile_contact_network(network)
+    _check_scenario(net.species_names, settings["disease"], scenario, scenario_name)
+    horizon = float(settings["horizon_days"])
+    released = (network.nodes["origin"] == "released").to_numpy()
+    released_label = (
+        f"{network.nodes['species'][released].iloc[0]}{RELEASED_SUFFIX}" if released.any() else None
+    )
+    return ScenarioPlan(
+        name=scenario_name,
+        net=net,
+        disease=settings["disease"],
+        horizon=horizon,
+        period_shape=int(settings.get("period_shape", 1)),
+        spillover=frozenset(settings.get("spillover_species", [])),
+        contact_multiplier=settings.get("contact_multiplier", 1.0),
+        coverage=scenario.get("vaccination_coverage", {}),
+        index_cases=scenario.get("index_cases", settings.get("index_cases", {})),
+        rounds=vaccination_rounds(scenario, net.species_names, horizon),
+        released=released,
+        released_label=released_label,
+    )
+
+
+def _check_scenario(
+    names: tuple[str, ...], disease: dict, scenario: dict, scenario_name: str
+) -> None:
+    """Every network species has disease parameters; vaccination names network species."""
+    missing = [s for s in names if s not in disease]
+    if missing:
+        raise ValueError(
+            f"config transmission.disease has no parameters for {missing}; "
+            "add latent_days, infectious_days, case_fatality, susceptibility"
+        )
+    for key in ("vaccination_coverage", "vaccinate_per_year"):
+        for sp in scenario.get(key, {}):
+            if sp not in names:
+                raise ValueError(
+                    f"scenario {scenario_name}: {key} names '{sp}', which is not in the "
+                    f"network ({list(names)}); use one of those species keys"
+                )
+
+
+def vaccination_rounds(scenario: dict, names: tuple[str, ...], horizon: float) -> VaccinationRounds:
+    """``vaccinate_per_year`` as rounds every year from ``vaccination_day`` up to the horizon."""
+    times, species, counts = [], [], []
+    for sp, count in sorted(scenario.get("vaccinate_per_year", {}).items()):
+        for day in np.arange(float(scenario.get("vaccination_day", 0)), horizon, DAYS_PER_YEAR):
+            times.append(day)
+            species.append(names.index(sp))
+            counts.append(int(count))
+    return VaccinationRounds(
+        np.asarray(times, float), np.asarray(species, np.int64), np.asarray(counts, np.int64)
+    )
+
+
+def run_scenario(
+    network: ContactNetwork,
+    settings: dict,
+    scenario_name: str,
+    foi: FoiPosterior | None,
+    seed: int,
+    replicates: int | None = None,
+) -> pd.DataFrame:
+    """All replicates of one scenario: one row per replicate with counts, timings and draws.
+
+    Replicate r draws from stream ``transmission/replicates`` split by r in every scenario
+    (common random numbers), so scenario differences are not blurred by different draws.
+    """
+    plan = plan_scenario(network, settings, scenario_name)
+    n_rep = int(replicates if replicates is not None else settings["replicates"])
+    rows = [
+        run_replicate(plan, foi, rep, stream_rng(seed, "transmission/replicates", rep))
+        for rep in range(n_rep)
+    ]
+    return pd.DataFrame(rows)
+
+
+def run_replicate(
+    plan: ScenarioPlan, foi: FoiPosterior | None, rep: int, rng: np.random.Generator
+) -> dict[str, Any]:
+    """One replicate: draw its parameters and starting states, run the kernel, count outcomes.
+
+    The order of draws from ``rng`` is fixed (parameters, immunity, kernel seed, index cases,
+    then the scenario's own day-0 vaccination last), so replicate r matches across scenarios.
+    """
+    net = plan.net
+    params, drawn = draw_parameters(plan, foi, rng)
+    state0 = initial_immunity(plan, rng)
+    kernel_seed = int(rng.integers(2**31 - 1))
+    index_cases = []
+    for sp, count in sorted(plan.index_cases.items()):
+        index_cases += list(rng.choice(net.members(sp), int(count), replace=False))
+    for sp, cov in sorted(plan.coverage.items()):  # last: scenario-specific draws
+        members = net.members(sp)
+        state0[rng.choice(members, round(cov * members.size), replace=False)] = V
+    k = len(net.species_names)
+    shape = np.full(k, plan.period_shape, np.int64)
+    t_exp, t_death, t_vacc = seir_kernel(
+        net.indptr,
+        net.indices,
+        net.base_rate * params.contact_multiplier * params.susceptibility[net.species[net.indices]],
+        net.species,
+        params.latent,
+        shape,
+        params.infectious,
+        shape,
+        params.case_fatality,
+        params.foi / DAYS_PER_YEAR,
+        state0,
+        np.asarray(index_cases, np.int64),
+        plan.horizon,
+        plan.rounds.times,
+        plan.rounds.species,
+        plan.rounds.counts,
+        kernel_seed,
+    )
+    return {
+        "scenario": plan.name,
+        "replicate": rep,
+        **drawn,
+        **outcome_counts(plan, t_exp, t_death, t_vacc),
+    }
+
+
+@dataclass(frozen=True)
+class ReplicateParameters:
+    """Per-species disease parameters of one replicate (indexed by species code)."""
+
+    latent: np.ndarray
+    infectious: np.ndarray
+    case_fatality: np.ndarray
+    susceptibility: np.ndarray
+    foi: np.ndarray  # annual force of infection from outside the network
+    contact_multiplier: float
+
+
+def draw_parameters(
+    plan: ScenarioPlan, foi: FoiPosterior | None, rng: np.random.Generator
+) -> tuple[ReplicateParameters, dict[str, Any]]:
+    """Draw one replicate's parameters; also as the replicate table's columns (the posterior
+    sample, each species' force of infection and case fatality, the contact multiplier).
+
+    Spillover species take their force of infection from one posterior sample when the serology
+    estimated it, else from ``foi_fallback``.
+    """
+    names = plan.net.species_names
+    k = len(names)
+    lat, inf, cfr, sus, ext = (np.zeros(k) for _ in range(5))
+    sample = int(rng.integers(foi.samples.shape[0])) if foi is not None else -1
+    row: dict[str, Any] = {"posterior_sample": sample}
+    for c, sp in enumerate(names):
+        p = plan.disease[sp]
+        lat[c] = draw_value(p["latent_days"], rng)
+        inf[c] = draw_value(p["infectious_days"], rng)
+        cfr[c] = draw_value(p["case_fatality"], rng)
+        sus[c] = draw_value(p.get("susceptibility", 1.0), rng)
+        if sp in plan.spillover:
+            if foi is not None and sp in foi.species:
+                ext[c] = foi.samples[sample, foi.species.index(sp)]
+            else:
+                ext[c] = draw_value(p["foi_fallback"], rng)
+        row[f"foi_{sp}"] = ext[c]
+        row[f"case_fatality_{sp}"] = cfr[c]
+    mult = draw_value(plan.contact_multiplier, rng)
+    row["contact_multiplier"] = mult
+    return ReplicateParameters(lat, inf, cfr, sus, ext, mult), row
+
+
+def initial_immunity(plan: ScenarioPlan, rng: np.random.Generator) -> np.ndarray:
+    """Starting states: a drawn share ``initial_immune`` of each species' resident animals
+    immune (released animals start susceptible), everyone else susceptible."""
+    net = plan.net
+    state0 = np.zeros(net.n, np.int8)
+    for c, sp in enumerate(net.species_names):
+        members = np.flatnonzero((net.species == c) & ~plan.released)
+        immune = rng.choice(
+            members,
+            round(draw_value(plan.disease[sp].get("initial_immune", 0.0), rng) * members.size),
+            replace=False,
+        )
+        state0[immune] = R
+    return state0
+
+
+def outcome_counts(
+    plan: ScenarioPlan, t_exp: np.ndarray, t_death: np.ndarray, t_vacc: np.ndarray
+) -> dict[str, Any]:
+    """Population, infected, deaths, vaccinated and first case day per species (and for the
+    released group, if any) within the horizon."""
+    net = plan.net
+    groups = [(sp, net.species == c) for c, sp in enumerate(net.species_names)]
+    if plan.released_label is not None:
+        groups.append((plan.released_label, plan.released))
+    counts: dict[str, Any] = {}
+    for label, mask in groups:
+        exposed = t_exp[mask]
+        counts[f"population_{label}"] = int(mask.sum())
+        counts[f"infected_{label}"] = int(np.isfinite(exposed).sum())
+        counts[f"deaths_{label}"] = int(np.isfinite(t_death[mask]).sum())
+        counts[f"vaccinated_{label}"] = int(np.isfinite(t_vacc[mask]).sum())
+        counts[f"first_case_day_{label}"] = (
+            float(exposed.min()) if np.isfinite(exposed).any() else np.nan
+        )
+    return counts

@@ -1,0 +1,106 @@
+"""Entry points of the transmission stage: rules ``contact_network``, ``network_graphml``,
+``transmission_scenario`` and ``transmission_summary``.
+
+Each takes the rule's named ``inputs``, ``outputs`` and ``params`` (with ``threads`` and the
+wildcards). The only file I/O of the stage happens here and in
+:mod:`disease_risk.transmission.network_files`; tables go through :mod:`disease_risk.tables`, so
+the same seed gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from disease_risk.intake.registry import load_species_registry
+from disease_risk.tables import write_table
+from disease_risk.transmission.contact_network import network_summary
+from disease_risk.transmission.network_files import (
+    load_network_config,
+    network_from_config,
+    read_network,
+    write_graphml,
+    write_network,
+)
+from disease_risk.transmission.scenarios import load_foi_posterior, run_scenario, scenario_setup
+from disease_risk.transmission.summary import (
+    plot_outbreak_sizes,
+    plot_target_risk,
+    summarise,
+)
+
+log = logging.getLogger(__name__)
+
+
+def contact_network(
+    inputs: Mapping[str, Any], outputs: Mapping[str, Any], params: Mapping[str, Any]
+) -> None:
+    """Rule ``contact_network``: inputs network (its location table is read from it); outputs
+    nodes, arcs, summary; params seed."""
+    network = network_from_config(inputs["network"], params["seed"])
+    write_network(network, outputs["nodes"], outputs["arcs"])
+    write_table(network_summary(network), outputs["summary"])
+    log.info("contact network: %d animals, %d arcs", len(network.nodes), len(network.arcs))
+
+
+def network_graphml(
+    inputs: Mapping[str, Any], outputs: Mapping[str, Any], params: Mapping[str, Any]
+) -> None:
+    """Rule ``network_graphml``: inputs network, nodes, arcs; output graphml."""
+    study_area = load_network_config(inputs["network"])["study_area"]["name"]
+    network = read_network(inputs["nodes"], inputs["arcs"], study_area)
+    write_graphml(network, outputs["graphml"])
+
+
+def transmission_scenario(
+    inputs: Mapping[str, Any], outputs: Mapping[str, Any], params: Mapping[str, Any]
+) -> pd.DataFrame:
+    """Rule ``transmission_scenario``: inputs nodes, arcs, network_config, foi (the
+    force-of-infection posterior); output replicates; params settings, seed, scenario."""
+    settings, scenario = params["settings"], params["scenario"]
+    if scenario not in settings["scenarios"]:
+        raise ValueError(
+            f"scenario '{scenario}' is not under transmission.scenarios in the config "
+            f"(known: {sorted(settings['scenarios'])})"
+        )
+    network = scenario_setup(
+        read_network(inputs["nodes"], inputs["arcs"]),
+        settings["scenarios"][scenario] or {},
+        load_network_config(inputs["network_config"]),
+        params["seed"],
+    )
+    foi = load_foi_posterior(inputs["foi"])
+    absent = sorted(set(settings.get("spillover_species", [])) - set(foi.species))
+    if absent:
+        log.info("no serology force of infection for %s: using foi_fallback from config", absent)
+    start = time.perf_counter()
+    table = run_scenario(network, settings, scenario, foi, params["seed"])
+    log.info(
+        "scenario %s: %d replicates on %d nodes in %.1f s",
+        scenario,
+        len(table),
+        len(network.nodes),
+        time.perf_counter() - start,
+    )
+    Path(outputs["replicates"]).parent.mkdir(parents=True, exist_ok=True)
+    table.to_parquet(outputs["replicates"], index=False)
+    return table
+
+
+def transmission_summary(
+    inputs: Mapping[str, Any], outputs: Mapping[str, Any], params: Mapping[str, Any]
+) -> pd.DataFrame:
+    """Rule ``transmission_summary``: inputs replicates (every scenario, in order), species
+    (the registry, for labels); outputs summary, sizes, targets; params targets (species)."""
+    replicates = pd.concat([pd.read_parquet(f) for f in inputs["replicates"]], ignore_index=True)
+    summary = summarise(replicates)
+    write_table(summary, outputs["summary"])
+    names = load_species_registry(inputs["species"]).labels()
+    plot_outbreak_sizes(replicates, outputs["sizes"], names)
+    plot_target_risk(summary, outputs["targets"], list(params["targets"]), names)
+    return summary

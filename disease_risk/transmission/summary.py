@@ -1,0 +1,157 @@
+"""Monte Carlo summaries of the scenarios' replicates and their figures.
+
+One row per scenario and species with Monte Carlo standard errors (columns
+:data:`disease_risk.tables.TRANSMISSION_SUMMARY_COLUMNS`); figures label species by the common
+names of the species registry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from disease_risk.intake.registry import species_label
+from disease_risk.tables import FLOAT_FORMAT, TRANSMISSION_SUMMARY_COLUMNS
+
+Z95 = 1.959964  # standard normal 97.5% quantile
+
+
+def quantile_with_mcse(x: np.ndarray, q: float) -> tuple[float, float]:
+    """Sample quantile and its Monte Carlo standard error from the order-statistic interval."""
+    x = np.sort(np.asarray(x, float))
+    n = x.size
+    if n == 0:
+        return np.nan, np.nan
+    half = Z95 * np.sqrt(n * q * (1 - q))
+    lo = int(np.clip(np.floor(n * q - half), 0, n - 1))
+    hi = int(np.clip(np.ceil(n * q + half), 0, n - 1))
+    return float(np.quantile(x, q)), float((x[hi] - x[lo]) / (2 * Z95))
+
+
+def group_labels(replicates: pd.DataFrame) -> list[str]:
+    """The species (and released groups) counted in a replicate table, sorted."""
+    return sorted(c[len("infected_") :] for c in replicates.columns if c.startswith("infected_"))
+
+
+def summarise(replicates: pd.DataFrame) -> pd.DataFrame:
+    """One row per scenario and species (hi95 = 97.5% quantile, upper end of the central 95%).
+
+    Floats are rounded to the tables' 6 significant digits, so the table in memory equals the
+    table read back from its TSV.
+    """
+    rows = []
+    labels = group_labels(replicates)
+    for scenario, reps in replicates.groupby("scenario", sort=False):
+        n = len(reps)
+        for label in labels:
+            infected = reps[f"infected_{label}"].dropna().to_numpy(float)
+            if infected.size == 0:
+                continue
+            deaths = reps[f"deaths_{label}"].to_numpy(float)
+            first = reps[f"first_case_day_{label}"].dropna().to_numpy(float)
+            p_inf = float(np.mean(infected > 0))
+            p_death = float(np.mean(deaths > 0))
+            rows.append(
+                [
+                    scenario,
+                    label,
+                    n,
+                    int(reps[f"population_{label}"].iloc[0]),
+                    p_inf,
+                    float(np.sqrt(p_inf * (1 - p_inf) / n)),
+                    *quantile_with_mcse(infected, 0.5),
+                    *quantile_with_mcse(infected, 0.975),
+                    *quantile_with_mcse(deaths, 0.5),
+                    *quantile_with_mcse(deaths, 0.975),
+                    p_death,
+                    float(np.sqrt(p_death * (1 - p_death) / n)),
+                    *quantile_with_mcse(first, 0.5),
+                ]
+            )
+    out = pd.DataFrame(rows, columns=list(TRANSMISSION_SUMMARY_COLUMNS))
+    floats = out.select_dtypes("float").columns
+    out[floats] = out[floats].map(lambda v: float(format(v, FLOAT_FORMAT)))
+    return out
+
+
+def _pyplot():
+    """matplotlib's pyplot on the file-only Agg backend (jobs have no display)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_outbreak_sizes(
+    replicates: pd.DataFrame, path: str | Path, names: Mapping[str, str]
+) -> None:
+    """Empirical distribution of the number infected per species, one line per scenario."""
+    plt = _pyplot()
+    labels = group_labels(replicates)
+    ncol = 3
+    nrow = int(np.ceil(len(labels) / ncol))
+    fig, axes = plt.subplots(nrow, ncol, figsize=(4.2 * ncol, 3.2 * nrow), squeeze=False)
+    for ax, label in zip(axes.ravel(), labels, strict=False):
+        for scenario, reps in replicates.groupby("scenario", sort=False):
+            x = np.sort(reps[f"infected_{label}"].dropna().to_numpy(float))
+            if x.size:
+                ax.step(x, np.arange(1, x.size + 1) / x.size, where="post", label=scenario)
+        ax.set_title(species_label(label, names))
+        ax.set_xlabel("animals infected within horizon")
+        ax.set_ylabel("share of replicates ≤ x")
+    for ax in axes.ravel()[len(labels) :]:
+        ax.axis("off")
+    axes.ravel()[0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_target_risk(
+    summary: pd.DataFrame, path: str | Path, targets: Sequence[str], names: Mapping[str, str]
+) -> None:
+    """Per target species (one row of panels each): P(any infection) with Monte Carlo bars and
+    deaths (median to 97.5% quantile) by scenario."""
+    plt = _pyplot()
+    n_rows = max(len(targets), 1)
+    height = 0.5 * summary["scenario"].nunique() + 2.2
+    fig, axes = plt.subplots(n_rows, 2, figsize=(11, n_rows * height), squeeze=False)
+    for (a1, a2), species in zip(axes, targets, strict=False):
+        rows = summary[summary["species"] == species]
+        _target_panels(a1, a2, rows, species_label(species, names))
+    if not targets:
+        axes[0, 0].text(0.5, 0.5, "no target species in config risk.targets", ha="center")
+        for ax in axes[0]:
+            ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _target_panels(a1, a2, rows: pd.DataFrame, name: str) -> None:
+    """Left: P(at least one ``name`` infected) by scenario; right: its deaths."""
+    if rows.empty:
+        a1.text(0.5, 0.5, f"{name}: not in the transmission model", ha="center")
+        a1.axis("off")
+        a2.axis("off")
+        return
+    y = np.arange(len(rows))
+    a1.barh(y, rows["p_any_infection"], xerr=1.96 * rows["p_any_infection_mcse"], color="#b5541b")
+    a1.set_yticks(y, rows["scenario"])
+    a1.set_xlim(0, 1)
+    a1.set_xlabel(f"P(at least one {name} infected)")
+    a2.errorbar(
+        rows["deaths_median"],
+        y,
+        xerr=[np.zeros(len(rows)), rows["deaths_hi95"] - rows["deaths_median"]],
+        fmt="o",
+        color="#333333",
+        capsize=3,
+    )
+    a2.set_yticks(y, [""] * len(rows))
+    a2.set_xlabel("deaths: median and 97.5% quantile")

@@ -1,0 +1,457 @@
+"""DRA tables: words at threshold edges, matrix lookups, config sensitivity, exact numbers, the
+conclusions the report states, and the column contracts of the tables the risk stage reads."""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import dra_synthetic as synth
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from disease_risk.risk.conclusions import build_conclusions
+from disease_risk.risk.estimation import build_risk_estimation
+from disease_risk.risk.evidence import (
+    MissingColumnsError,
+    contact_shares,
+    latest_foi,
+    probability_interval,
+    species_prevalence,
+    unreliable_blocks,
+)
+from disease_risk.risk.hazards import build_hazards, load_hazards
+from disease_risk.risk.management import build_risk_management
+from disease_risk.risk.scales import (
+    RiskConfigError,
+    RiskMatrix,
+    RiskSettings,
+    combine_likelihoods,
+    consequence_word,
+    likelihood_word,
+    uncertainty_level,
+)
+from disease_risk.risk.stage import risk_tables, write_workbook
+from disease_risk.tables import CONCLUSION_COLUMNS, ESTIMATION_COLUMNS, read_table, write_table
+
+THRESHOLDS = {"very low": 0.001, "low": 0.01, "moderate": 0.1, "high": 0.5}
+
+
+@pytest.fixture
+def settings() -> RiskSettings:
+    return RiskSettings.from_config(synth.risk_config())
+
+
+def estimation(settings: RiskSettings, diagnostics: pd.DataFrame | None = None) -> pd.DataFrame:
+    return build_risk_estimation(
+        hazards=synth.hazards(),
+        settings=settings,
+        transmission=synth.transmission_summary(),
+        prevalence=species_prevalence(synth.prevalence_summary()),
+        foi=latest_foi(synth.force_of_infection()),
+        diagnostics=synth.diagnostics() if diagnostics is None else diagnostics,
+        network_summary=synth.network_summary(),
+    )
+
+
+@pytest.mark.parametrize(
+    ("p", "word"),
+    [
+        (0.0, "negligible"), (0.000999, "negligible"), (0.001, "very low"), (0.00999, "very low"),
+        (0.01, "low"), (0.0999, "low"), (0.1, "moderate"), (0.4999, "moderate"), (0.5, "high"),
+        (1.0, "high"),
+    ],
+)
+def test_likelihood_word_threshold_edges(p, word):
+    assert likelihood_word(p, THRESHOLDS) == word
+
+
+def test_consequence_word_edges_and_missing():
+    bounds = {"low": 0.005, "moderate": 0.02, "high": 0.1}
+    assert consequence_word(0.004999, bounds) == "negligible"
+    assert consequence_word(0.005, bounds) == "low"
+    assert consequence_word(0.02, bounds) == "moderate"
+    assert consequence_word(0.1, bounds) == "high"
+    assert consequence_word(float("nan"), bounds) == "not estimated"
+
+
+def test_thresholds_must_increase_and_use_known_words():
+    cfg = synth.risk_config()
+    cfg["likelihood_thresholds"] = {"very low": 0.01, "low": 0.01}
+    with pytest.raises(RiskConfigError, match="must increase"):
+        RiskSettings.from_config(cfg)
+    cfg["likelihood_thresholds"] = {"rare": 0.01}
+    with pytest.raises(RiskConfigError, match="unknown word"):
+        RiskSettings.from_config(cfg)
+
+
+def test_matrix_lookup_every_cell_and_fold(settings):
+    spec = synth.risk_config()["risk_matrix"]
+    m = settings.matrix
+    for i, lk in enumerate(spec["likelihood"]):
+        for j, cq in enumerate(spec["consequence"]):
+            assert m.lookup(lk, cq) == spec["cells"][i][j]
+    assert m.lookup("high", "high") == "high"
+    assert m.lookup("low", "high") == "moderate"
+    assert m.lookup("very low", "high") == m.lookup("low", "high")
+    assert m.lookup("not estimated", "high") == "not estimated"
+    with pytest.raises(RiskConfigError):
+        m.lookup("likely", "high")
+
+
+def test_matrix_shape_and_equivalents_are_checked():
+    spec = copy.deepcopy(synth.risk_config()["risk_matrix"])
+    spec["cells"] = spec["cells"][:3]
+    with pytest.raises(RiskConfigError, match="4 rows"):
+        RiskMatrix.from_config(spec)
+    spec = copy.deepcopy(synth.risk_config()["risk_matrix"])
+    spec["equivalents"] = {"very low": "tiny"}
+    with pytest.raises(RiskConfigError, match="tiny"):
+        RiskMatrix.from_config(spec)
+
+
+def test_five_by_five_matrix_without_fold():
+    words = ["negligible", "very low", "low", "moderate", "high"]
+    cells = [[lk if words.index(lk) < words.index(c) else c for c in words] for lk in words]
+    m = RiskMatrix.from_config({"likelihood": words, "consequence": words, "cells": cells})
+    assert m.lookup("very low", "high") == "very low"
+    assert m.lookup("high", "low") == "low"
+
+
+def test_combine_likelihoods_takes_lower_word():
+    assert combine_likelihoods("high", "very low") == "very low"
+    assert combine_likelihoods("low", "moderate") == "low"
+    assert combine_likelihoods("high", "not estimated") == "not estimated"
+
+
+def test_uncertainty_level_worst_criterion_wins():
+    cfg = synth.risk_config()["uncertainty"]
+    assert uncertainty_level(relative_width=0.2, n_tested=500, fit_reliable=True,
+                             settings=cfg)[0] == "low"
+    assert uncertainty_level(relative_width=0.5, n_tested=500, fit_reliable=True,
+                             settings=cfg)[0] == "medium"
+    level, reasons = uncertainty_level(relative_width=0.2, n_tested=29, fit_reliable=True,
+                                       settings=cfg)
+    assert level == "high" and "29 animals" in reasons
+    assert uncertainty_level(relative_width=0.2, n_tested=30, fit_reliable=True,
+                             settings=cfg)[0] == "medium"
+    level, reasons = uncertainty_level(relative_width=0.2, n_tested=500, fit_reliable=False,
+                                       settings=cfg)
+    assert level == "high" and "diagnostics" in reasons
+
+
+def test_unreliable_blocks_ignore_posterior_predictive_rows():
+    assert not unreliable_blocks(synth.diagnostics()).any()
+    bad = unreliable_blocks(synth.diagnostics(unreliable=True))
+    assert bad.tolist() == [False, True, False, False]
+
+
+def test_diagnostics_without_the_verdict_column_is_an_error():
+    no_verdict = synth.diagnostics(unreliable=True).drop(columns="reliable")
+    with pytest.raises(MissingColumnsError, match="serology diagnostics: missing column"
+                                                  r"\(s\) reliable"):
+        unreliable_blocks(no_verdict)
+
+
+def test_jeffreys_interval_matches_beta_quantiles():
+    from scipy.stats import beta
+
+    lo, hi = probability_interval(0.4, float("nan"), 200)
+    assert lo == pytest.approx(beta.ppf(0.025, 80.5, 120.5))
+    assert hi == pytest.approx(beta.ppf(0.975, 80.5, 120.5))
+    assert probability_interval(1.0, 0.0, 200)[1] == 1.0
+    assert probability_interval(0.5, 0.05) == pytest.approx((0.402, 0.598))
+
+
+def test_contact_shares_are_edge_fractions():
+    shares = contact_shares(
+        synth.network_summary(), "amur_leopard",
+        {"dogs": ["domestic_dog"], "meso": ["raccoon_dog", "red_fox"],
+         "felids": ["amur_tiger", "leopard_cat"]},
+    )
+    assert shares == pytest.approx({"dogs": 30 / 130, "meso": 70 / 130, "felids": 30 / 130})
+
+
+def test_estimation_rows_and_exact_numbers(settings):
+    table = estimation(settings)
+    assert tuple(table.columns) == ESTIMATION_COLUMNS
+    cdv = table[table["basis"] == "quantified"]
+    # leopards: 4 pathways (incl. release scenario); tigers: 3 contact pathways
+    assert len(cdv) == 7
+    qualitative = sum(
+        len(a["targets"]) for h in synth.hazards() for a in h.get("assessment", [])
+    )
+    assert len(table) == 7 + qualitative
+    dogs = cdv[(cdv["target_species"] == "amur_leopard") & (cdv["pathway"] == "dogs")].iloc[0]
+    assert dogs["release_probability"] == 1.0 and dogs["source_species"] == "domestic_dog"
+    assert dogs["contact_share"] == pytest.approx(30 / 130)
+    assert dogs["infection_probability"] == pytest.approx(0.4 * 30 / 130)
+    assert dogs["likelihood"] == "low"  # 0.092 < 0.1
+    assert dogs["share_lost_hi95"] == pytest.approx(6 / 120)
+    assert dogs["consequence"] == "moderate"  # 0.05 in [0.02, 0.1)
+    assert dogs["risk"] == "low"  # matrix(low, moderate)
+    assert dogs["source_prevalence_median"] == 0.27 and dogs["source_n_tested"] == 464
+    felids = cdv[(cdv["target_species"] == "amur_tiger") & (cdv["pathway"] == "other_felids")]
+    assert felids.iloc[0]["source_species"] == "amur_leopard"  # the target itself is excluded
+    release = cdv[cdv["pathway"] == "zoo_leopard_release"].iloc[0]
+    assert release["target_species"] == "amur_leopard_released"
+    assert release["scenario"] == "leopard_release"
+    assert release["infection_probability"] == 0.25
+    assert release["population_size"] == 10 and release["consequence"] == "high"
+
+
+def test_quantified_rows_have_no_empty_numbers(settings):
+    cdv = estimation(settings).query("basis == 'quantified'")
+    numeric = [c for c in ESTIMATION_COLUMNS if c.endswith(("probability", "lo95", "hi95"))
+               or c.startswith(("deaths", "source_", "population", "share"))]
+    assert not cdv[numeric].isna().any().any(), cdv[numeric].isna().sum()
+    words = ["release_likelihood", "exposure_likelihood", "likelihood", "consequence", "risk"]
+    assert not cdv[words].isin(["not estimated", ""]).any().any()
+
+
+def test_qualitative_rows_follow_the_hazard_list(settings):
+    table = estimation(settings)
+    fiv = table[(table["hazard"] == "fiv") & (table["pathway"] == "zoo_leopard_release")].iloc[0]
+    assert (fiv["release_likelihood"], fiv["exposure_likelihood"]) == ("very low", "low")
+    assert fiv["likelihood"] == "very low"
+    assert fiv["risk"] == settings.matrix.lookup("low", "low")
+    assert math.isnan(fiv["infection_probability"])
+
+
+def test_threshold_change_in_config_changes_the_table():
+    before = estimation(RiskSettings.from_config(synth.risk_config()))
+    cfg = synth.risk_config()
+    cfg["likelihood_thresholds"]["moderate"] = 0.3
+    after = estimation(RiskSettings.from_config(cfg))
+    key = ["hazard", "target_species", "pathway"]
+    merged = before.merge(after, on=key, suffixes=("_before", "_after"))
+    changed = merged[merged["likelihood_before"] != merged["likelihood_after"]]
+    assert len(changed) > 0
+    assert set(changed["likelihood_after"]) == {"low"}
+    assert (changed["infection_probability_before"] < 0.3).all()
+    pd.testing.assert_series_equal(
+        merged["infection_probability_before"], merged["infection_probability_after"],
+        check_names=False,
+    )
+
+
+def test_consequence_threshold_change_changes_the_risk():
+    cfg = synth.risk_config()
+    cfg["consequence_thresholds"] = {"low": 0.005, "moderate": 0.06, "high": 0.5}
+    table = estimation(RiskSettings.from_config(cfg))
+    dogs = table[(table["target_species"] == "amur_leopard") & (table["pathway"] == "dogs")]
+    assert dogs.iloc[0]["consequence"] == "low" and dogs.iloc[0]["risk"] == "low"
+
+
+def test_unreliable_fit_raises_uncertainty(settings):
+    table = estimation(settings, synth.diagnostics(unreliable=True))
+    cdv = table[table["basis"] == "quantified"]
+    assert (cdv["uncertainty"] == "high").all()
+    assert cdv["uncertainty_reasons"].str.contains("diagnostics").all()
+
+
+def test_management_paired_changes_match_replicates(settings):
+    replicates = {s: synth.replicates(s) for s in synth.SCENARIOS}
+    table = build_risk_management(
+        synth.transmission_summary(), settings, replicates=replicates,
+        network_summary=synth.network_summary(),
+    )
+    assert len(table) == len(synth.SCENARIOS) * 2
+    row = table[(table["scenario"] == "leopard_vaccination_5")
+                & (table["target_species"] == "amur_leopard")].iloc[0]
+    a, b = replicates["leopard_vaccination_5"], replicates["baseline"]
+    diff = (a["infected_amur_leopard"] > 0).astype(float) - (b["infected_amur_leopard"] > 0)
+    se = diff.std(ddof=1) / np.sqrt(len(diff))
+    assert row["change_p_any_infection"] == pytest.approx(diff.mean())
+    assert row["change_p_lo95"] == pytest.approx(diff.mean() - 1.96 * se)
+    deaths = a["deaths_amur_leopard"] - b["deaths_amur_leopard"]
+    assert row["change_deaths_mean"] == pytest.approx(deaths.mean())
+    assert row["paired_replicates"] == 200
+    assert row["rank"] == 1
+    base = table[table["scenario"] == "baseline"]
+    assert (base["change_p_any_infection"] == 0).all() and (base["change_p_hi95"] == 0).all()
+    assert set(table["risk"]) <= {"negligible", "low", "moderate", "high"}
+
+
+def test_management_without_replicates_uses_summary_errors(settings):
+    table = build_risk_management(synth.transmission_summary(), settings)
+    row = table[(table["scenario"] == "dog_vaccination_70")
+                & (table["target_species"] == "amur_leopard")].iloc[0]
+    assert row["change_p_any_infection"] == pytest.approx(0.36 - 0.4)
+    assert row["change_p_lo95"] < row["change_p_any_infection"] < row["change_p_hi95"]
+    assert math.isnan(row["change_deaths_mean"])
+
+
+def test_hazards_table_lists_every_hazard():
+    table = build_hazards(synth.hazards())
+    assert set(table["hazard"]) == {"cdv", "fpv", "fiv", "felv", "rabies", "toxoplasma",
+                                    "chlamydophila"}
+    assert table.set_index("hazard").loc["cdv", "assessment"] == "quantified by this run"
+    assert table["sources"].str.len().min() > 0
+
+
+def test_hazard_list_errors_name_file_and_entry(tmp_path, repo_root):
+    data = yaml.safe_load((repo_root / "config/hazards.yaml").read_text())
+    data["hazards"][2]["assessment"][0]["release"] = "likely"
+    bad = tmp_path / "hazards.yaml"
+    bad.write_text(yaml.safe_dump(data))
+    where = r"hazards\.yaml does not follow(.|\n)*at hazards/2/assessment/0/release"
+    with pytest.raises(RiskConfigError, match=where):
+        load_hazards(bad)
+    data = yaml.safe_load((repo_root / "config/hazards.yaml").read_text())
+    data["hazards"].append(copy.deepcopy(data["hazards"][1]))
+    bad.write_text(yaml.safe_dump(data))
+    with pytest.raises(RiskConfigError, match="'fpv'"):
+        load_hazards(bad)
+
+
+def test_tables_are_byte_identical_when_rewritten(tmp_path, settings):
+    tables = {"risk_estimation": estimation(settings),
+              "hazards": build_hazards(synth.hazards())}
+    for run in ("a", "b"):
+        write_table(tables["risk_estimation"], tmp_path / run / "est.tsv")
+        write_workbook(tables, tmp_path / run / "dra.xlsx")
+    for name in ("est.tsv", "dra.xlsx"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    sheets = pd.read_excel(tmp_path / "a" / "dra.xlsx", sheet_name=None)
+    assert list(sheets) == ["risk_estimation", "hazards"]
+    assert len(sheets["risk_estimation"]) == len(tables["risk_estimation"])
+    back = pd.read_csv(tmp_path / "a" / "est.tsv", sep="\t")
+    assert back["infection_probability"].iloc[0] == pytest.approx(0.4 * 30 / 130, rel=1e-5)
+
+
+def test_serology_falls_back_to_most_tested_source(settings):
+    prevalence = synth.prevalence_summary()
+    prevalence = prevalence[prevalence["species"] != "raccoon_dog"]
+    table = build_risk_estimation(
+        hazards=synth.hazards(), settings=settings, transmission=synth.transmission_summary(),
+        prevalence=species_prevalence(prevalence), foi=latest_foi(synth.force_of_infection()),
+        diagnostics=synth.diagnostics(), network_summary=synth.network_summary(),
+    )
+    row = table[(table["target_species"] == "amur_leopard")
+                & (table["pathway"] == "mesocarnivores")].iloc[0]
+    assert row["source_species"] == "raccoon_dog"  # most infected in the simulation
+    assert row["serology_species"] == "red_fox"  # the tested one backs the row
+    assert row["source_n_tested"] == 41
+
+
+# --- Column contracts: the names of disease_risk.tables, no aliases ----------------------------
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda s: build_risk_management(
+            synth.transmission_summary().drop(columns="p_any_infection_mcse"), s),
+         r"transmission summary: missing column\(s\) p_any_infection_mcse"),
+        (lambda s: contact_shares(
+            synth.network_summary().rename(
+                columns={"species_a": "species", "species_b": "other_species"}),
+            "amur_leopard", {"dogs": ["domestic_dog"]}),
+         r"network summary: missing column\(s\) species_a, species_b"),
+        (lambda s: species_prevalence(
+            synth.prevalence_summary().drop(columns="true_prevalence_lo95")),
+         r"seroprevalence summary: missing column\(s\) true_prevalence_lo95"),
+        (lambda s: latest_foi(synth.force_of_infection().drop(columns="foi_hi95")),
+         r"force-of-infection table: missing column\(s\) foi_hi95"),
+        (lambda s: build_risk_management(
+            synth.transmission_summary(), s,
+            replicates={sc: synth.replicates(sc).drop(columns="deaths_amur_leopard")
+                        for sc in synth.SCENARIOS}),
+         r"replicates of 'baseline': missing column\(s\) deaths_amur_leopard"),
+    ],
+    ids=["transmission", "network-aliases", "prevalence", "foi", "replicates"],
+)
+def test_missing_column_fails_with_a_clear_message(settings, make, message):
+    with pytest.raises(MissingColumnsError, match=message):
+        make(settings)
+
+
+def test_summary_mcse_alias_is_not_read(settings):
+    """An old alias (``p_any_infection_se``) is not a stand-in for the contract's column."""
+    summary = synth.transmission_summary().rename(
+        columns={"p_any_infection_mcse": "p_any_infection_se"})
+    with pytest.raises(MissingColumnsError, match="p_any_infection_mcse"):
+        build_risk_estimation(
+            hazards=synth.hazards(), settings=settings, transmission=summary,
+            prevalence=species_prevalence(synth.prevalence_summary()),
+            foi=latest_foi(synth.force_of_infection()), diagnostics=synth.diagnostics(),
+            network_summary=synth.network_summary(),
+        )
+
+
+# --- Conclusions: what the report states -------------------------------------------------------
+
+
+def management(settings: RiskSettings) -> pd.DataFrame:
+    return build_risk_management(
+        synth.transmission_summary(), settings,
+        replicates={s: synth.replicates(s) for s in synth.SCENARIOS},
+        network_summary=synth.network_summary(),
+    )
+
+
+def test_conclusions_state_overall_risk_route_and_best_option(settings):
+    est, mgmt = estimation(settings), management(settings)
+    table = build_conclusions(est, mgmt, synth.diagnostics(), settings)
+    assert tuple(table.columns) == CONCLUSION_COLUMNS
+    assert table["target_species"].tolist() == list(settings.targets)
+    leopard = table.set_index("target_species").loc["amur_leopard"]
+    cdv = est[(est["basis"] == "quantified") & (est["target_species"] == "amur_leopard")]
+    order = ["not estimated", "negligible", "very low", "low", "moderate", "high"]
+    assert leopard["overall_risk"] == max(cdv["risk"], key=order.index)
+    assert leopard["main_pathway"] == "mesocarnivores"  # 50 + 20 of 130 leopard contacts
+    assert leopard["main_pathway_probability"] == pytest.approx(0.4 * 70 / 130)
+    assert (leopard["fits_reliable"], leopard["failed_fit_checks"]) == ("yes", 0)
+    best = mgmt[(mgmt["scenario"] == "leopard_vaccination_5")
+                & (mgmt["target_species"] == "amur_leopard")].iloc[0]
+    assert leopard["largest_drop_scenario"] == "leopard_vaccination_5"
+    assert leopard["largest_drop_change_p"] == best["change_p_any_infection"]
+    assert leopard["largest_drop_change_p_hi95"] == best["change_p_hi95"] < 0
+    assert leopard["best_scenario"] == "leopard_vaccination_5"
+
+
+def test_conclusions_name_no_best_option_within_noise_or_without_a_drop(settings):
+    est, mgmt = estimation(settings), management(settings)
+    leopard = mgmt["target_species"] == "amur_leopard"
+    noisy = mgmt.copy()
+    noisy.loc[leopard & (noisy["scenario"] != "baseline"), "change_p_hi95"] = 0.01
+    row = build_conclusions(est, noisy, synth.diagnostics(), settings).iloc[0]
+    assert row["largest_drop_scenario"] == "leopard_vaccination_5"
+    assert row["best_scenario"] == ""
+    no_drop = mgmt.copy()
+    no_drop.loc[leopard, "change_p_any_infection"] = 0.0
+    row = build_conclusions(est, no_drop, synth.diagnostics(), settings).iloc[0]
+    assert row["largest_drop_scenario"] == "" and row["best_scenario"] == ""
+    assert math.isnan(row["largest_drop_change_p"])
+
+
+def test_conclusions_carry_the_fit_verdict(settings):
+    diagnostics = synth.diagnostics(unreliable=True)
+    table = build_conclusions(estimation(settings, diagnostics), management(settings),
+                              diagnostics, settings)
+    assert set(table["fits_reliable"]) == {"no"}
+    assert set(table["failed_fit_checks"]) == {1}
+
+
+def test_risk_tables_entry_point_writes_every_output(tmp_path, settings):
+    paths = synth.write_upstream(tmp_path)
+    inputs = {**paths, "hazards": synth.REPO_ROOT / "config/hazards.yaml"}
+    params = {"risk": synth.risk_config(), "scenarios": list(synth.SCENARIOS), "threads": 1}
+    names = ("hazards", "risk_estimation", "risk_management", "conclusions")
+    for run in ("a", "b"):
+        outputs = {name: tmp_path / run / f"{name}.tsv" for name in names}
+        outputs["workbook"] = tmp_path / run / "dra_tables.xlsx"
+        tables = risk_tables(inputs, outputs, params)
+    for name in (*names, "dra_tables.xlsx"):
+        file = name if name.endswith(".xlsx") else f"{name}.tsv"
+        assert (tmp_path / "a" / file).read_bytes() == (tmp_path / "b" / file).read_bytes()
+    expected = build_conclusions(estimation(settings), management(settings),
+                                 synth.diagnostics(), settings)
+    pd.testing.assert_frame_equal(tables["conclusions"], expected)
+    back = read_table(tmp_path / "a" / "conclusions.tsv", text_columns=["best_scenario"])
+    assert back["best_scenario"].fillna("").tolist() == expected["best_scenario"].tolist()
+    sheets = pd.read_excel(tmp_path / "a" / "dra_tables.xlsx", sheet_name=None)
+    assert list(sheets) == ["hazards", "risk_estimation", "risk_management"]

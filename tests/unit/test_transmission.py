@@ -1,0 +1,426 @@
+"""Transmission simulator against exact results, EoN's fast_SIR, and the declared scenario rules.
+
+Tolerances: two-sample and goodness-of-fit tests reject at alpha = 0.001; theory checks allow 4
+Monte Carlo standard errors plus a stated finite-size margin.
+"""
+
+from __future__ import annotations
+
+import math
+
+import EoN
+import networkx as nx
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from disease_risk.transmission import scenarios, seir, summary, validation
+from disease_risk.transmission.contact_network import ContactNetwork
+
+ALPHA = 1e-3
+
+
+# ---------------------------------------------------------------------------------------------
+# helpers
+# ---------------------------------------------------------------------------------------------
+def complete_graph_final_size_pmf(n: int, beta: float, gamma: float) -> np.ndarray:
+    """Exact final-size distribution (incl. the index case) of Markov SIR on K_n, embedded chain."""
+    p = {(n - 1, 1): 1.0}
+    final = np.zeros(n + 1)
+    stack = dict(p)
+    while stack:
+        (s, i) = max(stack, key=lambda k: (k[0] + k[1], k[1]))
+        prob = stack.pop((s, i))
+        if i == 0:
+            final[n - s] += prob
+            continue
+        q = beta * s / (beta * s + gamma)
+        if s > 0:
+            stack[(s - 1, i + 1)] = stack.get((s - 1, i + 1), 0.0) + prob * q
+        stack[(s, i - 1)] = stack.get((s, i - 1), 0.0) + prob * (1 - q)
+    return final
+
+
+def simulate_final_sizes(net, tau, gamma, reps, seed, index=None):
+    rng = np.random.default_rng(seed)
+    starts = rng.integers(net.n, size=reps) if index is None else np.full(reps, index)
+    seeds = rng.integers(2**31 - 1, size=reps)
+    return validation.sir_final_sizes(net, tau, gamma, starts, seeds)
+
+
+def eon_final_sizes(graph, tau, gamma, reps, seed, weight=None):
+    rng = np.random.default_rng(seed)
+    nodes = list(graph)
+    out = []
+    for _ in range(reps):
+        start = nodes[rng.integers(len(nodes))]
+        _, _, _, r = EoN.fast_SIR(
+            graph, tau, gamma, initial_infecteds=[start], transmission_weight=weight, rng=rng
+        )
+        out.append(int(r[-1]))
+    return np.array(out)
+
+
+# ---------------------------------------------------------------------------------------------
+# SIR special case vs EoN fast_SIR
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("kind", ["configuration_model", "random_geometric"])
+def test_sir_matches_eon_fast_sir(kind):
+    if kind == "configuration_model":
+        graph, weight, tau = validation.configuration_model(1000, 5, seed=11), None, 0.25
+    else:
+        graph = nx.random_geometric_graph(1000, 0.05, seed=12)
+        pos = nx.get_node_attributes(graph, "pos")
+        for u, v in graph.edges():
+            graph.edges[u, v]["w"] = 1.5 - math.dist(pos[u], pos[v]) / 0.05  # weighted rates
+        weight, tau = "w", 0.3
+    gamma = 0.5
+    net = seir.compile_network(graph, rate_attr=weight, rate_scale=1.0)
+    ours = simulate_final_sizes(net, tau, gamma, 1500, seed=1)
+    eon = eon_final_sizes(graph, tau, gamma, 600, seed=2, weight=weight)
+    assert stats.ks_2samp(ours, eon).pvalue > ALPHA
+    major, eon_major = ours > 50, eon > 50
+    assert 0.1 < major.mean() < 0.9  # both outbreak modes are exercised
+    pooled = np.concatenate([major, eon_major]).mean()
+    se = math.sqrt(pooled * (1 - pooled) * (1 / major.size + 1 / eon_major.size))
+    assert abs(major.mean() - eon_major.mean()) < 3.3 * se  # two-proportion z-test, alpha 0.001
+    assert stats.ks_2samp(ours[major], eon[eon_major]).pvalue > ALPHA  # major outbreak sizes
+    # the same comparison detects a 30% change in the transmission rate
+    shifted = simulate_final_sizes(net, tau * 1.3, gamma, 1500, seed=3)
+    assert stats.ks_2samp(shifted, eon).pvalue < ALPHA
+
+
+# ---------------------------------------------------------------------------------------------
+# exact results
+# ---------------------------------------------------------------------------------------------
+def test_complete_graph_final_size_exact():
+    n, beta, gamma, reps = 8, 0.3, 1.0, 20000
+    exact = complete_graph_final_size_pmf(n, beta, gamma)
+    assert exact.sum() == pytest.approx(1.0)
+    net = seir.compile_network(nx.complete_graph(n), rate_attr=None, rate_scale=1.0)
+    sizes = simulate_final_sizes(net, beta, gamma, reps, seed=4, index=0)
+    counts = np.bincount(sizes, minlength=n + 1)[1:]
+    assert stats.chisquare(counts, exact[1:] * reps).pvalue > ALPHA
+
+
+def test_complete_graph_final_size_unchanged_by_latent_period_and_death():
+    """Final size of the Markov SEIR depends only on the infectious period (Sellke
+    construction), so a gamma latent period and case fatality must leave it exact."""
+    n, beta, gamma, reps = 8, 0.3, 1.0, 20000
+    exact = complete_graph_final_size_pmf(n, beta, gamma)
+    net = seir.compile_network(nx.complete_graph(n), rate_attr=None, rate_scale=1.0)
+    rates = net.base_rate * beta
+    sizes = np.empty(reps, int)
+    deaths = 0
+    for r in range(reps):
+        t_exp, t_death, _ = seir.seir_kernel(
+            net.indptr,
+            net.indices,
+            rates,
+            net.species,
+            np.array([3.0]),
+            np.array([2]),
+            np.array([1 / gamma]),
+            np.array([1]),
+            np.array([0.4]),
+            np.zeros(1),
+            np.zeros(n, np.int8),
+            np.array([0]),
+            np.inf,
+            np.zeros(0),
+            np.zeros(0, np.int64),
+            np.zeros(0, np.int64),
+            1000 + r,
+        )
+        sizes[r] = np.isfinite(t_exp).sum()
+        deaths += np.isfinite(t_death).sum()
+    counts = np.bincount(sizes, minlength=n + 1)[1:]
+    assert stats.chisquare(counts, exact[1:] * reps).pvalue > ALPHA
+    assert deaths / sizes.sum() == pytest.approx(0.4, abs=4 * math.sqrt(0.24 / sizes.sum()))
+
+
+@pytest.mark.slow
+def test_major_outbreak_share_matches_percolation_theory():
+    n, tau, gamma, reps = 10000, 0.7, 1.0, 1500
+    graph = validation.configuration_model(n, 4, seed=21)
+    degrees = np.array([d for _, d in graph.degree()])
+    p_major, attack = validation.percolation_theory(degrees, tau, gamma)
+    net = seir.compile_network(graph, rate_attr=None, rate_scale=1.0)
+    sizes = simulate_final_sizes(net, tau, gamma, reps, seed=5)
+    major = sizes > 0.01 * n
+    se = math.sqrt(p_major * (1 - p_major) / reps)
+    assert abs(major.mean() - p_major) < 4 * se + 0.01
+    assert abs(sizes[major].mean() / n - attack) < 0.01
+    # the naive bond-percolation outbreak probability (= attack rate) is measurably different here
+    assert abs(attack - p_major) > 8 * se
+
+
+# ---------------------------------------------------------------------------------------------
+# spillover, vaccination, scenarios, reproducibility
+# ---------------------------------------------------------------------------------------------
+def tiny_network(n_dogs=200, n_leopards=20):
+    """A village of dogs all in contact, leopards each preying on a few dogs."""
+    graph = nx.DiGraph()
+    rng = np.random.default_rng(3)
+    dogs = [f"dog{i}" for i in range(n_dogs)]
+    leopards = [f"leo{i}" for i in range(n_leopards)]
+    for d in dogs:
+        graph.add_node(d, species="domestic_dog", site="A", x=0.0, y=0.0, origin="simulated")
+    for lp in leopards:
+        graph.add_node(lp, species="amur_leopard", site="wild", x=1.0, y=1.0, origin="simulated")
+    for i, a in enumerate(dogs):
+        for b in dogs[i + 1 :]:
+            if rng.random() < 0.05:
+                graph.add_edge(a, b, weight=6.0, transmission_rate=3.0)
+                graph.add_edge(b, a, weight=6.0, transmission_rate=3.0)
+    for lp in leopards:
+        for d in rng.choice(dogs, 3, replace=False):
+            graph.add_edge(d, lp, weight=1.0, transmission_rate=2.0)
+            graph.add_edge(lp, d, weight=1.0, transmission_rate=0.0)
+    return graph
+
+
+def settings(**scenario):
+    disease = {
+        "latent_days": {"low": 5, "high": 10},
+        "infectious_days": 14,
+        "case_fatality": 0.5,
+        "susceptibility": 1.0,
+        "initial_immune": 0.0,
+        "foi_fallback": 0.5,
+        "source": "test",
+    }
+    return {
+        "horizon_days": 730,
+        "replicates": 30,
+        "period_shape": 2,
+        "contact_multiplier": {"low": 0.8, "high": 1.2},
+        "spillover_species": ["domestic_dog"],
+        "disease": {"domestic_dog": disease, "amur_leopard": {**disease, "foi_fallback": 0}},
+        "scenarios": {"baseline": {}, "s": scenario},
+    }
+
+
+def test_spillover_rate_on_isolated_nodes():
+    n, lam, horizon = 4000, 0.3, 500.0
+    graph = nx.DiGraph()
+    graph.add_nodes_from(range(n), species="raccoon_dog")
+    net = seir.compile_network(graph)
+    t_exp, _, _ = seir.seir_kernel(
+        net.indptr,
+        net.indices,
+        net.base_rate,
+        net.species,
+        np.zeros(1),
+        np.ones(1, np.int64),
+        np.ones(1),
+        np.ones(1, np.int64),
+        np.zeros(1),
+        np.array([lam / seir.DAYS_PER_YEAR]),
+        np.zeros(n, np.int8),
+        np.zeros(0, np.int64),
+        horizon,
+        np.zeros(0),
+        np.zeros(0, np.int64),
+        np.zeros(0, np.int64),
+        9,
+    )
+    p = 1 - math.exp(-lam * horizon / seir.DAYS_PER_YEAR)
+    assert stats.binomtest(int(np.isfinite(t_exp).sum()), n, p).pvalue > ALPHA
+    assert np.nanmax(np.where(np.isfinite(t_exp), t_exp, np.nan)) <= horizon
+
+
+def test_network_tables_compile_to_the_same_arrays_as_the_graph():
+    graph = tiny_network()
+    from_graph = seir.compile_network(graph)
+    from_tables = seir.compile_contact_network(ContactNetwork.from_graph(graph))
+    assert from_tables.species_names == from_graph.species_names
+    for field in ("nodes", "species", "indptr", "indices", "base_rate"):
+        np.testing.assert_array_equal(getattr(from_tables, field), getattr(from_graph, field))
+
+
+def tiny_kernel(net, state0, spillover, horizon, round_times, round_species, per_round, seed):
+    """The kernel on the tiny network's two species: transmission x5, latent 5 d, infectious
+    14 d (exponential), no deaths, no index cases; vaccination rounds of ``per_round`` animals."""
+    return seir.seir_kernel(
+        net.indptr,
+        net.indices,
+        net.base_rate * 5,
+        net.species,
+        np.full(2, 5.0),
+        np.ones(2, np.int64),
+        np.full(2, 14.0),
+        np.ones(2, np.int64),
+        np.zeros(2),
+        spillover,
+        state0,
+        np.zeros(0, np.int64),
+        horizon,
+        round_times,
+        np.asarray(round_species, np.int64),
+        np.full(len(round_times), per_round, np.int64),
+        seed,
+    )
+
+
+def test_vaccinated_at_start_never_infected_and_coverage_exact():
+    graph = tiny_network()
+    net = seir.compile_network(graph)
+    dogs = net.members("domestic_dog")
+    for rep in range(20):
+        state0 = np.zeros(net.n, np.int8)
+        vacc = np.random.default_rng(rep).choice(dogs, 120, replace=False)
+        state0[vacc] = seir.V
+        t_exp, _, t_vacc = tiny_kernel(
+            net, state0, np.array([0.0, 1.0]), 730.0, np.zeros(0), np.zeros(0, np.int64), 0, rep
+        )
+        assert not np.isfinite(t_exp[vacc]).any()
+        assert (t_vacc[vacc] == 0).all() and np.isfinite(t_vacc).sum() == 120
+        assert np.isfinite(t_exp[np.setdiff1d(dogs, vacc)]).any()
+
+
+def test_yearly_vaccination_rounds_protect_from_then_on():
+    graph = tiny_network()
+    net = seir.compile_network(graph)
+    leo = net.species_names.index("amur_leopard")
+    times = np.array([0.0, 365.25, 730.5])
+    for rep in range(30):
+        t_exp, _, t_vacc = tiny_kernel(
+            net,
+            np.zeros(net.n, np.int8),
+            np.array([0.0, 2.0]),
+            1000.0,
+            times,
+            np.full(3, leo),
+            4,
+            rep,
+        )
+        vaccinated = np.isfinite(t_vacc)
+        assert vaccinated.sum() == 12 and (net.species[vaccinated] == leo).all()
+        for t in times:
+            assert (t_vacc == t).sum() == 4
+        # a vaccinated animal is infected only if it was infected before its vaccination
+        assert (t_exp[vaccinated] < t_vacc[vaccinated]).sum() == np.isfinite(
+            t_exp[vaccinated]
+        ).sum()
+
+
+def test_scenario_coverage_and_full_dog_vaccination():
+    graph = ContactNetwork.from_graph(tiny_network())
+    half = scenarios.run_scenario(
+        graph, settings(vaccination_coverage={"domestic_dog": 0.5}), "s", None, seed=1
+    )
+    assert (half["vaccinated_domestic_dog"] == 100).all()
+    assert (half["vaccinated_amur_leopard"] == 0).all()
+    full = scenarios.run_scenario(
+        graph, settings(vaccination_coverage={"domestic_dog": 1.0}), "s", None, seed=1
+    )
+    assert (full["infected_domestic_dog"] == 0).all() and (full["infected_amur_leopard"] == 0).all()
+    base = scenarios.run_scenario(graph, settings(), "baseline", None, seed=1)
+    assert (base["infected_domestic_dog"] > 0).mean() > 0.9
+    assert (base["infected_amur_leopard"] > 0).any()
+
+
+def test_same_seed_identical_results_and_foi_from_posterior(tmp_path):
+    import arviz as az
+
+    rng = np.random.default_rng(0)
+    foi = rng.gamma(5.0, 0.1, size=(2, 50, 2))
+    idata = az.from_dict(
+        posterior={"force_of_infection": foi},
+        coords={"species": ["domestic_dog", "red_fox"]},
+        dims={"force_of_infection": ["species"]},
+    )
+    path = tmp_path / "foi_idata.nc"
+    idata.to_netcdf(str(path))
+    posterior = scenarios.load_foi_posterior(path)
+    assert posterior.samples.shape == (100, 2)
+    graph = ContactNetwork.from_graph(tiny_network())
+    a = scenarios.run_scenario(
+        graph, settings(vaccinate_per_year={"amur_leopard": 2}), "s", posterior, seed=42
+    )
+    b = scenarios.run_scenario(
+        graph, settings(vaccinate_per_year={"amur_leopard": 2}), "s", posterior, seed=42
+    )
+    pd.testing.assert_frame_equal(a, b)
+    c = scenarios.run_scenario(
+        graph, settings(vaccinate_per_year={"amur_leopard": 2}), "s", posterior, seed=43
+    )
+    assert not a["infected_domestic_dog"].equals(c["infected_domestic_dog"])
+    flat = foi.reshape(-1, 2)
+    np.testing.assert_array_equal(a["foi_domestic_dog"], flat[a["posterior_sample"], 0])
+    assert a["foi_domestic_dog"].nunique() > 10  # each replicate draws its own parameter set
+    s1 = summary.summarise(pd.concat([a, b.assign(scenario="t")]))
+    assert (
+        s1.loc[s1.scenario == "s"]
+        .drop(columns="scenario")
+        .reset_index(drop=True)
+        .equals(s1.loc[s1.scenario == "t"].drop(columns="scenario").reset_index(drop=True))
+    )
+
+
+def test_quantile_mcse_matches_binomial_theory():
+    x = np.arange(1000, dtype=float)
+    q, se = summary.quantile_with_mcse(x, 0.5)
+    assert q == pytest.approx(499.5)
+    assert se == pytest.approx(math.sqrt(1000 * 0.25), rel=0.05)
+
+
+def test_common_random_numbers_pair_replicates_across_scenarios():
+    """Leopards are sinks in the tiny network, so vaccinating leopards must leave every
+    replicate's dog outbreak identical and can only remove leopard infections, replicate by
+    replicate (each animal and contact has the same draws in both scenarios)."""
+    graph = ContactNetwork.from_graph(tiny_network())
+    base = scenarios.run_scenario(graph, settings(), "baseline", None, seed=7)
+    vacc = scenarios.run_scenario(
+        graph, settings(vaccinate_per_year={"amur_leopard": 8}), "s", None, seed=7
+    )
+    pd.testing.assert_series_equal(base["infected_domestic_dog"], vacc["infected_domestic_dog"])
+    pd.testing.assert_series_equal(base["deaths_domestic_dog"], vacc["deaths_domestic_dog"])
+    assert (vacc["infected_amur_leopard"] <= base["infected_amur_leopard"]).all()
+    assert vacc["infected_amur_leopard"].sum() < base["infected_amur_leopard"].sum()
+    # removing susceptibles can only shrink each replicate's outbreak (same draws otherwise)
+    dogs = scenarios.run_scenario(
+        graph, settings(vaccination_coverage={"domestic_dog": 0.3}), "s", None, seed=7
+    )
+    for species in ("domestic_dog", "amur_leopard"):
+        assert (dogs[f"infected_{species}"] <= base[f"infected_{species}"]).all()
+    assert dogs["infected_domestic_dog"].sum() < base["infected_domestic_dog"].sum()
+
+
+def test_summary_stage_writes_table_and_labels_targets_by_common_name(tmp_path, repo_root):
+    """Rule transmission_summary's entry point: the table reads back as computed; the figures
+    name species from the registry, with a panel for every target (even one not simulated)."""
+    from disease_risk.intake.registry import load_species_registry, species_label
+    from disease_risk.tables import read_table
+    from disease_risk.transmission.stage import transmission_summary
+
+    graph = ContactNetwork.from_graph(tiny_network())
+    plan = settings(vaccination_coverage={"domestic_dog": 0.5})
+    files = []
+    for name in ("baseline", "s"):
+        files.append(tmp_path / f"{name}.parquet")
+        scenarios.run_scenario(graph, plan, name, None, seed=3, replicates=12).to_parquet(files[-1])
+    outputs = {
+        "summary": tmp_path / "summary.tsv",
+        "sizes": tmp_path / "sizes.png",
+        "targets": tmp_path / "targets.png",
+    }
+    species_file = repo_root / "config/species.yaml"
+    table = transmission_summary(
+        {"replicates": files, "species": species_file},
+        outputs,
+        {"targets": ["amur_leopard", "amur_tiger"], "threads": 1},
+    )
+    pd.testing.assert_frame_equal(
+        read_table(outputs["summary"], text_columns=["scenario", "species"]), table
+    )
+    assert set(table["scenario"]) == {"baseline", "s"}
+    assert outputs["sizes"].stat().st_size > 1000 and outputs["targets"].stat().st_size > 1000
+    names = load_species_registry(species_file).labels()
+    assert species_label("amur_leopard", names) == "Far Eastern (Amur) leopard"
+    assert species_label("amur_leopard_released", names) == (
+        "Far Eastern (Amur) leopard (released)"
+    )
+    assert species_label("snow_leopard", names) == "snow leopard"

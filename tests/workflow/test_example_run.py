@@ -1,0 +1,43 @@
+"""End to end on the example data: the DRA tables are complete and the report renders in a
+real headless Chromium (the shared session-wide pipeline run)."""
+
+from __future__ import annotations
+
+import browser_check
+import pandas as pd
+import pytest
+import yaml
+
+from disease_risk.tables import read_table
+
+
+@pytest.mark.slow
+def test_example_run_tables_complete_and_report_renders(example_run, tmp_path):
+    """End to end on the example data (the shared session-wide pipeline run)."""
+    risk_dir = example_run / "results/risk"
+    estimation = read_table(risk_dir / "risk_estimation.tsv")
+    cdv = estimation[estimation["basis"] == "quantified"]
+    assert len(cdv) > 0
+    numeric = [c for c in estimation.columns
+               if c.endswith(("probability", "_lo95", "_hi95", "_median", "_share"))
+               and not c.startswith("source_foi")]
+    numeric += ["population_size", "source_n_tested"]
+    empty = cdv[numeric].isna()
+    assert not empty.any().any(), f"empty cells where numbers are due:\n{cdv[empty.any(axis=1)]}"
+    words = cdv[["release_likelihood", "exposure_likelihood", "likelihood", "consequence",
+                 "risk", "uncertainty"]]
+    assert not words.isin(["", "not estimated"]).any().any()
+    management = read_table(risk_dir / "risk_management.tsv")
+    assert not management.isna().any().any(), management
+    hazards = read_table(risk_dir / "hazards.tsv")
+    assert len(hazards) >= 6
+    conclusions = read_table(risk_dir / "conclusions.tsv")
+    targets = yaml.safe_load((example_run / "config/config.yaml").read_text())["risk"]["targets"]
+    assert conclusions["target_species"].tolist() == targets
+    assert not conclusions[["overall_risk", "fits_reliable"]].isna().any().any()
+    sheets = pd.read_excel(risk_dir / "dra_tables.xlsx", sheet_name=None)
+    assert set(sheets) == {"hazards", "risk_estimation", "risk_management"}
+    foi = read_table(example_run / "results/force_of_infection/force_of_infection.tsv")
+    with_foi = cdv[cdv["serology_species"].isin(set(foi["species"]))]
+    assert not with_foi.filter(like="source_foi").isna().any().any()
+    browser_check.assert_report_renders(example_run / "results/report/report.html", tmp_path)

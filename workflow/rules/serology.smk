@@ -1,0 +1,108 @@
+# Serology: hierarchical true prevalence and force of infection (PyMC, nutpie, ArviZ), then the
+# two fits' diagnostics merged. The two models are separate jobs so they compile and sample side
+# by side.
+
+
+rule seroprevalence:
+    conda:
+        "../envs/disease_risk.yaml"
+    input:
+        samples=rules.intake.output.samples,
+        assays=config["assays_file"],
+        species=config["species_file"],
+    output:
+        idata="results/seroprevalence/idata.nc",
+        summary=report(
+            "results/seroprevalence/summary.tsv",
+            caption="../report/seroprevalence_summary.rst",
+            category="Seroprevalence",
+        ),
+        diagnostics="results/seroprevalence/diagnostics.tsv",
+        forest=report(
+            "results/seroprevalence/prevalence_forest.png",
+            caption="../report/seroprevalence_forest.rst",
+            category="Seroprevalence",
+        ),
+        trend=report(
+            "results/seroprevalence/prevalence_by_year.png",
+            caption="../report/seroprevalence_trend.rst",
+            category="Seroprevalence",
+        ),
+    params:
+        section=config["serology"],
+        seed=config["seed"],
+    threads: 1
+    log:
+        "results/logs/seroprevalence/seroprevalence.log",
+    resources:
+        mem_mb=3000,
+        runtime=60,
+    script:
+        "../scripts/seroprevalence.py"
+
+
+rule force_of_infection:
+    conda:
+        "../envs/disease_risk.yaml"
+    input:
+        samples=rules.intake.output.samples,
+        assays=config["assays_file"],
+        species=config["species_file"],
+    output:
+        idata="results/force_of_infection/idata.nc",
+        table=report(
+            "results/force_of_infection/force_of_infection.tsv",
+            caption="../report/force_of_infection_table.rst",
+            category="Force of infection",
+        ),
+        diagnostics="results/force_of_infection/diagnostics.tsv",
+        plot=report(
+            "results/force_of_infection/force_of_infection.png",
+            caption="../report/force_of_infection_plot.rst",
+            category="Force of infection",
+        ),
+    params:
+        section=config["serology"],
+        seed=config["seed"],
+    threads: 1
+    log:
+        "results/logs/force_of_infection/force_of_infection.log",
+    resources:
+        mem_mb=3000,
+        runtime=60,
+    script:
+        "../scripts/force_of_infection.py"
+
+
+rule serology_diagnostics:
+    localrule: True
+    conda:
+        "../envs/disease_risk.yaml"
+    input:
+        prevalence=rules.seroprevalence.output.diagnostics,
+        force_of_infection=rules.force_of_infection.output.diagnostics,
+    output:
+        table=report(
+            "results/serology/diagnostics.tsv",
+            caption="../report/serology_diagnostics.rst",
+            category="Serology diagnostics",
+        ),
+        ppc=report(
+            "results/serology/posterior_predictive.png",
+            caption="../report/serology_ppc.rst",
+            category="Serology diagnostics",
+        ),
+    log:
+        "results/logs/serology/diagnostics.log",
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../scripts/serology_diagnostics.py"
+
+
+FINAL_OUTPUTS += [
+    *rules.seroprevalence.output,
+    *rules.force_of_infection.output,
+    *rules.serology_diagnostics.output,
+]
