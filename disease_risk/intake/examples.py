@@ -36,7 +36,6 @@ import openpyxl
 
 from disease_risk.seeds import DEFAULT_SEED
 
-SIMULATED_NOTE = "SIMULATED example data (disease_risk.intake.examples); not real samples"
 
 SITES: dict[str, tuple[float, float]] = {
     # approximate centres; the villages are dog sampling sites, the reserves big-cat captures
@@ -444,7 +443,7 @@ def _readme(sheets: dict[str, list[_Sample]]) -> str:
         "# SIMULATED example sample sheets",
         "",
         "These sheets are **simulated** by `disease-risk make-example-data` "
-        "(`disease_risk/example_sheets.py`); they are not real samples. Rates follow the "
+        "(`disease_risk/intake/examples.py`); they are not real samples. Rates follow the "
         "published serosurveys listed in that module. Only `.csv`, `.tsv` and `.xlsx` files "
         "here are read as sample sheets.",
         "",

@@ -28,7 +28,7 @@ from disease_risk.tables import write_table
 
 PROTEIN_LENGTH = 607
 # kept as first shipped: the example FASTA descriptions carry it (changing it changes config data)
-SIMULATED_NOTE = "SIMULATED (disease_risk.example_sequences); not a real sequence"
+SIMULATED_NOTE = "SIMULATED (disease_risk.sequences.examples); not a real sequence"
 PANEL_FASTA = "SIMULATED_cdv_h_panel.fasta"
 PANEL_TABLE = "SIMULATED_cdv_h_panel.tsv"
 SAMPLES_FASTA = "SIMULATED_H_sequences_full.fasta"
