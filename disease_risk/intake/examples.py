@@ -36,7 +36,6 @@ import openpyxl
 
 from disease_risk.seeds import DEFAULT_SEED
 
-
 SITES: dict[str, tuple[float, float]] = {
     # approximate centres; the villages are dog sampling sites, the reserves big-cat captures
     "Kedrovaya Pad": (43.10, 131.55),
