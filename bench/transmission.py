@@ -3,7 +3,9 @@
 Same graphs (5,000 nodes: configuration model with Poisson mean degree 8; random geometric graph
 with mean degree ~8), same rates (tau per edge, gamma recovery), random index case per replicate.
 Prints replicates per second for each and their ratio, the final-size distributions side by side
-with a two-sample KS test, and how the cost grows from 1,000 to 100,000 nodes.
+with a two-sample KS test, and how the cost grows from 1,000 to 100,000 nodes. Ours runs the full
+kernel: it records who infected whom (per-species counts, each node's infector) and carries the
+demography machinery (off here: EoN's SIR has no births), as the pipeline does.
 
 Run: .venv/bin/python bench/transmission.py [--quick]
 """

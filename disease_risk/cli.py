@@ -31,7 +31,8 @@ def _add_check(subparsers: argparse._SubParsersAction) -> None:
         "check",
         help="validate sample sheets before dropping them into config/samples",
         description="Run the pipeline's intake validation on SHEETs and list every problem "
-        "(file, row, column, value, fix). Exit status 0 when clean, 1 when there are problems.",
+        "(file, row, column, value, fix), every worksheet and every file of a folder that is "
+        "not read. Exit status 0 when clean, 1 when there are problems.",
     )
     parser.add_argument("sheets", nargs="+", metavar="SHEET",
                         help=".csv, .tsv or .xlsx sheet, or a folder of them")
@@ -43,13 +44,22 @@ def _add_check(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run_check(args: argparse.Namespace) -> int:
-    from disease_risk.intake.harmonise import ConfigFileError, check
-    from disease_risk.intake.sheets import SheetError, find_sheets
+    from disease_risk.intake.check import check
+    from disease_risk.intake.folder import scan_drop_folder
+    from disease_risk.intake.harmonise import ConfigFileError
+    from disease_risk.intake.sheets import SheetError
 
+    sheets, not_read = [], []
     try:
-        sheets = [s for p in args.sheets
-                  for s in (find_sheets(p) if Path(p).is_dir() else [Path(p)])]
-        outcome = check(sheets, args.species_file, args.assays_file, args.layouts_file or None)
+        for given in args.sheets:
+            if Path(given).is_dir():
+                folder = scan_drop_folder(given)
+                sheets += folder.sheets
+                not_read += folder.not_read
+            else:
+                sheets.append(Path(given))
+        outcome = check(sheets, args.species_file, args.assays_file, args.layouts_file or None,
+                        not_read)
     except (ConfigFileError, SheetError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

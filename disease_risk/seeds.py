@@ -23,6 +23,8 @@ STREAMS: dict[str, str] = {
     "transmission/scenario_setup": "where a scenario's released animals are placed",
     "transmission/replicates": "per-replicate parameter draws, day-0 vaccination and simulator "
     "seeds (the same in every scenario: common random numbers)",
+    "transmission/demography": "per-replicate annual survival draws (the same in every "
+    "scenario; its own stream, so demography on or off leaves the other draws as they are)",
 }
 
 

@@ -4,6 +4,9 @@ Every TSV under ``results/`` is written by :func:`write_table` (tab-separated, U
 floats to 6 significant digits, empty cell for a missing value), so the same inputs give the same
 bytes, and read back by :func:`read_table` (empty cell -> missing; text codes such as ``all`` or
 ``constant`` stay text). The samples table carries types and is read by :func:`read_samples`.
+Lab staff open these files in spreadsheets, so text that starts like a formula (``=cmd|...``
+from a sheet or a config) is written with a leading ``'`` (:func:`as_text_cell`) and the
+readers remove it again: the file shows text, the pipeline reads the value as written.
 Column names live here and nowhere else; a stage that reads a table uses these names, not
 aliases.
 """
@@ -49,7 +52,8 @@ LINEAGE_COLUMNS = (
 )  # fmt: skip
 LINEAGE_EXTRA_COLUMNS = (
     "qc_flags", "lineage_name", "nearest_lineage", "nearest_sublineage", "runner_up_identity",
-    "runner_up_lineage", "coverage", "covered_start", "covered_end", "length",
+    "runner_up_lineage", "sublineage_call", "call_basis", "lineage_distance", "spread_limit",
+    "margin_ratio", "coverage", "covered_start", "covered_end", "length",
     "ambiguous_bases", "marker_flags", "source_file", "record",
 )  # fmt: skip
 UNMATCHED_COLUMNS = ("issue", "sequence_id", "sample_id", "source_file", "record", "detail")
@@ -65,7 +69,25 @@ TRANSMISSION_SUMMARY_COLUMNS = (
     "infected_hi95", "infected_hi95_mcse", "deaths_median", "deaths_median_mcse",
     "deaths_hi95", "deaths_hi95_mcse", "p_any_death", "p_any_death_mcse",
     "days_to_first_case_median", "days_to_first_case_median_mcse",
+    "background_deaths_median", "background_deaths_median_mcse",
+    "births_median", "births_median_mcse",
+    "main_source", "main_source_share", "main_origin", "main_origin_share",
 )  # fmt: skip
+# Replicate-table columns of who infected whom (one pair per target group and source/origin).
+OUTSIDE_SOURCE = "outside"  # infection entering from beyond the modelled landscape (spillover)
+INDEX_SOURCE = "index_case"  # animals a scenario infects at day 0
+
+
+def source_column(target: str, source: str) -> str:
+    """Infections of ``target`` caused directly by ``source`` (a species, outside, index case)."""
+    return f"infections_{target}_from_{source}"
+
+
+def origin_column(target: str, origin: str) -> str:
+    """Infections of ``target`` in chains started by spillover into, or an index case of,
+    species ``origin``."""
+    return f"infections_{target}_origin_{origin}"
+
 
 # --- risk -------------------------------------------------------------------------------------
 HAZARD_COLUMNS = (
@@ -107,6 +129,33 @@ CONCLUSION_TEXT_COLUMNS = (
 )  # fmt: skip
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+TEXT_MARK = "'"
+
+
+def as_text_cell(value: str) -> str:
+    """A text value as a TSV cell that a spreadsheet shows as text, never runs as a formula.
+
+    Text starting like a formula (``=``, ``+``, ``-``, ``@``, tab, carriage return; longer than
+    one character and not a number) gets a leading ``'``, the spreadsheets' own mark for
+    "this is text"; so does text already starting with ``'``, so :func:`text_from_cell` gives
+    back exactly what was written.
+    """
+    if value.startswith(TEXT_MARK):
+        return TEXT_MARK + value
+    if len(value) > 1 and value.startswith(FORMULA_STARTS):
+        try:
+            float(value)
+        except ValueError:
+            return TEXT_MARK + value
+    return value
+
+
+def text_from_cell(value: str) -> str:
+    """The text a cell written by :func:`as_text_cell` holds."""
+    return value[1:] if value.startswith(TEXT_MARK) else value
+
+
 def format_float(value: object) -> str:
     """The one float rule of every result table: 6 significant digits, empty when missing."""
     if value is None or value == "" or pd.isna(value):
@@ -115,18 +164,22 @@ def format_float(value: object) -> str:
 
 
 def write_table(table: pd.DataFrame, path: str | Path) -> None:
-    """Write ``table`` as a result TSV (floats by :func:`format_float`; parents created)."""
+    """Write ``table`` as a result TSV (floats by :func:`format_float`, text by
+    :func:`as_text_cell`; parents created)."""
     out = table.copy()
     for column in out.columns:
         if pd.api.types.is_float_dtype(out[column]):
             out[column] = [format_float(v) for v in out[column]]
+        elif not pd.api.types.is_numeric_dtype(out[column]):
+            out[column] = [as_text_cell(v) if isinstance(v, str) else v for v in out[column]]
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     out.to_csv(path, sep="\t", index=False, lineterminator="\n", encoding="utf-8")
 
 
 def read_table(path: str | Path, text_columns: Iterable[str] = ()) -> pd.DataFrame:
-    """Read a result TSV: empty cells are missing, ``text_columns`` stay strings."""
-    return pd.read_csv(
+    """Read a result TSV: empty cells are missing, ``text_columns`` stay strings, text cells
+    marked by :func:`as_text_cell` come back as written."""
+    table = pd.read_csv(
         path,
         sep="\t",
         keep_default_na=False,
@@ -134,6 +187,11 @@ def read_table(path: str | Path, text_columns: Iterable[str] = ()) -> pd.DataFra
         dtype={c: str for c in text_columns},
         encoding="utf-8",
     )
+    for column in table.columns:
+        if not pd.api.types.is_numeric_dtype(table[column]):
+            table[column] = [text_from_cell(v) if isinstance(v, str) else v
+                             for v in table[column]]
+    return table
 
 
 def typed_samples(frame: pd.DataFrame) -> pd.DataFrame:
@@ -173,6 +231,7 @@ def write_samples(samples: pd.DataFrame, path: str | Path) -> None:
 def read_samples(path: str | Path, required: Iterable[str] = ()) -> pd.DataFrame:
     """Read ``results/samples/samples.tsv`` with its types; a missing column is an error."""
     frame = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, encoding="utf-8")
+    frame = frame.map(text_from_cell)
     missing = sorted(set(required) - set(frame.columns))
     if missing:
         raise ValueError(f"{path}: missing column(s) {', '.join(missing)}")

@@ -37,20 +37,29 @@ VACCINATED = {
 }
 VACCINATED_LOOKUP = {w: s for s, words in VACCINATED.items() for w in words}
 _TITRE = re.compile(
-    r"^(?P<q><=|>=|=<|=>|<|>|≤|≥)?\s*(?:1\s*[:/]\s*)?(?P<v>\d+(?:[.,]\d+)?)$"
+    r"^(?P<q><=|>=|=<|=>|<|>|≤|≥)?\s*(?:1\s*[:/]\s*)?(?P<v>\d+(?:[.,]\d+)*)$"
 )
+# 1,024 and 12,345.5: commas grouping thousands. A point grouping thousands (1.024, German
+# style) cannot be told from a decimal point, so such a titre is refused.
+_COMMA_THOUSANDS = re.compile(r"[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?")
+_POINT_THOUSANDS = re.compile(r"[1-9]\d{0,2}(?:\.\d{3})+")
+_SPACES = (" ", "\u00a0", "\u202f", "\u2009")
 _QUALIFIERS = {"<=": "<=", "=<": "<=", "≤": "<=", ">=": ">=", "=>": ">=", "≥": ">=",
                "<": "<", ">": ">", None: ""}
-_ISO = re.compile(r"^(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?:[ T]00:00(?::00(?:\.0+)?)?)?$")
-_DOTTED = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
-_SLASHED = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
-_SERIAL = re.compile(r"^\d{5}(?:\.0+)?$")
+# A time of day after a date (an Excel date-time cell, a logger export) is allowed and dropped.
+_TIME = r"(?:[ T](?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d+)?)?)?"
+_ISO = re.compile(rf"^(\d{{4}})[-/](\d{{1,2}})[-/](\d{{1,2}}){_TIME}$")
+_DOTTED = re.compile(rf"^(\d{{1,2}})\.(\d{{1,2}})\.(\d{{4}}){_TIME}$")
+_SLASHED = re.compile(rf"^(\d{{1,2}})/(\d{{1,2}})/(\d{{4}}){_TIME}$")
+_SERIAL = re.compile(r"^\d{5}(?:\.\d+)?$")  # the fraction is the time of day
 
 
 def parse_date(text: str, today: dt.date | None = None) -> tuple[dt.date | None, str]:
     """A collection date from ISO, dd.mm.yyyy, unambiguous d/m/y or an Excel serial number.
 
-    Returns (date, "") or (None, reason with the fix).
+    A time of day after the date (``2015-05-31 14:30``, an Excel date-time cell, a serial with
+    a fraction) is dropped: the sample's date is its collection date. Returns (date, "") or
+    (None, reason with the fix).
     """
     today = today or dt.date.today()
     value = text.strip()
@@ -102,7 +111,9 @@ def parse_result(text: str, assay: Assay) -> tuple[tuple[float | None, str, str]
     call = _QUALITATIVE_LOOKUP.get(normalise_name(value))
     if call:
         return (None, "", call), ""
-    compact = value.replace(" ", "")
+    compact = value
+    for space in _SPACES:
+        compact = compact.replace(space, "")
     if re.match(r"^-\s*(1\s*[:/]\s*)?\d", value):
         return None, "a titre cannot be negative; give the reciprocal titre (e.g. 32 or 1:32)"
     m = _TITRE.match(compact)
@@ -113,7 +124,9 @@ def parse_result(text: str, assay: Assay) -> tuple[tuple[float | None, str, str]
     if assay.kind != "titre":
         return None, (f"assay {assay.name} is qualitative, so the result must be positive, "
                       "negative or indeterminate, not a titre")
-    titre = float(m["v"].replace(",", "."))
+    titre, reason = _titre_number(m["v"])
+    if titre is None:
+        return None, reason
     if titre <= 0:
         return None, ("a titre of 0 is not a reciprocal titre; write '<' and the lowest "
                       "dilution tested (e.g. <1:4) or 'negative'")
@@ -130,6 +143,23 @@ def parse_result(text: str, assay: Assay) -> tuple[tuple[float | None, str, str]
     else:
         call = "positive" if titre >= cutoff else "indeterminate"
     return (titre, qualifier, call), ""
+
+
+def _titre_number(text: str) -> tuple[float | None, str]:
+    """The reciprocal titre of ``1024``, ``1,024``, ``22.6``; refuses other commas and a point
+    that may be a thousands separator."""
+    fix = "write the titre without separators (e.g. 1:1024 or 1024)"
+    if "," in text:
+        if _COMMA_THOUSANDS.fullmatch(text):
+            return float(text.replace(",", "")), ""
+        return None, (f"the comma in {text!r} is not a thousands separator (1,024 = 1024) and a "
+                      f"titre is not written with a decimal comma; {fix}")
+    if text.count(".") > 1:
+        return None, f"{text!r} has more than one point (thousands separators?); {fix}"
+    if _POINT_THOUSANDS.fullmatch(text):
+        return None, (f"{text!r} is ambiguous: a point as thousands separator "
+                      f"({text.replace('.', '')}) or a decimal point ({text}); {fix}")
+    return float(text), ""
 
 
 def parse_number(text: str) -> float | None:

@@ -4,15 +4,18 @@ Public API:
 - :func:`load_species_registry`, :func:`load_assays`, :func:`load_sheet_layouts` (config files);
 - :func:`read_sheets` (sheets -> :class:`IntakeResult`: samples, rejected rows, summary);
 - :func:`run_intake` (same, from config file paths), :func:`write_intake` (the three TSVs);
-- :func:`check` (what ``disease-risk check`` prints), :func:`load_yellowstone` (the real
-  Yellowstone data). The rule's entry point is :func:`disease_risk.intake.stage.intake`.
+- :func:`collect` (the same without raising; :mod:`disease_risk.intake.check` builds
+  ``disease-risk check`` on it), :func:`load_yellowstone` (the real Yellowstone data).
+The rule's entry point is :func:`disease_risk.intake.stage.intake`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import difflib
+import unicodedata
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +31,7 @@ from disease_risk.intake.cells import (
     parse_number,
     parse_result,
 )
+from disease_risk.intake.folder import NotRead
 from disease_risk.intake.registry import (
     Assay,
     SheetLayout,
@@ -39,7 +43,14 @@ from disease_risk.intake.registry import (
     normalise_name,
     resolve_assay,
 )
-from disease_risk.intake.sheets import REQUIRED_COLUMNS, SheetError, read_sheet
+from disease_risk.intake.sheets import (
+    FORMULA_KEY,
+    OVERFLOW_KEY,
+    REQUIRED_COLUMNS,
+    RawSheet,
+    SheetError,
+    read_file,
+)
 from disease_risk.tables import (
     INTAKE_SUMMARY_COLUMNS,
     REJECTED_COLUMNS,
@@ -56,12 +67,11 @@ __all__ = [
     "INTAKE_SUMMARY_COLUMNS",
     "REJECTED_COLUMNS",
     "SAMPLE_COLUMNS",
-    "CheckResult",
     "ConfigFileError",
     "IntakeError",
     "IntakeResult",
     "SheetError",
-    "check",
+    "collect",
     "load_assays",
     "load_sheet_layouts",
     "load_species_registry",
@@ -73,6 +83,13 @@ __all__ = [
 
 _MAX_AGE_YEARS = 60.0
 _TEMPLATE_PREFIX = "EXAMPLE"
+_ONE_LINE_COLUMNS = ("sample_id", "animal_id", "sequence_id")
+_UNCACHED_FORMULA = (
+    "a formula without a saved value (the workbook was written by a program that does not "
+    "calculate formulas), so the cell reads as empty; open the workbook in Excel or LibreOffice "
+    "and save it, or replace the formula by its value"
+)
+_WHOLE = {"file": "(whole file)", "worksheet": "(whole worksheet)", "folder": "(whole folder)"}
 
 
 class IntakeError(RuntimeError):
@@ -92,8 +109,13 @@ class IntakeResult:
 
     ``samples``: one row per accepted sample (:data:`SAMPLE_COLUMNS`, then extra columns).
     ``rejected``: one row per problem (:data:`REJECTED_COLUMNS`); a row may have several.
-    ``summary``: counts per file, species, site and year (:data:`INTAKE_SUMMARY_COLUMNS`).
+    It also holds one line per file or worksheet not read that may hold samples (empty
+    ``row``, ``column`` ``(whole file)`` or ``(whole worksheet)``).
+    ``summary``: counts per file (``file.xlsx#Sheet`` per worksheet when a workbook has several),
+    species, site and year, then one ``not_read`` line per listed file or worksheet
+    (:data:`INTAKE_SUMMARY_COLUMNS`).
     ``rows_read`` = accepted + rejected rows + exact duplicates (each kept once elsewhere).
+    ``not_read``: every file and worksheet not read; ``sources``: the sheets read, in order.
     """
 
     samples: pd.DataFrame
@@ -104,22 +126,35 @@ class IntakeResult:
     rows_read: int = 0
     rejected_rows: int = 0
     duplicate_rows: int = 0
+    not_read: list[NotRead] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
 
     @property
     def accepted_rows(self) -> int:
         return len(self.samples)
 
     @property
+    def listed_not_read(self) -> list[NotRead]:
+        """Files and worksheets not read that may hold samples (they fail a strict run)."""
+        return [n for n in self.not_read if n.listed]
+
+    @property
+    def notes(self) -> list[str]:
+        """Files and worksheets not read that hold no samples (documentation, empty)."""
+        return [f"{n.where}: {n.reason}" for n in self.not_read if not n.listed]
+
+    @property
     def clean(self) -> bool:
-        return not self.file_errors and self.rejected_rows == 0
+        return not self.file_errors and self.rejected_rows == 0 and not self.listed_not_read
 
     def problem_text(self) -> str:
-        """Every rejected row and unreadable file, one line each, for logs and error messages."""
+        """Every rejected row, unreadable file and file not read, one line each."""
         return "\n".join([*self.file_errors, *_problem_lines(self.rejected)])
 
 
 def _problem_lines(rejected: pd.DataFrame) -> list[str]:
-    return [f"{r.file} row {r.row}, column {r.column}, value {r.value!r}: {r.reason}"
+    return [f"{r.file}: {r.reason}" if pd.isna(r.row) else
+            f"{r.file} row {r.row}, column {r.column}, value {r.value!r}: {r.reason}"
             for r in rejected.itertuples(index=False)]
 
 
@@ -149,10 +184,15 @@ def _harmonise_row(
     reads like the sheet.
     """
     row = _Row(values)
-    if overflow := values.get("__overflow__"):
+    if overflow := values.get(OVERFLOW_KEY):
         row.problems.append(Problem("(whole row)", "", (
             f"row has {overflow}: a value probably contains an unquoted delimiter; put that "
             "value in quotes or delete the extra cells")))
+    for column in _ONE_LINE_COLUMNS:
+        if any(unicodedata.category(c) == "Cc" for c in row.text(column)):
+            row.bad(column, "the value has a line break (Alt+Enter in Excel, or a stray quote in "
+                            "a .csv) or another control character in it; put it on one line, "
+                            "letters, digits and punctuation only")
     for column in REQUIRED_COLUMNS:
         if not row.text(column) and column not in ("collection_date", "result"):
             row.bad(column, f"{column} is empty; every sample needs one")
@@ -167,7 +207,16 @@ def _harmonise_row(
             "vaccinated must be yes, no or unknown (or empty)")
     for column in ("animal_id", "sample_type", "sequence_id", "notes"):
         row.rec[column] = row.text(column)
+    _uncached_formulas(row)
     return row.rec, row.problems
+
+
+def _uncached_formulas(row: _Row) -> None:
+    """A formula cell without a saved value: listed with its formula, not read as empty."""
+    formulas = {k[len(FORMULA_KEY):]: v for k, v in row.values.items() if k.startswith(FORMULA_KEY)}
+    if formulas:
+        row.problems = [p for p in row.problems if p.column not in formulas]
+        row.problems += [Problem(c, f, _UNCACHED_FORMULA) for c, f in formulas.items()]
 
 
 def _identity(row: _Row, registry: SpeciesRegistry) -> None:
@@ -271,43 +320,63 @@ def _differences(a: dict[str, object], b: dict[str, object]) -> list[str]:
 
 # ----------------------------------------------------------------------------- whole run
 
-def _collect(
-    paths: list[str | Path], registry: SpeciesRegistry, assays: dict[str, Assay],
-    layouts: list[SheetLayout] | None, today: dt.date | None,
-) -> IntakeResult:
-    today = today or dt.date.today()
+def _read_files(
+    paths: list[str | Path], layouts: list[SheetLayout] | None,
+) -> tuple[list[RawSheet], list[NotRead], list[str], list[str]]:
+    """Every sheet of every file: (sheets read, worksheets not read, warnings, file errors)."""
+    sheets: list[RawSheet] = []
+    not_read: list[NotRead] = []
     warnings: list[str] = []
-    file_errors: list[str] = []
-    entries: list[dict[str, object]] = []
-    extra_columns: list[str] = []
+    errors: list[str] = []
     for path in paths:
         layout = layout_for(layouts or [], Path(path).name)
         try:
-            sheet = read_sheet(path, layout)
+            found = read_file(path, layout)
         except SheetError as err:
-            file_errors.append(str(err))
+            errors.append(str(err))
             continue
-        warnings += sheet.warnings
-        if layout:
-            warnings.append(f"{path}: read with sheet layout {layout.name!r}")
+        errors += found.errors
+        not_read += found.not_read
+        for sheet in found.sheets:
+            warnings += sheet.warnings
+            if layout:
+                warnings.append(f"{sheet.label}: read with sheet layout {layout.name!r}")
+            sheets.append(sheet)
+    return sheets, not_read, warnings, errors
+
+
+def collect(
+    paths: list[str | Path], registry: SpeciesRegistry, assays: dict[str, Assay],
+    layouts: list[SheetLayout] | None = None, today: dt.date | None = None,
+    not_read: Sequence[NotRead | list] = (),
+) -> IntakeResult:
+    """Read and harmonise ``paths`` and account for ``not_read`` (other files in the drop
+    folder); never raises for a bad sheet (:func:`read_sheets` does)."""
+    today = today or dt.date.today()
+    sheets, skipped, warnings, file_errors = _read_files(paths, layouts)
+    skipped += [NotRead.from_param(n) for n in not_read]
+    entries: list[dict[str, object]] = []
+    extra_columns: list[str] = []
+    for sheet in sheets:
         extra_columns += [c for c in sheet.extra_columns if c not in extra_columns]
         for number, values in sheet.rows:
             record, problems = _harmonise_row(values, registry, assays, today)
             for column in sheet.extra_columns:
                 record[column] = values.get(column, "")
-            record["source_file"] = str(path)
+            record["source_file"] = sheet.label
             record["source_row"] = number
             entries.append({"record": record, "problems": problems, "duplicate_of": None})
     _mark_duplicates(entries)
-    accepted, rejected = _accepted_and_rejected(entries)
+    accepted, rejected = _accepted_and_rejected(entries, skipped)
     samples = _samples_frame(accepted, extra_columns)
     _warn_animal_conflicts(samples, warnings)
     return IntakeResult(
-        samples=samples, rejected=rejected, summary=_summary(entries), warnings=warnings,
-        file_errors=file_errors, rows_read=len(entries),
+        samples=samples, rejected=rejected, summary=_summary(entries, skipped),
+        warnings=warnings, file_errors=file_errors, rows_read=len(entries),
         rejected_rows=sum(1 for e in entries if e["problems"]),
         duplicate_rows=sum(1 for e in entries if e["duplicate_of"] is not None
                            and not e["problems"]),
+        not_read=skipped, sources=[s.label for s in sheets],
     )
 
 
@@ -339,9 +408,10 @@ def _mark_duplicates(entries: list[dict[str, object]]) -> None:
 
 
 def _accepted_and_rejected(
-    entries: list[dict[str, object]],
+    entries: list[dict[str, object]], not_read: list[NotRead],
 ) -> tuple[list[dict[str, object]], pd.DataFrame]:
-    """Records without problems or duplicates, and one rejected line per problem or duplicate."""
+    """Records without problems or duplicates, and one rejected line per problem or duplicate,
+    then one per listed file or worksheet not read."""
     rejected_records, accepted = [], []
     for entry in entries:
         rec = entry["record"]
@@ -362,6 +432,11 @@ def _accepted_and_rejected(
             })
         else:
             accepted.append(rec)
+    rejected_records += [
+        {"file": n.where, "row": None, "column": _WHOLE[n.kind], "value": Path(n.where).name,
+         "reason": n.reason}
+        for n in not_read if n.listed
+    ]
     rejected = pd.DataFrame(rejected_records, columns=list(REJECTED_COLUMNS))
     rejected["row"] = rejected["row"].astype("Int64")
     return accepted, rejected
@@ -383,7 +458,8 @@ def _warn_animal_conflicts(samples: pd.DataFrame, warnings: list[str]) -> None:
                             " check the animal_id or the " + column)
 
 
-def _summary(entries: list[dict[str, object]]) -> pd.DataFrame:
+def _summary(entries: list[dict[str, object]], not_read: list[NotRead]) -> pd.DataFrame:
+    """Counts per grouping; a listed file or worksheet not read counts its rows as rejected."""
     tallies: dict[tuple[str, str], Counter] = defaultdict(Counter)
     for entry in entries:
         rec = entry["record"]
@@ -404,28 +480,34 @@ def _summary(entries: list[dict[str, object]]) -> pd.DataFrame:
     if not rows:
         rows = [{"grouping": "total", "value": "all", "rows": 0, "accepted": 0, "rejected": 0,
                  "duplicates": 0}]
+    rows += [{"grouping": "not_read", "value": n.where, "rows": n.rows, "accepted": 0,
+              "rejected": n.rows, "duplicates": 0} for n in not_read if n.listed]
     return pd.DataFrame(rows, columns=list(INTAKE_SUMMARY_COLUMNS))
 
 
 def read_sheets(
     paths: list[str | Path], registry: SpeciesRegistry, assays: dict[str, Assay],
     layouts: list[SheetLayout] | None = None, *, strict: bool = False,
-    today: dt.date | None = None,
+    today: dt.date | None = None, not_read: Sequence[NotRead | list] = (),
 ) -> IntakeResult:
     """Read and harmonise ``paths`` (csv, tsv, xlsx) in the order given.
 
-    Raises :class:`IntakeError` if a file is unreadable, or (``strict``) if any row is rejected;
-    the message lists every problem. Exact duplicates never fail a strict run.
+    Raises :class:`IntakeError` if a file is unreadable, or (``strict``) if any row is rejected
+    or a file or worksheet that may hold samples is not read (``not_read``: the drop folder's
+    other files); the message lists every problem. Exact duplicates never fail a strict run.
     """
-    result = _collect(list(paths), registry, assays, layouts, today)
+    result = collect(list(paths), registry, assays, layouts, today, not_read)
     if result.file_errors:
         raise IntakeError("unreadable sample sheet(s):\n" + "\n".join(result.file_errors))
-    if strict and result.rejected_rows:
+    listed = result.listed_not_read
+    if strict and (result.rejected_rows or listed):
         problems = result.rejected[~result.rejected["reason"].str.startswith("exact duplicate")]
         text = "\n".join(_problem_lines(problems))
+        parts = [f"{result.rejected_rows} row(s) rejected"] if result.rejected_rows else []
+        parts += [f"{len(listed)} file(s) or worksheet(s) not read"] if listed else []
         raise IntakeError(
-            f"strict mode: {result.rejected_rows} row(s) rejected; fix them (or set strict: false"
-            f" to continue without them):\n{text}"
+            f"strict mode: {' and '.join(parts)}; fix them (or set strict: false to continue "
+            f"without them):\n{text}"
         )
     return result
 
@@ -433,10 +515,11 @@ def read_sheets(
 def run_intake(
     paths: list[str | Path], species_file: str | Path, assays_file: str | Path,
     layouts_file: str | Path | None = None, *, strict: bool = False,
+    not_read: Sequence[NotRead | list] = (),
 ) -> IntakeResult:
     """:func:`read_sheets` with the registry, assays and layouts loaded from their files."""
     return read_sheets(paths, load_species_registry(species_file), load_assays(assays_file),
-                       load_sheet_layouts(layouts_file), strict=strict)
+                       load_sheet_layouts(layouts_file), strict=strict, not_read=not_read)
 
 
 # ----------------------------------------------------------------------------- files
@@ -474,46 +557,6 @@ def _schema_records(text: pd.DataFrame) -> list[dict[str, object]]:
                 rec[key] = value
         records.append(rec)
     return records
-
-
-# ----------------------------------------------------------------------------- check
-
-@dataclass
-class CheckResult:
-    """What ``disease-risk check`` reports: clean (exit 0) or not (exit 1), and the text."""
-
-    clean: bool
-    text: str
-    result: IntakeResult
-
-
-def check(paths: list[str | Path], species_file: str | Path, assays_file: str | Path,
-          layouts_file: str | Path | None = None) -> CheckResult:
-    """Validate sheets exactly as the pipeline would; a human-readable list of problems."""
-    result = _collect(list(paths), load_species_registry(species_file),
-                      load_assays(assays_file), load_sheet_layouts(layouts_file), None)
-    lines: list[str] = []
-    for error in result.file_errors:
-        lines.append(f"UNREADABLE {error}")
-    files = result.summary[result.summary["grouping"] == "file"].set_index("value")
-    for path in paths:
-        key = str(path)
-        if key not in files.index:
-            continue
-        row = files.loc[key]
-        status = "OK" if row["rejected"] == 0 else "PROBLEMS"
-        lines.append(f"{status} {key}: {row['rows']} rows, {row['accepted']} accepted, "
-                     f"{row['rejected']} rejected, {row['duplicates']} exact duplicates")
-        for r in result.rejected[result.rejected["file"] == key].itertuples(index=False):
-            lines.append(f"  row {r.row}, column {r.column}, value {r.value!r}: {r.reason}")
-    lines += [f"note: {w}" for w in result.warnings]
-    clean = result.clean
-    lines.append(
-        "all sheets are clean" if clean else
-        f"problems found: {len(result.file_errors)} unreadable file(s), {result.rejected_rows} "
-        "rejected row(s)"
-    )
-    return CheckResult(clean=clean, text="\n".join(lines), result=result)
 
 
 # ----------------------------------------------------------------------------- real data

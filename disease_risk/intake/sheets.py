@@ -1,25 +1,31 @@
-"""Read one sample sheet (.csv, .tsv, .xlsx) into raw text cells, or say why the file is unreadable.
+"""Read one sample-sheet file (.csv, .tsv, .xlsx) into raw text cells, or say why it is unreadable.
 
-Whole-file problems (not UTF-8, wrong delimiter, empty, no header, missing required column) raise
-:class:`SheetError` naming the file and the fix. Cell-level problems are left to
+Whole-file problems (not UTF-8, wrong delimiter, a stray quote, empty, no header, missing
+required column) raise :class:`SheetError` naming the file and the fix. Every worksheet of a
+workbook is read; a worksheet without a sample-sheet header (notes) or without cells is returned
+as a :class:`~disease_risk.intake.folder.NotRead` entry. Cell-level problems are left to
 :mod:`disease_risk.intake.harmonise`. Files are only ever opened for reading.
 """
 
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import difflib
-import io
 import re
 import unicodedata
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import openpyxl
 
+from disease_risk.intake.delimited import read_delimited
+from disease_risk.intake.folder import NotRead, scan_drop_folder
+from disease_risk.intake.formats import SHEET_SUFFIXES, UNSUPPORTED_SUFFIXES, SheetError
 from disease_risk.intake.registry import SheetLayout
+from disease_risk.intake.workbook import Worksheet, read_workbook
+
+__all__ = ["SHEET_SUFFIXES", "UNSUPPORTED_SUFFIXES", "RawSheet", "SheetError", "SheetFile",
+           "find_sheets", "read_file", "read_sheet", "write_template"]
 
 REQUIRED_COLUMNS = ("sample_id", "species", "site", "collection_date", "assay", "result")
 OPTIONAL_COLUMNS = (
@@ -30,9 +36,10 @@ STANDARD_COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 # Output columns the intake computes; a sheet column of that name is kept as ``sheet_<name>``.
 DERIVED_COLUMNS = ("species_role", "year", "result_raw", "titre", "titre_qualifier",
                    "source_file", "source_row")
-SHEET_SUFFIXES = (".csv", ".tsv", ".xlsx")
-# Spreadsheet files the intake cannot read: listed so that dropping one fails loudly.
-UNSUPPORTED_SUFFIXES = (".xls", ".xlsm", ".xlsb", ".ods", ".numbers")
+# Row-value keys that are not sheet columns: a row with more cells than the header, and a
+# formula cell without a saved value (``FORMULA_KEY + column``).
+OVERFLOW_KEY = "__overflow__"
+FORMULA_KEY = "__formula__:"
 # Column names labs often use, offered as hints when a required column is missing.
 _COMMON_NAMES = {
     "sample_id": ("id", "sample", "sample_no", "lab_id", "specimen_id"),
@@ -47,19 +54,33 @@ _DELIMITER_NAMES = {",": "comma", "\t": "tab", ";": "semicolon", "|": "pipe"}
 _HEADER_SEARCH_ROWS = 10
 
 
-class SheetError(ValueError):
-    """The whole file cannot be read as a sample sheet; the message names the file and the fix."""
-
-
 @dataclass
 class RawSheet:
-    """A sheet's cells as text, keyed by standard (or normalised extra) column name."""
+    """A sheet's cells as text, keyed by standard (or normalised extra) column name.
+
+    ``label`` is what ``source_file`` records: the path, or ``path#<worksheet>`` for a worksheet
+    of a workbook with more than one worksheet holding cells.
+    """
 
     path: Path
     columns: list[str]
     rows: list[tuple[int, dict[str, str]]]
     extra_columns: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    label: str = ""
+
+    def __post_init__(self) -> None:
+        self.label = self.label or str(self.path)
+
+
+@dataclass
+class SheetFile:
+    """What one file gave: the sheets read, worksheets not read, unreadable worksheets."""
+
+    path: Path
+    sheets: list[RawSheet] = field(default_factory=list)
+    not_read: list[NotRead] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
 
 
 def column_key(name: str) -> str:
@@ -68,68 +89,8 @@ def column_key(name: str) -> str:
     return re.sub(r"[\s\-]+", "_", text)
 
 
-def _cell_text(value: object) -> str:
-    """An Excel cell as the text a lab member sees (dates ISO, whole numbers without .0)."""
-    if value is None:
-        return ""
-    if isinstance(value, dt.datetime):
-        if value.time() == dt.time(0, 0):
-            return value.date().isoformat()
-        return value.isoformat(sep=" ")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
-def _read_xlsx(path: Path) -> tuple[list[list[str]], list[str]]:
-    warnings: list[str] = []
-    try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as err:
-        raise SheetError(
-            f"{path}: not a readable .xlsx workbook ({err}); save it from Excel or LibreOffice "
-            "as 'Excel Workbook (.xlsx)'"
-        ) from err
-    try:
-        sheets = book.worksheets
-        first = sheets[0]
-        rows = [[_cell_text(v) for v in row] for row in first.iter_rows(values_only=True)]
-        for other in sheets[1:]:
-            if any(any(v is not None for v in row) for row in other.iter_rows(values_only=True)):
-                warnings.append(
-                    f"{path}: worksheet {other.title!r} ignored; only the first worksheet "
-                    f"({first.title!r}) is read. Move its samples to their own file if they count."
-                )
-    finally:
-        book.close()
-    return rows, warnings
-
-
-def _read_text(path: Path, delimiter: str) -> list[list[str]]:
-    data = path.read_bytes()
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise SheetError(
-            f"{path}: saved as UTF-16 ('Unicode text'); save it as 'CSV UTF-8' (or tab-separated "
-            "UTF-8 for .tsv) instead"
-        )
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        line = data[: err.start].count(b"\n") + 1
-        raise SheetError(
-            f"{path}: not UTF-8 text (byte 0x{data[err.start]:02x} on line {line}; the file is "
-            "probably Latin-1/Windows-1252 encoded). Save it as 'CSV UTF-8 (comma delimited)' "
-            "in Excel, or choose character set 'Unicode (UTF-8)' in LibreOffice"
-        ) from err
-    return [[cell.strip() for cell in row] for row in csv.reader(io.StringIO(text, newline=""),
-                                                                 delimiter=delimiter)]
-
-
-def read_sheet(path: str | Path, layout: SheetLayout | None = None) -> RawSheet:
-    """Read ``path`` and map its header to standard columns (through ``layout`` if given)."""
-    path = Path(path)
+def _check_file(path: Path) -> None:
+    """Refuse a file of the wrong type, a missing file or an empty one."""
     suffix = path.suffix.lower()
     if suffix not in SHEET_SUFFIXES:
         raise SheetError(
@@ -140,29 +101,120 @@ def read_sheet(path: str | Path, layout: SheetLayout | None = None) -> RawSheet:
         raise SheetError(f"{path}: file not found")
     if path.stat().st_size == 0:
         raise SheetError(f"{path}: the file is empty; it needs a header row and sample rows")
-    warnings: list[str] = []
+
+
+def read_file(path: str | Path, layout: SheetLayout | None = None) -> SheetFile:
+    """Read every sheet of ``path`` (one for .csv/.tsv, each worksheet of an .xlsx).
+
+    Raises :class:`SheetError` when the whole file is unreadable; an unreadable worksheet of a
+    workbook is in :attr:`SheetFile.errors` (the run stops on it all the same).
+    """
+    path = Path(path)
+    _check_file(path)
+    suffix = path.suffix.lower()
     if suffix == ".xlsx":
-        cells, warnings = _read_xlsx(path)
-    else:
-        cells = _read_text(path, _DELIMITERS[suffix])
-    numbered = [(i + 1, row) for i, row in enumerate(cells) if any(c.strip() for c in row)]
+        return _read_worksheets(path, layout)
+    delimiter = _DELIMITERS[suffix]
+    cells = read_delimited(path, delimiter)
+    return SheetFile(path, [_sheet_from_cells(path, str(path), cells, layout, delimiter=delimiter)])
+
+
+def read_sheet(path: str | Path, layout: SheetLayout | None = None) -> RawSheet:
+    """The first sheet :func:`read_file` reads from ``path``; SheetError if any is unreadable."""
+    found = read_file(path, layout)
+    if found.errors:
+        raise SheetError(found.errors[0])
+    return found.sheets[0]
+
+
+def _sheet_from_cells(
+    path: Path, label: str, cells: list[list[str]], layout: SheetLayout | None,
+    formulas: dict[int, dict[int, str]] | None = None, delimiter: str | None = None,
+) -> RawSheet:
+    """Find the header in ``cells``, map it to standard columns and return the data rows."""
+    formulas = formulas or {}
+    numbered = [(i + 1, row) for i, row in enumerate(cells)
+                if i in formulas or any(c.strip() for c in row)]
     if not numbered:
-        raise SheetError(f"{path}: the file is empty; it needs a header row and sample rows")
+        raise SheetError(f"{label}: the file is empty; it needs a header row and sample rows")
     header_row, header = numbered[0]
-    if suffix != ".xlsx":
-        _check_delimiter(path, header, _DELIMITERS[suffix])
-    keys, extras = _column_keys(path, header, numbered, layout, warnings)
+    if delimiter:
+        _check_delimiter(path, header, delimiter)
+    warnings: list[str] = []
+    keys, extras = _column_keys(label, header, numbered, layout, warnings)
     defaults = layout.defaults if layout else {}
-    rows = [(number, _row_values(keys, cells_row, layout)) for number, cells_row in numbered[1:]]
+    rows = [(number, _row_values(keys, cells_row, layout, formulas.get(number - 1)))
+            for number, cells_row in numbered[1:]]
     columns = [k for k in keys if k]
     columns += [c for c in defaults if c not in columns]
     if header_row != 1:
-        warnings.append(f"{path}: the header is on row {header_row} (rows above it are blank)")
-    return RawSheet(path=path, columns=columns, rows=rows, extra_columns=extras, warnings=warnings)
+        warnings.append(f"{label}: the header is on row {header_row} (rows above it are blank)")
+    return RawSheet(path=path, columns=columns, rows=rows, extra_columns=extras,
+                    warnings=warnings, label=label)
+
+
+def _looks_like_samples(cells: list[list[str]], layout: SheetLayout | None) -> bool:
+    """True if one of the first rows names two or more required columns."""
+    mapping = {column_key(k): v for k, v in (layout.columns if layout else {}).items()}
+    filled = [row for row in cells if any(c.strip() for c in row)][:_HEADER_SEARCH_ROWS]
+    for row in filled:
+        keys = {mapping.get(column_key(c), column_key(c)) for c in row if c.strip()}
+        if len(keys & set(REQUIRED_COLUMNS)) >= 2:
+            return True
+    return False
+
+
+def _notes_reason(sheet: Worksheet) -> str:
+    return (f"not read: worksheet {sheet.title!r} has no header row naming the required columns "
+            f"({', '.join(REQUIRED_COLUMNS)}), so it is taken for notes; if it holds samples, "
+            "give it that header row (see `disease-risk template`), otherwise move the notes "
+            "out of the workbook")
+
+
+def _read_worksheets(path: Path, layout: SheetLayout | None) -> SheetFile:
+    """Each worksheet read, listed (notes, empty, chart) or unreadable.
+
+    With one worksheet holding cells, it is read exactly as a .csv would be (its problems make
+    the file unreadable). With several, each is named ``path#<title>``; one without a
+    sample-sheet header is listed as notes instead of stopping the run.
+    """
+    found = SheetFile(path)
+    worksheets = read_workbook(path)
+    filled = [w for w in worksheets if w.filled_rows]
+    if not filled:
+        raise SheetError(f"{path}: the file is empty; it needs a header row and sample rows")
+    several = len(filled) > 1
+    notes_error = ""
+    for sheet in worksheets:
+        label = f"{path}#{sheet.title}" if several or not sheet.filled_rows else str(path)
+        if not sheet.filled_rows:
+            what = "chart sheet (no cells)" if sheet.chart else "empty worksheet"
+            found.not_read.append(NotRead(label, f"{what}; nothing to read", 0, False,
+                                          "worksheet"))
+            continue
+        try:
+            raw = _sheet_from_cells(path, label, sheet.cells, layout, sheet.formulas)
+        except SheetError as err:
+            if several and not _looks_like_samples(sheet.cells, layout):
+                found.not_read.append(NotRead(label, _notes_reason(sheet), sheet.filled_rows,
+                                              kind="worksheet"))
+                notes_error = notes_error or str(err)
+            else:
+                found.errors.append(str(err))
+            continue
+        if sheet.hidden:
+            raw.warnings.append(f"{label}: worksheet {sheet.title!r} is hidden in Excel; its "
+                                "rows are read like the others")
+        found.sheets.append(raw)
+    if not found.sheets and not found.errors:
+        found.errors.append(f"{notes_error} (no worksheet of {path} has a header row naming the "
+                            "required columns)")
+        found.not_read = [n for n in found.not_read if not n.listed]
+    return found
 
 
 def _column_keys(
-    path: Path,
+    label: str,
     header: list[str],
     numbered: list[tuple[int, list[str]]],
     layout: SheetLayout | None,
@@ -174,20 +226,20 @@ def _column_keys(
     for i, key in enumerate(keys):
         if key in DERIVED_COLUMNS:
             keys[i] = f"sheet_{key}"
-            warnings.append(f"{path}: column {key!r} is computed by the intake; the sheet's "
+            warnings.append(f"{label}: column {key!r} is computed by the intake; the sheet's "
                             f"values are kept as {keys[i]!r}")
-    _check_required(path, keys, layout.defaults if layout else {}, numbered, mapping)
+    _check_required(label, keys, layout.defaults if layout else {}, numbered, mapping)
     for i, key in enumerate(keys):
         if not key and any(i < len(r) and r[i].strip() for _, r in numbered[1:]):
             keys[i] = f"unnamed_{i + 1}"
-            warnings.append(f"{path}: column {i + 1} has values but no name; kept as {keys[i]!r}")
+            warnings.append(f"{label}: column {i + 1} has values but no name; kept as {keys[i]!r}")
     seen: dict[str, int] = {}
     for i, key in enumerate(keys):
         if not key:
             continue
         if key in seen:
             raise SheetError(
-                f"{path}: column {key!r} appears twice (columns {seen[key] + 1} and {i + 1}); "
+                f"{label}: column {key!r} appears twice (columns {seen[key] + 1} and {i + 1}); "
                 "rename or delete one of them"
             )
         seen[key] = i
@@ -196,19 +248,24 @@ def _column_keys(
         near = difflib.get_close_matches(extra, STANDARD_COLUMNS, n=1, cutoff=0.75)
         hint = f" (did you mean {near[0]!r}?)" if near else ""
         warnings.append(
-            f"{path}: column {extra!r} is not a standard column; kept as-is in samples.tsv{hint}"
+            f"{label}: column {extra!r} is not a standard column; kept as-is in samples.tsv{hint}"
         )
     return keys, extras
 
 
-def _row_values(keys: list[str], cells_row: list[str], layout: SheetLayout | None) -> dict:
-    """One data row as {column: text}, with layout defaults, id prefix and an overflow marker."""
+def _row_values(keys: list[str], cells_row: list[str], layout: SheetLayout | None,
+                formulas: dict[int, str] | None = None) -> dict[str, str]:
+    """One data row as {column: text}, with layout defaults and id prefix; an overflow marker
+    (:data:`OVERFLOW_KEY`) and one :data:`FORMULA_KEY` entry per formula without a saved value."""
     values: dict[str, str] = {}
     for key, cell in zip(keys, cells_row, strict=False):
         if key:
             values[key] = unicodedata.normalize("NFC", cell.strip())
     if len(cells_row) > len(keys) and any(c.strip() for c in cells_row[len(keys):]):
-        values["__overflow__"] = f"{len(cells_row)} cells but the header has {len(keys)}"
+        values[OVERFLOW_KEY] = f"{len(cells_row)} cells but the header has {len(keys)}"
+    for index, formula in (formulas or {}).items():
+        column = keys[index] if index < len(keys) and keys[index] else f"column {index + 1}"
+        values[FORMULA_KEY + column] = formula
     for column, default in (layout.defaults if layout else {}).items():
         if not values.get(column):
             values[column] = default
@@ -230,7 +287,7 @@ def _check_delimiter(path: Path, header: list[str], delimiter: str) -> None:
             )
 
 
-def _check_required(path: Path, keys: list[str], defaults: dict[str, str],
+def _check_required(label: str, keys: list[str], defaults: dict[str, str],
                     numbered: list[tuple[int, list[str]]], mapping: dict[str, str]) -> None:
     missing = [c for c in REQUIRED_COLUMNS if c not in keys and c not in defaults]
     if not missing:
@@ -240,7 +297,7 @@ def _check_required(path: Path, keys: list[str], defaults: dict[str, str],
             later = [mapping.get(column_key(c), column_key(c)) for c in row]
             if all(c in later or c in defaults for c in REQUIRED_COLUMNS):
                 raise SheetError(
-                    f"{path}: the column names are on row {number}, not on the first row; delete "
+                    f"{label}: the column names are on row {number}, not on the first row; delete "
                     f"the {number - numbered[0][0]} row(s) above the header (titles, notes) so "
                     "the header is the first row"
                 )
@@ -249,7 +306,7 @@ def _check_required(path: Path, keys: list[str], defaults: dict[str, str],
             re.fullmatch(r"[\d.,:/<>= -]+", c.strip()) for c in header if c.strip()
         ):
             raise SheetError(
-                f"{path}: no header row found (the first row looks like data): the first row "
+                f"{label}: no header row found (the first row looks like data): the first row "
                 f"must name the columns, including {', '.join(REQUIRED_COLUMNS)} (run "
                 "`disease-risk template` for an example sheet)"
             )
@@ -262,7 +319,7 @@ def _check_required(path: Path, keys: list[str], defaults: dict[str, str],
         else:
             hints.append(repr(column))
     raise SheetError(
-        f"{path}: missing required column(s) {', '.join(hints)}; add the column with a value on "
+        f"{label}: missing required column(s) {', '.join(hints)}; add the column with a value on "
         "every row (or rename the existing column; a sheet from another project can be mapped in "
         "config/sheet_layouts.yaml)"
     )
@@ -301,19 +358,6 @@ def write_template(path: str | Path) -> Path:
 
 
 def find_sheets(folder: str | Path) -> list[Path]:
-    """The sample sheets in a drop folder, sorted; Excel lock files and hidden files skipped.
-
-    Spreadsheets in formats the intake cannot read (.xls, .ods ...) are included so that the
-    intake fails naming them instead of ignoring them.
-    """
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise SheetError(
-            f"samples_dir {str(folder)!r} is not a folder; create it or point the config key "
-            "samples_dir at the folder holding the sample sheets"
-        )
-    return sorted(
-        p for p in folder.iterdir()
-        if p.is_file() and p.suffix.lower() in SHEET_SUFFIXES + UNSUPPORTED_SUFFIXES
-        and not p.name.startswith(("~$", "."))
-    )
+    """The sample sheets in a drop folder, sorted; :func:`~disease_risk.intake.folder.
+    scan_drop_folder` also lists every other file with the reason it is not read."""
+    return scan_drop_folder(folder).sheets

@@ -7,10 +7,9 @@ figure whose data are missing says so instead of disappearing.
 
 from __future__ import annotations
 
-import io
-
 import pandas as pd
 
+from disease_risk.figures import png_bytes, pyplot
 from disease_risk.report.data import ReportData, SpeciesNames
 from disease_risk.risk.scales import RiskSettings
 
@@ -22,9 +21,6 @@ REPORT_FIGURES = (
 
 def make_figures(data: ReportData, settings: RiskSettings) -> dict[str, bytes]:
     """The report's own PNG figures (names in ``REPORT_FIGURES``), drawn from the tables."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     figures: dict[str, bytes] = {}
     prevalence = data.prevalence if data.prevalence is not None else pd.DataFrame()
     if not prevalence.empty:
@@ -47,7 +43,7 @@ def make_figures(data: ReportData, settings: RiskSettings) -> dict[str, bytes]:
 
 
 def _no_data(name: str) -> bytes:
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, ax = plt.subplots(figsize=(5, 1.2))
     ax.axis("off")
@@ -57,17 +53,12 @@ def _no_data(name: str) -> bytes:
 
 def _png(fig) -> bytes:
     """The figure as PNG bytes without a software stamp (closed afterwards)."""
-    import matplotlib.pyplot as plt
-
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
-    plt.close(fig)
-    return buffer.getvalue()
+    return png_bytes(fig, bbox_inches="tight")
 
 
 def _forest(prevalence: pd.DataFrame, names: SpeciesNames) -> bytes:
     """True prevalence per species (all sites and years), median and 95% interval."""
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     rows = prevalence[
         (prevalence["site"].astype(str) == "all") & (prevalence["year"].astype(str) == "all")
@@ -90,7 +81,7 @@ def _forest(prevalence: pd.DataFrame, names: SpeciesNames) -> bytes:
 
 def _trend(table: pd.DataFrame, x: str, stem: str, ylabel: str, names: SpeciesNames) -> bytes:
     """``<stem>_median`` with its 95% band against ``x``, one line per species."""
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, ax = plt.subplots(figsize=(7, 3.5))
     for species, g in table.groupby("species", sort=True):
@@ -107,7 +98,7 @@ def _trend(table: pd.DataFrame, x: str, stem: str, ylabel: str, names: SpeciesNa
 
 def _foi_figure(foi: pd.DataFrame, names: SpeciesNames) -> bytes:
     """Force of infection by year when estimated by year, else per species."""
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     yearly = foi[foi["year"].astype(str) != "constant"]
     if not yearly.empty and yearly["year"].nunique() > 1:
@@ -128,7 +119,7 @@ def _foi_figure(foi: pd.DataFrame, names: SpeciesNames) -> bytes:
 
 def _scenarios(management: pd.DataFrame, settings: RiskSettings, names: SpeciesNames) -> bytes:
     """Chance of any infection by scenario, one panel per target species (baseline grey)."""
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     targets = [t for t in settings.targets if t in set(management["target_species"])]
     fig, axes = plt.subplots(1, len(targets), figsize=(5 * len(targets), 3.6), squeeze=False)

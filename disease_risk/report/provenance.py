@@ -26,6 +26,8 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from disease_risk.intake.folder import scan_drop_folder
+from disease_risk.intake.formats import SheetError
 from disease_risk.tables import read_table, write_table
 
 PROVENANCE_FILES = {  # key (the provenance rule's output name) -> file in results/provenance/
@@ -130,9 +132,17 @@ def provenance_inputs(
     config: Mapping[str, Any], config_files: Iterable[str | Path], base_dir: str | Path = "."
 ) -> list[str]:
     """The provenance rule's inputs: the config file(s) and every input file the config names
-    (:func:`config_input_files`), sorted."""
+    (:func:`config_input_files`), sorted. Of the sample drop folder only the sheets the intake
+    reads count: files it lists as not read (a .txt export, a README) are not inputs."""
     names = {input_name(c, base_dir) for c in config_files}
-    return sorted(names | set(config_input_files(config, base_dir)))
+    files = set(config_input_files(config, base_dir))
+    if config.get("samples_dir"):
+        folder = Path(base_dir) / config["samples_dir"]
+        with contextlib.suppress(SheetError):
+            below = input_name(folder, base_dir) if folder.is_absolute() else config["samples_dir"]
+            files = {f for f in files if Path(below) not in Path(f).parents}
+            files |= {input_name(p, base_dir) for p in scan_drop_folder(folder).sheets}
+    return sorted(names | files)
 
 
 def file_checksums(paths: Iterable[str | Path], base_dir: str | Path = ".") -> pd.DataFrame:

@@ -41,9 +41,10 @@ def provenance(
 
     ``inputs``: files (every input the config names, and the config files);
     ``outputs``: checksums, config, packages, code, run (see ``PROVENANCE_FILES``);
-    ``params``: config.
+    ``params``: config, unnamed_files (inputs whose names Snakemake cannot take: braces).
     """
-    record = collect_provenance(inputs["files"], params["config"])
+    files = [*inputs["files"], *params.get("unnamed_files", [])]
+    record = collect_provenance(files, params["config"])
     written = write_provenance(record, outputs)
     log.info("provenance of %d input files written to %s", len(record.checksums),
              written[0].parent)

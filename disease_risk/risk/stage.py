@@ -91,7 +91,11 @@ def read_replicates(paths: Mapping[str, str | Path]) -> dict[str, pd.DataFrame]:
 
 
 def write_workbook(tables: Mapping[str, pd.DataFrame], path: str | Path) -> None:
-    """All tables in one .xlsx, a sheet each, with fixed timestamps so reruns are identical."""
+    """All tables in one .xlsx, a sheet each, with fixed timestamps so reruns are identical.
+
+    Every text cell stays text: openpyxl would store a string starting with ``=`` (from a
+    config or a sheet) as a live formula, so no cell is ever written as a formula.
+    """
     buffer = io.BytesIO()
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
         for sheet, table in tables.items():
@@ -100,6 +104,10 @@ def write_workbook(tables: Mapping[str, pd.DataFrame], path: str | Path) -> None
                 if pd.api.types.is_float_dtype(c) else c
             )
             rounded.to_excel(writer, sheet_name=sheet, index=False)
+            for row in writer.sheets[sheet].iter_rows():
+                for cell in row:
+                    if cell.data_type == "f":
+                        cell.data_type = "s"
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     _write_stable_zip(buffer.getvalue(), Path(path))
 

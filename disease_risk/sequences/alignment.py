@@ -34,8 +34,12 @@ def _aligner() -> PairwiseAligner:
     return aligner
 
 
+@lru_cache(maxsize=2048)
 def align(reference: str, query: str) -> Alignment:
-    """Best global alignment of ``query`` on ``reference`` with free end gaps (partials welcome)."""
+    """Best global alignment of ``query`` on ``reference`` with free end gaps (partials welcome).
+
+    Cached: leave-one-out runs align the same sequence to the same references again and again.
+    """
     return _aligner().align(reference, query)[0]
 
 
@@ -116,6 +120,30 @@ def project(alignment: Alignment, reference_length: int, query: str) -> str:
     for (ts, te), (qs, qe) in zip(*_blocks(alignment), strict=True):
         out[ts:te] = qry[qs:qe]
     return out.tobytes().decode()
+
+
+def encode(projection: str) -> np.ndarray:
+    """A frame projection one-hot encoded: columns x (A, C, G, T), all False where no base."""
+    column = np.frombuffer(projection.encode(), dtype="S1")[:, None]
+    return column == np.frombuffer(UNAMBIGUOUS.encode(), dtype="S1")[None, :]
+
+
+def called_region(projection: str) -> tuple[int, int, int]:
+    """0-based start and end of the frame columns holding A/C/G/T, and how many do.
+
+    N padding and other ambiguity codes are not coverage: an N-padded 600-nt amplicon covers
+    600 columns, not 1824. (0, 0, 0) if no column holds a base.
+    """
+    called = np.flatnonzero(encode(projection).any(axis=1))
+    if called.size == 0:
+        return 0, 0, 0
+    return int(called[0]), int(called[-1]) + 1, int(called.size)
+
+
+def trim_padding(seq: str) -> str:
+    """``seq`` without leading and trailing ambiguity codes (N padding of partial sequences)."""
+    bases = [i for i, c in enumerate(seq) if c in UNAMBIGUOUS]
+    return seq[bases[0] : bases[-1] + 1] if bases else seq
 
 
 def projected_identity(a: str, b: str) -> tuple[float, int]:

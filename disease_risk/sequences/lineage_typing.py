@@ -1,10 +1,12 @@
 """Lineage typing: nearest reference, lineage call, QC flags and marker residues per sequence.
 
-A sequence is placed in the H frame, the few closest references are re-aligned pairwise and the
-nearest reference is the one with the highest identity over the region the sequence covers. A
-lineage is called only if that reference is within ``max_divergence``; otherwise the call is
-``unassigned`` (possible new lineage), and a sequence that is not recognisably CDV H is
-``untyped``. Nothing is forced: ties between lineages are ``unassigned`` too.
+A sequence is placed in the H frame; the few closest references are re-aligned pairwise for the
+nearest reference and its identity. The lineage call knows each lineage's spread
+(:mod:`~disease_risk.sequences.lineage_spread`): a lineage is called only when the sequence sits
+inside it as the panel's members do, or is clearly nearer to it than to any other lineage;
+otherwise the call is ``unassigned`` (possible new lineage) with the reason. A sequence further
+than ``max_divergence`` from every reference is ``unassigned`` too, and one that is not
+recognisably CDV H is ``untyped``. Nothing is forced.
 """
 
 from __future__ import annotations
@@ -19,30 +21,41 @@ from Bio.Align import Alignment
 from disease_risk.sequences.alignment import (
     AlignmentSummary,
     align,
+    called_region,
     internal_stops,
     project,
     projected_identity,
     residue_at,
     reverse_complement,
     summarise,
+    trim_padding,
+)
+from disease_risk.sequences.lineage_spread import (
+    UNASSIGNED,
+    GroupCall,
+    SpreadSettings,
+    call_groups,
+    query_evidence,
 )
 from disease_risk.sequences.panel import ReferencePanel
 from disease_risk.sequences.reading import UNAMBIGUOUS, SequenceRecord
 from disease_risk.tables import LINEAGE_COLUMNS, LINEAGE_EXTRA_COLUMNS
 
-UNASSIGNED = "unassigned"
 UNTYPED = "untyped"
 _SETTING_KEYS = (
     "max_divergence", "call_level", "min_h_identity", "min_length", "full_coverage",
-    "min_margin", "candidates", "protein_length",
+    "min_margin", "candidates", "protein_length", "spread_factor", "clear_margin",
+    "sublineage_spread_factor",
 )  # fmt: skip
+# qc flag of an unassigned call, by the basis of the spread rule
+UNASSIGNED_FLAGS = {"outside_spread": "outside_lineage_spread", "tied": "tied_lineages"}
 
 
 @dataclass(frozen=True)
 class TypingSettings:
     """Thresholds and marker positions for :func:`type_sequence` (config ``sequences:``)."""
 
-    max_divergence: float = 0.06
+    max_divergence: float = 0.10
     call_level: str = "lineage"
     min_h_identity: float = 0.75
     min_length: int = 200
@@ -52,6 +65,9 @@ class TypingSettings:
     marker_flags: tuple[tuple[int, str], ...] = ((549, "H"),)
     candidates: int = 3
     protein_length: int = 607
+    spread_factor: float = 1.10
+    clear_margin: float = 0.70
+    sublineage_spread_factor: float = 1.0
 
     def __post_init__(self) -> None:
         if self.call_level not in ("lineage", "sublineage"):
@@ -60,6 +76,8 @@ class TypingSettings:
             )
         if not 0 < self.max_divergence < 1:
             raise ValueError(f"max_divergence must be between 0 and 1, got {self.max_divergence}")
+        if not 0 <= self.clear_margin < 1:
+            raise ValueError(f"clear_margin must be in [0, 1), got {self.clear_margin}")
         for position in (*self.marker_positions, *(p for p, _ in self.marker_flags)):
             if not 1 <= position <= self.protein_length:
                 raise ValueError(
@@ -79,18 +97,37 @@ class TypingSettings:
             )
         return cls(**kwargs)
 
+    @property
+    def spread(self) -> SpreadSettings:
+        """The calibrated factors of the per-lineage spread rule."""
+        return SpreadSettings(self.spread_factor, self.clear_margin, self.sublineage_spread_factor)
+
 
 def _call(
-    identity: float, covered: int, length: int, settings: TypingSettings, label: str
-) -> tuple[str, list[str]]:
-    """Lineage call from the nearest reference: its label, ``unassigned`` or ``untyped``."""
-    if length < settings.min_length:
-        return UNTYPED, ["too_short"]
-    if covered < settings.min_length or identity < settings.min_h_identity:
-        return UNTYPED, ["not_cdv_h"]
-    if 1.0 - identity > settings.max_divergence:
-        return UNASSIGNED, ["divergent"]
-    return label, []
+    best: AlignmentSummary,
+    bases: int,
+    settings: TypingSettings,
+    calls: tuple[GroupCall, GroupCall | None],
+) -> tuple[str, str, list[str]]:
+    """The call at ``call_level``, its basis and flags: ``untyped``, ``unassigned`` or a label.
+
+    ``bases``: the sequence's A/C/G/T bases (N padding does not count towards ``min_length``).
+    """
+    if bases < settings.min_length:
+        return UNTYPED, "too_short", ["too_short"]
+    if best.covered < settings.min_length or best.identity < settings.min_h_identity:
+        return UNTYPED, "not_cdv_h", ["not_cdv_h"]
+    if 1.0 - best.identity > settings.max_divergence:
+        return UNASSIGNED, "divergent", ["divergent"]
+    lineage_call, sub_call = calls
+    if lineage_call.label == UNASSIGNED:
+        return UNASSIGNED, lineage_call.basis, [UNASSIGNED_FLAGS[lineage_call.basis]]
+    if settings.call_level == "lineage":
+        return lineage_call.label, lineage_call.basis, []
+    if sub_call.label == UNASSIGNED:
+        flag = "new_sublineage" if sub_call.basis == "outside_spread" else "tied_sublineages"
+        return UNASSIGNED, sub_call.basis, [f"{flag}:{lineage_call.label}"]
+    return sub_call.label, sub_call.basis, []
 
 
 def _h_like(summary: AlignmentSummary, length: int, settings: TypingSettings) -> bool:
@@ -180,24 +217,6 @@ def _quality_flags(
     return flags
 
 
-def _margin_call(
-    lineage: str,
-    identity: float,
-    runner_up: str | None,
-    runner_identity: float,
-    settings: TypingSettings,
-) -> tuple[str, list[str]]:
-    """A named lineage tied with another lineage becomes ``unassigned``; a thin lead is flagged."""
-    if lineage in (UNTYPED, UNASSIGNED) or not runner_up:
-        return lineage, []
-    margin = identity - runner_identity
-    if margin <= 1e-12:
-        return UNASSIGNED, ["tied_lineages"]
-    if margin < settings.min_margin:
-        return lineage, ["close_call"]
-    return lineage, []
-
-
 def _markers(
     projection: str, covered: tuple[int, int], lineage: str, settings: TypingSettings
 ) -> tuple[dict[str, str], str]:
@@ -213,36 +232,55 @@ def _markers(
     return residues, ";".join(flagged)
 
 
+def _spread_columns(
+    calls: tuple[GroupCall, GroupCall | None], call: str, panel: ReferencePanel, level: str
+) -> dict:
+    """Columns of the spread rule: sublineage call, the numbers and the called group's name."""
+    lineage_call, sub_call = calls
+    if call == UNTYPED:
+        return {"sublineage_call": UNTYPED, "lineage_distance": math.nan,
+                "spread_limit": math.nan, "margin_ratio": math.nan, "lineage_name": ""}  # fmt: skip
+    named = call != UNASSIGNED
+    chosen = sub_call if level == "sublineage" and named else lineage_call
+    return {
+        "sublineage_call": sub_call.label if sub_call and named else UNASSIGNED,
+        "lineage_distance": lineage_call.distance,
+        "spread_limit": lineage_call.limit,
+        "margin_ratio": lineage_call.margin_ratio,
+        "lineage_name": panel.table.at[panel.ids[chosen.member], "name"] if named else "",
+    }
+
+
 def type_sequence(
     record: SequenceRecord, panel: ReferencePanel, settings: TypingSettings
 ) -> tuple[dict, str]:
     """Type one sequence: the lineages.tsv row (without sample columns) and its projection."""
     level, frame_length = settings.call_level, len(panel.frame)
-    seq, frame_alignment, frame_summary, flipped = place_in_frame(record.seq, panel, settings)
+    seq, frame_alignment, frame_summary, flipped = place_in_frame(
+        trim_padding(record.seq), panel, settings
+    )
     projection = project(frame_alignment, frame_length, seq)
     nearest, runner_up, summaries = nearest_references(
         seq, projection, frame_summary, panel, settings
     )
     best = summaries[nearest]
-    runner_identity = summaries[runner_up].identity if runner_up else math.nan
-    coverage = frame_summary.covered / frame_length
-    ambiguous = sum(c not in UNAMBIGUOUS for c in seq)
-    lineage, call_flags = _call(
-        best.identity, best.covered, len(seq), settings, panel.label(nearest, level)
+    start, end, called = called_region(projection)
+    labels = panel.labels("lineage"), panel.labels("sublineage")
+    calls = call_groups(
+        query_evidence(projection, panel.encoded, *labels), *labels, settings.spread
     )
+    bases = sum(seq.count(b) for b in UNAMBIGUOUS)
+    lineage, basis, call_flags = _call(best, bases, settings, calls)
+    ambiguous = sum(c not in UNAMBIGUOUS for c in seq)
     flags = ["reverse_complement"] if flipped else []
     if lineage != UNTYPED:
         flags += _quality_flags(
-            seq, frame_alignment, frame_length, coverage, ambiguous, best.frameshift, settings
-        )
+            seq, frame_alignment, frame_length, called / frame_length, ambiguous,
+            best.frameshift, settings,
+        )  # fmt: skip
+        flags += _panel_flags(record.id, best, runner_up, summaries, lineage, panel, settings)
     flags += call_flags
-    lineage, margin_flags = _margin_call(
-        lineage, best.identity, runner_up, runner_identity, settings
-    )
-    flags += margin_flags
-    covered = (frame_summary.covered_start, frame_summary.covered_end)
-    residues, marker_flags = _markers(projection, covered, lineage, settings)
-    named = lineage not in (UNTYPED, UNASSIGNED)
+    residues, marker_flags = _markers(projection, (start, end), lineage, settings)
     row = {
         "sequence_id": record.id,
         "nearest_reference": nearest,
@@ -251,14 +289,15 @@ def type_sequence(
         "lineage": lineage,
         **residues,
         "qc_flags": ";".join(flags),
-        "lineage_name": panel.table.at[nearest, "name"] if named else "",
         "nearest_lineage": panel.label(nearest, "lineage"),
         "nearest_sublineage": panel.label(nearest, "sublineage"),
-        "runner_up_identity": runner_identity,
+        "runner_up_identity": summaries[runner_up].identity if runner_up else math.nan,
         "runner_up_lineage": panel.label(runner_up, level) if runner_up else "",
-        "coverage": coverage,
-        "covered_start": covered[0] + 1 if frame_summary.covered else 0,
-        "covered_end": covered[1],
+        "call_basis": basis,
+        **_spread_columns(calls, lineage, panel, level),
+        "coverage": called / frame_length,
+        "covered_start": start + 1 if called else 0,
+        "covered_end": end,
         "length": len(record.seq),
         "ambiguous_bases": ambiguous,
         "marker_flags": marker_flags,
@@ -266,6 +305,27 @@ def type_sequence(
         "record": record.record,
     }
     return row, projection
+
+
+def _panel_flags(
+    seq_id: str,
+    best: AlignmentSummary,
+    runner_up: str | None,
+    summaries: Mapping[str, AlignmentSummary],
+    lineage: str,
+    panel: ReferencePanel,
+    settings: TypingSettings,
+) -> list[str]:
+    """``close_call`` (runner-up lineage nearly as close) and ``panel_reference:<id>`` (the
+    sequence is itself a panel reference: same accession, ``X`` = ``X.1``)."""
+    flags = []
+    margin = best.identity - summaries[runner_up].identity if runner_up else math.inf
+    if lineage != UNASSIGNED and margin < settings.min_margin:
+        flags.append("close_call")
+    twin = panel.accession_match(seq_id)
+    if twin is not None:
+        flags.append(f"panel_reference:{twin}")
+    return flags
 
 
 def type_sequences(
@@ -314,9 +374,23 @@ def typing_messages(lineages: pd.DataFrame) -> list[str]:
         elif row.lineage == UNASSIGNED:
             messages.append(
                 f"{where}: unassigned, nearest reference {row.nearest_reference} at identity "
-                f"{row.identity:.3f} ({';'.join(flags)}); possible new lineage, check the panel"
+                f"{row.identity:.3f} ({';'.join(flags)}); {_unassigned_reason(row)}"
             )
         for flag in flags:
             if flag == "frameshift" or flag.startswith("internal_stop"):
                 messages.append(f"{where}: {flag} in the H reading frame; check the sequence")
     return messages
+
+
+def _unassigned_reason(row) -> str:
+    """Why a sequence is unassigned, in the numbers of the spread rule."""
+    if row.call_basis == "outside_spread":
+        return (
+            f"possible new lineage: {row.lineage_distance:.1%} from the nearest "
+            f"{row.nearest_lineage} reference, beyond that lineage's spread "
+            f"(limit {row.spread_limit:.1%}), and not clearly nearer to it than to the next "
+            f"lineage (distance ratio {row.margin_ratio:.2f}); check the panel"
+        )
+    if row.call_basis == "tied":
+        return "as close to two lineages (or sublineages); possible new lineage, check the panel"
+    return "possible new lineage, check the panel"

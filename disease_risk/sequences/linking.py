@@ -1,7 +1,10 @@
 """Linking typed sequences to samples by ``sequence_id``, and listing what did not link.
 
 Every sequence is kept (typed even without a sample), and every sequence or sample left unmatched
-becomes a row of ``unmatched.tsv`` saying what to fix in the sheet or the sequences folder.
+becomes a row of ``unmatched.tsv`` saying what to fix in the sheet or the sequences folder. A
+GenBank accession links with or without its version (``KJ848781`` in the sheet, ``KJ848781.1`` in
+the FASTA), when exactly one sequence and one sample name it; the row is flagged
+``linked_by_accession:<sheet id>``.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
+from disease_risk.sequences.accessions import find_accession
 from disease_risk.sequences.lineage_typing import append_flag
 from disease_risk.sequences.reading import Rejection
 from disease_risk.tables import UNMATCHED_COLUMNS
@@ -50,19 +54,38 @@ def _unmatched(
     return dict(zip(UNMATCHED_COLUMNS, values, strict=True))
 
 
-def _attach_samples(typed: pd.DataFrame, by_sequence: Linked) -> pd.DataFrame:
-    """Insert sample_id and species after sequence_id; flag sequences without a sample."""
-    linked = [by_sequence.get(seq_id, []) for seq_id in typed["sequence_id"]]
+def resolve_links(typed_ids: Sequence[str], by_sequence: Linked) -> dict[str, str]:
+    """Sheet ``sequence_id`` of each typed id: the same id, else the one sheet id naming the same
+    accession, when that pairing is unique both ways (``X`` = ``X.1``, ``X.1`` != ``X.2``)."""
+    links = {seq_id: seq_id for seq_id in typed_ids if seq_id in by_sequence}
+    free_sheet = [k for k in by_sequence if k not in links]
+    free_typed = [t for t in typed_ids if t not in links]
+    for seq_id in free_typed:
+        match = find_accession(seq_id, free_sheet)
+        if match is not None and find_accession(match, free_typed) == seq_id:
+            links[seq_id] = match
+    return links
+
+
+def _attach_samples(typed: pd.DataFrame, by_sequence: Linked, links: dict) -> pd.DataFrame:
+    """Insert sample_id and species after sequence_id; flag sequences without a sample and those
+    linked through their accession."""
+    ids = typed["sequence_id"].tolist()
+    linked = [by_sequence.get(links.get(seq_id, ""), []) for seq_id in ids]
     lineages = typed.copy()
     lineages.insert(1, "sample_id", [";".join(s for s, _ in pairs) for pairs in linked])
     lineages.insert(
         2, "species", [";".join(dict.fromkeys(sp for _, sp in pairs)) for pairs in linked]
     )
+    for seq_id in ids:
+        if links.get(seq_id, seq_id) != seq_id:
+            chosen = lineages["sequence_id"] == seq_id
+            lineages = append_flag(lineages, chosen, f"linked_by_accession:{links[seq_id]}")
     return append_flag(lineages, lineages["sample_id"] == "", "no_sample")
 
 
 def _unmatched_rows(
-    typed: pd.DataFrame, by_sequence: Linked, rejections: Sequence[Rejection]
+    typed: pd.DataFrame, by_sequence: Linked, links: dict, rejections: Sequence[Rejection]
 ) -> list[dict[str, object]]:
     """Sequences without a sample, rejected records, then samples without a sequence."""
     rows = [
@@ -70,7 +93,7 @@ def _unmatched_rows(
             "sequence_without_sample", r.sequence_id, [], r.source_file, r.record, NO_SAMPLE_DETAIL
         )
         for r in typed.itertuples(index=False)
-        if not by_sequence.get(r.sequence_id)
+        if r.sequence_id not in links
     ]
     for r in rejections:
         linked = by_sequence.get(r.sequence_id, []) if r.sequence_id else []
@@ -79,7 +102,7 @@ def _unmatched_rows(
                 "rejected_sequence", r.sequence_id, linked, r.source_file, r.record, r.reason
             )
         )
-    done = set(typed["sequence_id"]) | {r.sequence_id for r in rejections if r.sequence_id}
+    done = set(links.values()) | {r.sequence_id for r in rejections if r.sequence_id}
     rows += [
         _unmatched("sample_without_sequence", key, linked, "", "", NO_SEQUENCE_DETAIL)
         for key, linked in by_sequence.items()
@@ -97,6 +120,7 @@ def link_samples(
     table and the unmatched table (issue, sequence_id, sample_id, source_file, record, detail).
     """
     by_sequence = samples_by_sequence(samples)
-    lineages = _attach_samples(typed, by_sequence)
-    unmatched = _unmatched_rows(typed, by_sequence, rejections)
+    links = resolve_links(typed["sequence_id"].tolist(), by_sequence)
+    lineages = _attach_samples(typed, by_sequence, links)
+    unmatched = _unmatched_rows(typed, by_sequence, links, rejections)
     return lineages, pd.DataFrame(unmatched, columns=list(UNMATCHED_COLUMNS))

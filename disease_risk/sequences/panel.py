@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from disease_risk.sequences.alignment import align, is_complete_cds, project
+from disease_risk.sequences.accessions import find_accession
+from disease_risk.sequences.alignment import align, encode, is_complete_cds, project
 from disease_risk.sequences.reading import (
     SequenceInputError,
     raise_for_rejections,
@@ -95,14 +98,37 @@ class ReferencePanel:
     def label(self, seq_id: str, level: str) -> str:
         return str(self.table.at[seq_id, level])
 
-    def without(self, seq_id: str, protein_length: int = 607) -> ReferencePanel:
-        """The panel minus one reference (for leave-one-out); re-framed only if it was the frame."""
-        sequences = {k: v for k, v in self.sequences.items() if k != seq_id}
-        table = self.table.drop(index=seq_id)
-        if seq_id != self.frame_id:
-            projections = {k: v for k, v in self.projections.items() if k != seq_id}
+    @cached_property
+    def ids(self) -> tuple[str, ...]:
+        """Reference ids in panel order (the row order of :attr:`encoded`)."""
+        return tuple(self.sequences)
+
+    @cached_property
+    def encoded(self) -> np.ndarray:
+        """Every reference's projection one-hot encoded: references x columns x (A, C, G, T)."""
+        return np.stack([encode(self.projections[k]) for k in self.ids])
+
+    def labels(self, level: str) -> np.ndarray:
+        """Lineage or sublineage of every reference, in panel order."""
+        return self.table.loc[list(self.ids), level].to_numpy(dtype=str)
+
+    def accession_match(self, identifier: str) -> str | None:
+        """The reference whose accession is ``identifier``'s (``X`` = ``X.1``), if exactly one."""
+        return find_accession(identifier, self.ids)
+
+    def keep(self, seq_ids: list[str], protein_length: int = 607) -> ReferencePanel:
+        """The panel reduced to ``seq_ids`` (leave-one-out and leave-one-lineage-out); re-framed
+        only if the frame reference is left out."""
+        sequences = {k: self.sequences[k] for k in seq_ids}
+        table = self.table.loc[list(seq_ids)]
+        if self.frame_id in sequences:
+            projections = {k: self.projections[k] for k in seq_ids}
             return ReferencePanel(sequences, table, self.frame_id, projections, self.source)
         return build_panel(sequences, table, None, protein_length, self.source)
+
+    def without(self, seq_id: str, protein_length: int = 607) -> ReferencePanel:
+        """The panel minus one reference (for leave-one-out); re-framed only if it was the frame."""
+        return self.keep([k for k in self.sequences if k != seq_id], protein_length)
 
 
 def _check_panel_rows(sequences: Mapping[str, str], table: pd.DataFrame, source: str) -> None:

@@ -21,6 +21,7 @@ from Bio import Entrez, SeqIO
 from Bio.SeqFeature import SeqFeature
 from Bio.SeqRecord import SeqRecord
 
+from disease_risk.sequences.accessions import ACCESSION, find_accession
 from disease_risk.sequences.reading import write_fasta
 from disease_risk.tables import write_table
 
@@ -35,7 +36,6 @@ PANEL_COLUMNS = [
     "host",
     "source",
 ]
-ACCESSION = re.compile(r"^[A-Za-z]{1,6}_?\d{5,9}(\.\d+)?$")
 H_PRODUCT = re.compile(r"h(a)?emagglutinin|attachment (glyco)?protein", re.IGNORECASE)
 MAX_UNANNOTATED_LENGTH = 2100
 
@@ -115,7 +115,8 @@ def genbank_to_panel(
     sequences: dict[str, str] = {}
     rows = []
     for record in records:
-        label = lineages.get(record.id) or lineages.get(record.id.split(".")[0]) or ("", "")
+        asked = find_accession(record.id, lineages)  # KJ848781 asked, KJ848781.1 returned
+        label = lineages[asked] if asked is not None else ("", "")
         seq, row = genbank_record_to_reference(record, *label)
         sequences[row["seq_id"]] = seq
         rows.append(row)
@@ -192,8 +193,8 @@ def fetch_references(
         if Path(path).exists() and not overwrite:
             raise ReferenceFetchError(f"{path} exists; choose another --out or add --force")
     records = _download(list(labels), email, api_key, timeout, efetch)
-    returned = {r.id for r in records} | {r.id.split(".")[0] for r in records}
-    missing = [a for a in labels if a not in returned and a.split(".")[0] not in returned]
+    returned = [r.id for r in records]
+    missing = [a for a in labels if find_accession(a, returned) is None]  # X.2 is not X.1
     if missing:
         raise ReferenceFetchError(
             f"NCBI returned no record for: {', '.join(missing)}; check these accessions. "

@@ -17,6 +17,7 @@ from Bio import Phylo
 from Bio.Phylo.BaseTree import Tree
 from Bio.Phylo.TreeConstruction import DistanceMatrix, DistanceTreeConstructor
 
+from disease_risk.figures import pyplot, save_png
 from disease_risk.sequences.reading import UNAMBIGUOUS
 
 NUCLEOTIDE_CODES = np.full(256, -1, dtype=np.int8)
@@ -156,11 +157,7 @@ def draw_tree(tree: Tree, tips: pd.DataFrame, path: str | Path, title: str = "")
 
     ``tips``: index = tip name, columns ``display``, ``host`` and ``kind``.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     display = tips["display"].to_dict()
     colours = {display[name]: HOST_GROUP_COLOURS[host_group(h)] for name, h in tips["host"].items()}
     n_tips = max(len(tree.get_terminals()), 1)
@@ -174,5 +171,4 @@ def draw_tree(tree: Tree, tips: pd.DataFrame, path: str | Path, title: str = "")
     )
     _style_axes(ax, tips, title)
     fig.tight_layout()
-    fig.savefig(path, dpi=130, metadata={"Software": None})
-    plt.close(fig)
+    save_png(fig, path, dpi=130)

@@ -6,18 +6,16 @@ import math
 from collections.abc import Mapping
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from disease_risk.figures import pyplot, save_png
+
+plt = pyplot()
+
 
 def _save(fig: plt.Figure, path: str | Path) -> None:
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110, bbox_inches="tight", metadata={"Software": None})
-    plt.close(fig)
+    save_png(fig, path, bbox_inches="tight")
 
 
 def _grid(n: int) -> tuple[plt.Figure, np.ndarray]:

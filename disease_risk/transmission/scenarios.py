@@ -2,8 +2,10 @@
 
 A scenario is an intervention (vaccination at day 0 or in yearly rounds, a release of zoo-born
 animals) on the same network and disease settings. Replicate r of every scenario draws from the
-same random stream (``transmission/replicates``, split by r), so scenarios share parameter draws
-and each animal's luck (common random numbers) and differ only by the intervention.
+same random streams (``transmission/replicates`` and ``transmission/demography``, split by r), so
+scenarios share parameter draws and each animal's luck (common random numbers) and differ only by
+the intervention. Survival has its own stream, so switching demography on or off leaves every
+other draw of a replicate as it was.
 """
 
 from __future__ import annotations
@@ -16,19 +18,34 @@ import numpy as np
 import pandas as pd
 
 from disease_risk.seeds import stream_rng
-from disease_risk.tables import RELEASED_SUFFIX
+from disease_risk.tables import (
+    INDEX_SOURCE,
+    OUTSIDE_SOURCE,
+    RELEASED_SUFFIX,
+    origin_column,
+    source_column,
+)
 from disease_risk.transmission.contact_network import (
     ContactNetwork,
     add_individuals,
     released_individuals,
 )
 from disease_risk.transmission.seir import (
+    BACKGROUND_DEATHS,
+    BIRTHS,
+    CDV_DEATHS,
     DAYS_PER_YEAR,
+    INDEX_CASE,
+    INFECTED,
+    NOT_INFECTED,
+    OUTSIDE,
+    VACCINATED,
     CompiledNetwork,
+    KernelResult,
     R,
     V,
     compile_contact_network,
-    seir_kernel,
+    simulate,
 )
 
 
@@ -105,6 +122,7 @@ class ScenarioPlan:
     coverage: dict[str, float]
     index_cases: dict[str, int]
     rounds: VaccinationRounds
+    demography: dict[str, Any]  # species -> {annual_survival, source}; empty = closed populations
     released: np.ndarray  # mask of released animals
     released_label: str | None
 
@@ -114,6 +132,8 @@ def plan_scenario(network: ContactNetwork, settings: dict, scenario_name: str) -
     scenario = settings["scenarios"][scenario_name] or {}
     net = compile_contact_network(network)
     _check_scenario(net.species_names, settings["disease"], scenario, scenario_name)
+    demography = settings.get("demography") or {}
+    _check_demography(net.species_names, demography)
     horizon = float(settings["horizon_days"])
     released = (network.nodes["origin"] == "released").to_numpy()
     released_label = (
@@ -130,6 +150,7 @@ def plan_scenario(network: ContactNetwork, settings: dict, scenario_name: str) -
         coverage=scenario.get("vaccination_coverage", {}),
         index_cases=scenario.get("index_cases", settings.get("index_cases", {})),
         rounds=vaccination_rounds(scenario, net.species_names, horizon),
+        demography=demography,
         released=released,
         released_label=released_label,
     )
@@ -152,6 +173,16 @@ def _check_scenario(
                     f"scenario {scenario_name}: {key} names '{sp}', which is not in the "
                     f"network ({list(names)}); use one of those species keys"
                 )
+
+
+def _check_demography(names: tuple[str, ...], demography: dict) -> None:
+    """With a ``demography`` block, every network species has its annual survival."""
+    missing = [s for s in names if demography and s not in demography]
+    if missing:
+        raise ValueError(
+            f"config transmission.demography has no annual_survival for {missing}; add it "
+            "(1.0 keeps that species a closed population) or remove the demography block"
+        )
 
 
 def vaccination_rounds(scenario: dict, names: tuple[str, ...], horizon: float) -> VaccinationRounds:
@@ -177,28 +208,41 @@ def run_scenario(
 ) -> pd.DataFrame:
     """All replicates of one scenario: one row per replicate with counts, timings and draws.
 
-    Replicate r draws from stream ``transmission/replicates`` split by r in every scenario
-    (common random numbers), so scenario differences are not blurred by different draws.
+    Replicate r draws from streams ``transmission/replicates`` and ``transmission/demography``
+    split by r in every scenario (common random numbers), so scenario differences are not
+    blurred by different draws.
     """
     plan = plan_scenario(network, settings, scenario_name)
     n_rep = int(replicates if replicates is not None else settings["replicates"])
     rows = [
-        run_replicate(plan, foi, rep, stream_rng(seed, "transmission/replicates", rep))
+        run_replicate(
+            plan,
+            foi,
+            rep,
+            stream_rng(seed, "transmission/replicates", rep),
+            stream_rng(seed, "transmission/demography", rep),
+        )
         for rep in range(n_rep)
     ]
     return pd.DataFrame(rows)
 
 
 def run_replicate(
-    plan: ScenarioPlan, foi: FoiPosterior | None, rep: int, rng: np.random.Generator
+    plan: ScenarioPlan,
+    foi: FoiPosterior | None,
+    rep: int,
+    rng: np.random.Generator,
+    demography_rng: np.random.Generator,
 ) -> dict[str, Any]:
     """One replicate: draw its parameters and starting states, run the kernel, count outcomes.
 
     The order of draws from ``rng`` is fixed (parameters, immunity, kernel seed, index cases,
-    then the scenario's own day-0 vaccination last), so replicate r matches across scenarios.
+    then the scenario's own day-0 vaccination last), so replicate r matches across scenarios;
+    survival comes from ``demography_rng``.
     """
     net = plan.net
     params, drawn = draw_parameters(plan, foi, rng)
+    survival, drawn_survival = draw_survival(plan, demography_rng)
     state0 = initial_immunity(plan, rng)
     kernel_seed = int(rng.integers(2**31 - 1))
     index_cases = []
@@ -209,7 +253,7 @@ def run_replicate(
         state0[rng.choice(members, round(cov * members.size), replace=False)] = V
     k = len(net.species_names)
     shape = np.full(k, plan.period_shape, np.int64)
-    t_exp, t_death, t_vacc = seir_kernel(
+    result = simulate(
         net.indptr,
         net.indices,
         net.base_rate * params.contact_multiplier * params.susceptibility[net.species[net.indices]],
@@ -220,6 +264,7 @@ def run_replicate(
         shape,
         params.case_fatality,
         params.foi / DAYS_PER_YEAR,
+        -np.log(survival) / DAYS_PER_YEAR,
         state0,
         np.asarray(index_cases, np.int64),
         plan.horizon,
@@ -232,7 +277,8 @@ def run_replicate(
         "scenario": plan.name,
         "replicate": rep,
         **drawn,
-        **outcome_counts(plan, t_exp, t_death, t_vacc),
+        **drawn_survival,
+        **outcome_counts(plan, result),
     }
 
 
@@ -280,6 +326,19 @@ def draw_parameters(
     return ReplicateParameters(lat, inf, cfr, sus, ext, mult), row
 
 
+def draw_survival(
+    plan: ScenarioPlan, rng: np.random.Generator
+) -> tuple[np.ndarray, dict[str, float]]:
+    """Annual survival per species code for one replicate, and as columns
+    ``annual_survival_<species>``; 1 everywhere (closed populations) without demography."""
+    names = plan.net.species_names
+    survival = np.ones(len(names))
+    if plan.demography:
+        for c, sp in enumerate(names):
+            survival[c] = draw_value(plan.demography[sp]["annual_survival"], rng)
+    return survival, {f"annual_survival_{sp}": float(survival[c]) for c, sp in enumerate(names)}
+
+
 def initial_immunity(plan: ScenarioPlan, rng: np.random.Generator) -> np.ndarray:
     """Starting states: a drawn share ``initial_immune`` of each species' resident animals
     immune (released animals start susceptible), everyone else susceptible."""
@@ -296,23 +355,70 @@ def initial_immunity(plan: ScenarioPlan, rng: np.random.Generator) -> np.ndarray
     return state0
 
 
-def outcome_counts(
-    plan: ScenarioPlan, t_exp: np.ndarray, t_death: np.ndarray, t_vacc: np.ndarray
-) -> dict[str, Any]:
-    """Population, infected, deaths, vaccinated and first case day per species (and for the
-    released group, if any) within the horizon."""
+def outcome_counts(plan: ScenarioPlan, result: KernelResult) -> dict[str, Any]:
+    """Per species (every animal, newborns included) and for the released group (the released
+    animals only): population (census), infected, CDV deaths, vaccinated, first case day,
+    background deaths and births (species only) within the horizon; then per group its
+    infections by direct source and by chain origin (:func:`chain_counts`)."""
     net = plan.net
-    groups = [(sp, net.species == c) for c, sp in enumerate(net.species_names)]
-    if plan.released_label is not None:
-        groups.append((plan.released_label, plan.released))
+    names = net.species_names
     counts: dict[str, Any] = {}
-    for label, mask in groups:
-        exposed = t_exp[mask]
-        counts[f"population_{label}"] = int(mask.sum())
-        counts[f"infected_{label}"] = int(np.isfinite(exposed).sum())
-        counts[f"deaths_{label}"] = int(np.isfinite(t_death[mask]).sum())
-        counts[f"vaccinated_{label}"] = int(np.isfinite(t_vacc[mask]).sum())
-        counts[f"first_case_day_{label}"] = (
-            float(exposed.min()) if np.isfinite(exposed).any() else np.nan
-        )
+    for c, sp in enumerate(names):
+        tally = result.tallies[c]
+        first = result.first_case[c]
+        counts[f"population_{sp}"] = int((net.species == c).sum())
+        counts[f"infected_{sp}"] = int(tally[INFECTED])
+        counts[f"deaths_{sp}"] = int(tally[CDV_DEATHS])
+        counts[f"vaccinated_{sp}"] = int(tally[VACCINATED])
+        counts[f"first_case_day_{sp}"] = float(first) if np.isfinite(first) else np.nan
+    if plan.released_label is not None:
+        counts.update(released_counts(plan.released_label, plan.released, result))
+    for c, sp in enumerate(names):
+        counts[f"background_deaths_{sp}"] = int(result.tallies[c, BACKGROUND_DEATHS])
+        counts[f"births_{sp}"] = int(result.tallies[c, BIRTHS])
+    for c, sp in enumerate(names):
+        counts.update(chain_counts(sp, names, result.by_source[c], result.by_origin[c]))
+    if plan.released_label is not None:
+        by_source, by_origin = released_chains(net, plan.released, result)
+        counts.update(chain_counts(plan.released_label, names, by_source, by_origin))
+    return counts
+
+
+def released_counts(label: str, mask: np.ndarray, result: KernelResult) -> dict[str, Any]:
+    """Outcomes of the released animals themselves (their nodes' first animals)."""
+    exposed = result.t_exposed[mask]
+    return {
+        f"population_{label}": int(mask.sum()),
+        f"infected_{label}": int(np.isfinite(exposed).sum()),
+        f"deaths_{label}": int(np.isfinite(result.t_death[mask]).sum()),
+        f"vaccinated_{label}": int(np.isfinite(result.t_vacc[mask]).sum()),
+        f"first_case_day_{label}": float(exposed.min()) if np.isfinite(exposed).any() else np.nan,
+        f"background_deaths_{label}": int(np.isfinite(result.t_removed[mask]).sum()),
+    }
+
+
+def released_chains(
+    net: CompiledNetwork, mask: np.ndarray, result: KernelResult
+) -> tuple[np.ndarray, np.ndarray]:
+    """Infections of the released animals by source (species codes, then outside, index case)
+    and by chain origin, from their nodes' infector and origin records."""
+    k = len(net.species_names)
+    infector = result.infector[mask]
+    infected = infector != NOT_INFECTED
+    code = np.where(infector >= 0, net.species[np.maximum(infector, 0)], 0)
+    code = np.where(infector == OUTSIDE, k, np.where(infector == INDEX_CASE, k + 1, code))
+    by_source = np.bincount(code[infected], minlength=k + 2)
+    by_origin = np.bincount(result.origin[mask][infected], minlength=k)
+    return by_source, by_origin
+
+
+def chain_counts(
+    target: str, names: tuple[str, ...], by_source: np.ndarray, by_origin: np.ndarray
+) -> dict[str, int]:
+    """Columns ``infections_<target>_from_<source>`` (each species, ``outside``: spillover from
+    beyond the landscape, ``index_case``) and ``infections_<target>_origin_<species>`` (the
+    species whose spillover or index case started the chain)."""
+    sources = (*names, OUTSIDE_SOURCE, INDEX_SOURCE)
+    counts = {source_column(target, s): int(by_source[i]) for i, s in enumerate(sources)}
+    counts.update({origin_column(target, s): int(by_origin[i]) for i, s in enumerate(names)})
     return counts

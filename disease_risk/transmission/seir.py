@@ -1,11 +1,22 @@
-"""Exact event-driven stochastic SEIR with disease death on a contact network (numba kernel).
+"""Exact event-driven stochastic SEIR with disease death, demography and infection chains on a
+contact network (numba kernel).
 
 The kernel is the event-driven algorithm of Kiss, Miller & Simon (the one behind EoN's
-``fast_SIR``) extended with a latent stage, disease death, spillover from outside the network and
-vaccination rounds, compiled with numba. When a node becomes infectious it draws its infectious
-period and, for each susceptible neighbour, an exponential transmission time on that arc; a
-neighbour's earliest pending time is its infection time unless it is infected, vaccinated or out
-of reach first. Nothing is discretised in time, so final sizes are unbiased.
+``fast_SIR``) extended with a latent stage, disease death, spillover from outside the network,
+vaccination rounds, background deaths with births, and a record of who infected whom, compiled
+with numba. When a node becomes infectious it draws its infectious period and, for each
+susceptible neighbour, an exponential transmission time on that arc; a neighbour's earliest
+pending time is its infection time unless it is infected, vaccinated, dead or out of reach first.
+Nothing is discretised in time, so final sizes are unbiased.
+
+Demography (species with annual survival s < 1, i.e. death rate mu = -ln s per year): every
+animal has an exponential background lifetime (memoryless, so an animal alive at day 0 has the
+same law of remaining life whatever its age). When an animal dies, of CDV or otherwise, a
+susceptible newborn takes its node at once (same contacts, fresh state, fresh lifetime,
+unvaccinated, no maternal immunity), so each species stays at its census. A newborn is exposed
+to every neighbour that is infectious at its birth for the rest of that neighbour's infectious
+period (exact: contacts are Poisson). An infected animal that dies of other causes stops
+transmitting. Species with s = 1 form closed populations as before (CDV deaths not replaced).
 
 States: 0 susceptible, 1 exposed, 2 infectious, 3 recovered/immune, 4 vaccinated, 5 dead.
 The kernel runs on :class:`CompiledNetwork` arrays (CSR adjacency with per-arc rates).
@@ -14,6 +25,7 @@ The kernel runs on :class:`CompiledNetwork` arrays (CSR adjacency with per-arc r
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import networkx as nx
 import numpy as np
@@ -22,8 +34,13 @@ from numba import njit
 from disease_risk.transmission.contact_network import ContactNetwork
 
 S, E, INF, R, V, D = 0, 1, 2, 3, 4, 5
-EV_INFECT, EV_INFECTIOUS, EV_END, EV_VACCINATE = 0, 1, 2, 3
+EV_INFECT, EV_INFECTIOUS, EV_END, EV_VACCINATE, EV_DEATH = 0, 1, 2, 3, 4
+OUTSIDE, INDEX_CASE, NOT_INFECTED = -1, -2, -3  # infector codes besides a node
+INFECTED, CDV_DEATHS, BACKGROUND_DEATHS, BIRTHS, VACCINATED = 0, 1, 2, 3, 4  # tally columns
+N_TALLIES = 5
 DAYS_PER_YEAR = 365.25
+# Counter-based streams of the kernel (keyed by the replicate's seed and an animal or arc):
+# 0 arc delays, 1 latent periods, 2 infectious periods, 3 fates, 4 spillover, 5 lifetimes.
 
 
 @njit(cache=True)
@@ -85,14 +102,98 @@ def _uniform(seed, stream, a, b):
 
 
 @njit(cache=True)
-def _duration(mean, shape, seed, stream, node):
-    """Erlang(shape) period with the given mean, keyed to the node (same in every scenario)."""
+def _animal(node, generation):
+    """Counter key of one animal: its node and how many animals held that node before it (the
+    key of a node's first animal is the node itself, as before demography existed)."""
+    return np.uint64(node) | (np.uint64(generation) << np.uint64(32))
+
+
+@njit(cache=True)
+def _duration(mean, shape, seed, stream, animal):
+    """Erlang(shape) period with the given mean, keyed to the animal (same in every scenario)."""
     if mean <= 0.0:
         return 0.0
     total = 0.0
     for m in range(shape):
-        total -= np.log(_uniform(seed, stream, node, m))
+        total -= np.log(_uniform(seed, stream, animal, m))
     return total * mean / shape
+
+
+@njit(cache=True)
+def _reverse_arcs(indptr, indices):
+    """Incoming arcs per node: (pointer, arc index, arc source), CSR ordered by target."""
+    n = indptr.size - 1
+    rptr = np.zeros(n + 1, np.int64)
+    for k in range(indices.size):
+        rptr[indices[k] + 1] += 1
+    rptr = np.cumsum(rptr)
+    fill = rptr[:-1].copy()
+    rarc = np.empty(indices.size, np.int64)
+    rsrc = np.empty(indices.size, np.int64)
+    for u in range(n):
+        for k in range(indptr[u], indptr[u + 1]):
+            p = fill[indices[k]]
+            rarc[p] = k
+            rsrc[p] = u
+            fill[indices[k]] += 1
+    return rptr, rarc, rsrc
+
+
+@njit(cache=True)
+def _birth(t, node, nodes, rev, rates, species, tallies, external_rate, death_rate, seed, horizon,
+           ht, hn, hk, size):  # fmt: skip
+    """A susceptible newborn takes ``node``: fresh lifetime and spillover time, and exposure to
+    every neighbour infectious now for the rest of its infectious period. Returns the heap size."""
+    state, gen, pending, src, own_t, t_stop, t_bd, vaccinated, origin = nodes
+    rptr, rarc, rsrc = rev
+    sp = species[node]
+    gen[node] += 1
+    me = _animal(node, gen[node])
+    state[node], pending[node], src[node] = S, np.inf, NOT_INFECTED
+    own_t[node], vaccinated[node], origin[node] = -1.0, False, -1
+    tallies[sp, BIRTHS] += 1
+    t_bd[node] = t - np.log(_uniform(seed, 5, me, 0)) / death_rate[sp]
+    if t_bd[node] <= horizon:
+        size = _heap_push(ht, hn, hk, size, t_bd[node], node, EV_DEATH)
+    lam = external_rate[sp]
+    if lam > 0.0:
+        ts = t - np.log(_uniform(seed, 4, me, 0)) / lam
+        if ts <= horizon:
+            pending[node], src[node] = ts, OUTSIDE
+            size = _heap_push(ht, hn, hk, size, ts, node, EV_INFECT)
+    for r in range(rptr[node], rptr[node + 1]):
+        i = rsrc[r]
+        rate = rates[rarc[r]]
+        if state[i] != INF or rate <= 0.0:
+            continue
+        tt = t - np.log(_uniform(seed, 0, _animal(i, gen[i]), me)) / rate
+        if tt < t_stop[i] and tt < pending[node] and tt <= horizon:
+            pending[node], src[node] = tt, i
+            size = _heap_push(ht, hn, hk, size, tt, node, EV_INFECT)
+    return size
+
+
+@njit(cache=True)
+def _vaccination_round(t, target, count, species, nodes, rec, candidates):
+    """Vaccinate ``count`` living, not yet vaccinated animals of species ``target`` at random;
+    it protects the susceptible ones."""
+    state, gen, _, _, _, _, _, vaccinated, _ = nodes
+    t_vacc, tallies = rec[2], rec[6]
+    m = 0
+    for i in range(species.size):
+        if species[i] == target and state[i] != D and not vaccinated[i]:
+            candidates[m] = i
+            m += 1
+    for c in range(min(count, m)):
+        pick = c + np.random.randint(m - c)
+        candidates[c], candidates[pick] = candidates[pick], candidates[c]
+        i = candidates[c]
+        vaccinated[i] = True
+        tallies[target, VACCINATED] += 1
+        if gen[i] == 0:
+            t_vacc[i] = t
+        if state[i] == S:
+            state[i] = V
 
 
 @njit(cache=True)
@@ -107,6 +208,7 @@ def seir_kernel(
     inf_shape,
     case_fatality,
     external_rate,
+    death_rate,
     state0,
     index_cases,
     horizon,
@@ -115,101 +217,222 @@ def seir_kernel(
     vacc_counts,
     seed,
 ):
-    """One replicate. Per-species arrays are indexed by ``species[node]``; rates are per day;
-    latent/infectious periods are Erlang with integer ``*_shape`` (1 = exponential).
+    """One replicate. Per-species arrays are indexed by ``species[node]``; rates are per day
+    (``death_rate``: background deaths per animal-day, 0 = closed population); latent/infectious
+    periods are Erlang with integer ``*_shape`` (1 = exponential).
 
-    Every random quantity tied to an animal or a contact (its periods, its fate, its spillover
-    time, the delay on each arc) is a counter-based draw keyed by (seed, animal/arc), so with the
-    same seed an animal meets the same luck in every scenario (common random numbers) and only
-    the intervention differs. Each arc's delay is used at most once (a node is infectious at most
-    once), so the draws stay independent and the dynamics exact.
+    Every random quantity tied to an animal or a contact (its periods, fate, lifetime, spillover
+    time, the delay on each arc) is a counter-based draw keyed by (seed, animal/arc), an animal
+    being (node, generation), so with the same seed an animal meets the same luck in every
+    scenario (common random numbers) and only the intervention differs. Each (infector animal,
+    target animal) delay is used at most once, so the draws stay independent and the dynamics
+    exact. Without demography (all ``death_rate`` 0) every draw, and so every result, is the
+    same as in the kernel before demography.
 
-    Returns (exposure time, death time, vaccination time) per node; ``inf`` = never (by horizon).
+    Returns the arrays of :class:`KernelResult`, in its order. The event heap has a fixed
+    capacity (enough without demography; births add events without bound): a run that would
+    overflow it starts again with twice the capacity, which gives the same result: every draw
+    is keyed, not sequential, and the generator of vaccination picks is seeded again.
     """
+    n = indptr.size - 1
+    cap = indices.size + 3 * n + vacc_times.size + 16
+    if latent_mean.size > 0 and death_rate.max() > 0.0:
+        if not np.isfinite(horizon):
+            raise ValueError("births and background deaths need a finite horizon")
+        expected = 0.0
+        for i in range(n):
+            expected += death_rate[species[i]] * horizon
+        cap += int(2.0 * expected * (3.0 + 2.0 * indices.size / max(n, 1)))
+    while True:
+        out = _run(
+            indptr, indices, rates, species, latent_mean, latent_shape, inf_mean, inf_shape,
+            case_fatality, external_rate, death_rate, state0, index_cases, horizon, vacc_times,
+            vacc_species, vacc_counts, seed, cap,
+        )  # fmt: skip
+        if out[0]:
+            return out[1:]
+        cap *= 2
+
+
+@njit(cache=True)
+def _run(
+    indptr,
+    indices,
+    rates,
+    species,
+    latent_mean,
+    latent_shape,
+    inf_mean,
+    inf_shape,
+    case_fatality,
+    external_rate,
+    death_rate,
+    state0,
+    index_cases,
+    horizon,
+    vacc_times,
+    vacc_species,
+    vacc_counts,
+    seed,
+    cap,
+):
+    """:func:`seir_kernel` with an event heap of ``cap`` events: (False, ...) if it would
+    overflow, else (True, the arrays of :class:`KernelResult`). The hot paths (infection, onset
+    and end of infectiousness) are written out in the event loop, and the heap is never
+    reallocated inside it (growing it there cost ~20% of the run time)."""
     np.random.seed(seed)
     n = indptr.size - 1
+    k = latent_mean.size
     state = state0.copy()
-    t_exposed = np.full(n, np.inf)
-    t_death = np.full(n, np.inf)
-    t_vacc = np.full(n, np.inf)
-    pending = np.full(n, np.inf)
+    gen = np.zeros(n, np.int64)  # animals that held the node before this one
+    pending = np.full(n, np.inf)  # earliest scheduled infection of the node's animal
+    src = np.full(n, NOT_INFECTED)  # and its source
+    own_t = np.full(n, -1.0)  # time of the animal's next own event (end of latent/infectious)
+    t_stop = np.zeros(n)  # end of its infectious period (recovery or death)
+    t_bd = np.full(n, np.inf)  # its background death
+    vaccinated = state0 == V
+    origin = np.full(n, -1)  # species whose spillover or index case started its chain
+    nodes = (state, gen, pending, src, own_t, t_stop, t_bd, vaccinated, origin)
+    # the first animal of every node (the one there at day 0)
+    t_exposed, t_death, t_vacc = np.full(n, np.inf), np.full(n, np.inf), np.full(n, np.inf)
+    t_removed = np.full(n, np.inf)
+    infector, origin0 = np.full(n, NOT_INFECTED), np.full(n, -1)
+    # per species, every animal
+    tallies = np.zeros((k, N_TALLIES), np.int64)
+    first_case = np.full(k, np.inf)
+    by_source = np.zeros((k, k + 2), np.int64)  # columns: species, outside, index case
+    by_origin = np.zeros((k, k), np.int64)
+    rec = (t_exposed, t_death, t_vacc, t_removed, infector, origin0, tallies, first_case,
+           by_source, by_origin)  # fmt: skip
+    demography = k > 0 and death_rate.max() > 0.0
+    rev = _reverse_arcs(indptr, indices) if demography else (
+        np.zeros(n + 1, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)
+    )  # fmt: skip
+    reserve = 4
     for i in range(n):
         if state[i] == V:
             t_vacc[i] = 0.0
-    cap = indices.size + 3 * n + vacc_times.size + 16
-    ht = np.empty(cap)
-    hn = np.empty(cap, np.int64)
-    hk = np.empty(cap, np.int8)
+            tallies[species[i], VACCINATED] += 1
+        reserve = max(reserve, indptr[i + 1] - indptr[i] + rev[0][i + 1] - rev[0][i] + 4)
+    cap = max(cap, vacc_times.size + index_cases.size + 2 * n + reserve)  # the set-up's events
+    ht, hn, hk = np.empty(cap), np.empty(cap, np.int64), np.empty(cap, np.int8)
     size = 0
     for r in range(vacc_times.size):
         size = _heap_push(ht, hn, hk, size, vacc_times[r], r, EV_VACCINATE)
     for i in index_cases:
         if state[i] == S:
-            pending[i] = 0.0
+            pending[i], src[i] = 0.0, INDEX_CASE
             size = _heap_push(ht, hn, hk, size, 0.0, i, EV_INFECT)
     for i in range(n):
         lam = external_rate[species[i]]
         if lam > 0.0 and state[i] == S and pending[i] > 0.0:
             t = -np.log(_uniform(seed, 4, i, 0)) / lam
             if t <= horizon:
-                pending[i] = t
+                pending[i], src[i] = t, OUTSIDE
                 size = _heap_push(ht, hn, hk, size, t, i, EV_INFECT)
+    for i in range(n):
+        mu = death_rate[species[i]]
+        if mu > 0.0 and state[i] != D:
+            t_bd[i] = -np.log(_uniform(seed, 5, i, 0)) / mu
+            if t_bd[i] <= horizon:
+                size = _heap_push(ht, hn, hk, size, t_bd[i], i, EV_DEATH)
     candidates = np.empty(n, np.int64)
     while size > 0:
+        if size + reserve > cap:
+            return (False, *rec, state)
         t, node, kind, size = _heap_pop(ht, hn, hk, size)
         if t > horizon:
             break
-        if kind == EV_INFECT:
-            if state[node] != S:
+        if kind == EV_VACCINATE:
+            _vaccination_round(t, vacc_species[node], vacc_counts[node], species, nodes, rec,
+                               candidates)  # fmt: skip
+            continue
+        sp = species[node]
+        if kind == EV_INFECT:  # infection: record who infected whom, then the latent period
+            if state[node] != S or t != pending[node]:
                 continue
             state[node] = E
-            t_exposed[node] = t
-            sp = species[node]
-            size = _heap_push(
-                ht,
-                hn,
-                hk,
-                size,
-                t + _duration(latent_mean[sp], latent_shape[sp], seed, 1, node),
-                node,
-                EV_INFECTIOUS,
-            )
-        elif kind == EV_INFECTIOUS:
+            source = src[node]
+            if source >= 0:
+                origin[node] = origin[source]
+                by_source[sp, species[source]] += 1
+            else:
+                origin[node] = sp
+                by_source[sp, k if source == OUTSIDE else k + 1] += 1
+            by_origin[sp, origin[node]] += 1
+            tallies[sp, INFECTED] += 1
+            first_case[sp] = min(first_case[sp], t)
+            if gen[node] == 0:
+                t_exposed[node], infector[node], origin0[node] = t, source, origin[node]
+            me = _animal(node, gen[node])
+            own_t[node] = t + _duration(latent_mean[sp], latent_shape[sp], seed, 1, me)
+            size = _heap_push(ht, hn, hk, size, own_t[node], node, EV_INFECTIOUS)
+        elif kind == EV_INFECTIOUS:  # a transmission time on each arc to a susceptible
+            if state[node] != E or t != own_t[node]:
+                continue
             state[node] = INF
-            sp = species[node]
-            t_end = t + _duration(inf_mean[sp], inf_shape[sp], seed, 2, node)
+            me = _animal(node, gen[node])
+            t_end = t + _duration(inf_mean[sp], inf_shape[sp], seed, 2, me)
+            stop = min(t_end, t_bd[node])
+            own_t[node], t_stop[node] = t_end, stop
             size = _heap_push(ht, hn, hk, size, t_end, node, EV_END)
-            for k in range(indptr[node], indptr[node + 1]):
-                j = indices[k]
-                rate = rates[k]
+            for a in range(indptr[node], indptr[node + 1]):
+                j = indices[a]
+                rate = rates[a]
                 if state[j] != S or rate <= 0.0:
                     continue
-                tt = t - np.log(_uniform(seed, 0, node, j)) / rate
-                if tt < t_end and tt < pending[j] and tt <= horizon:
-                    pending[j] = tt
+                tt = t - np.log(_uniform(seed, 0, me, _animal(j, gen[j]))) / rate
+                if tt < stop and tt < pending[j] and tt <= horizon:
+                    pending[j], src[j] = tt, node
                     size = _heap_push(ht, hn, hk, size, tt, j, EV_INFECT)
-        elif kind == EV_END:
-            if _uniform(seed, 3, node, 0) < case_fatality[species[node]]:
-                state[node] = D
-                t_death[node] = t
-            else:
+        elif kind == EV_END:  # recovery, or death from CDV (replaced by a newborn)
+            if state[node] != INF or t != own_t[node]:
+                continue
+            if _uniform(seed, 3, _animal(node, gen[node]), 0) >= case_fatality[sp]:
                 state[node] = R
-        else:
-            target = vacc_species[node]
-            m = 0
-            for i in range(n):
-                if species[i] == target and state[i] != D and t_vacc[i] == np.inf:
-                    candidates[m] = i
-                    m += 1
-            take = min(vacc_counts[node], m)
-            for c in range(take):
-                pick = c + np.random.randint(m - c)
-                candidates[c], candidates[pick] = candidates[pick], candidates[c]
-                i = candidates[c]
-                t_vacc[i] = t
-                if state[i] == S:
-                    state[i] = V
-    return t_exposed, t_death, t_vacc
+                continue
+            tallies[sp, CDV_DEATHS] += 1
+            if gen[node] == 0:
+                t_death[node] = t
+            state[node] = D
+            if death_rate[sp] > 0.0:
+                size = _birth(t, node, nodes, rev, rates, species, tallies, external_rate,
+                              death_rate, seed, horizon, ht, hn, hk, size)  # fmt: skip
+        elif t == t_bd[node]:  # background death (replaced by a newborn)
+            tallies[sp, BACKGROUND_DEATHS] += 1
+            if gen[node] == 0:
+                t_removed[node] = t
+            size = _birth(t, node, nodes, rev, rates, species, tallies, external_rate,
+                          death_rate, seed, horizon, ht, hn, hk, size)  # fmt: skip
+    return (True, *rec, state)
+
+
+class KernelResult(NamedTuple):
+    """What :func:`seir_kernel` returns, by name. Per node, the node's first animal (the one
+    there at day 0; ``inf`` = not within the horizon): ``t_exposed``, ``t_death`` (CDV),
+    ``t_vacc``, ``t_removed`` (background death), ``infector`` (infecting node, OUTSIDE,
+    INDEX_CASE or NOT_INFECTED), ``origin`` (species code whose spillover or index case started
+    its chain, -1 if not infected). Per species code, every animal: ``tallies`` (columns
+    INFECTED, CDV_DEATHS, BACKGROUND_DEATHS, BIRTHS, VACCINATED), ``first_case`` (day),
+    ``by_source`` (target x source species; column k = OUTSIDE, k + 1 = INDEX_CASE),
+    ``by_origin`` (target x origin species). ``state``: each node's animal at the horizon."""
+
+    t_exposed: np.ndarray
+    t_death: np.ndarray
+    t_vacc: np.ndarray
+    t_removed: np.ndarray
+    infector: np.ndarray
+    origin: np.ndarray
+    tallies: np.ndarray
+    first_case: np.ndarray
+    by_source: np.ndarray
+    by_origin: np.ndarray
+    state: np.ndarray
+
+
+def simulate(*args) -> KernelResult:
+    """:func:`seir_kernel` with its result by name (same arguments)."""
+    return KernelResult(*seir_kernel(*args))
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from disease_risk.figures import pyplot, save_png
 from disease_risk.intake.registry import species_label
 from disease_risk.tables import FLOAT_FORMAT, TRANSMISSION_SUMMARY_COLUMNS
 
@@ -45,53 +46,62 @@ def summarise(replicates: pd.DataFrame) -> pd.DataFrame:
     rows = []
     labels = group_labels(replicates)
     for scenario, reps in replicates.groupby("scenario", sort=False):
-        n = len(reps)
         for label in labels:
-            infected = reps[f"infected_{label}"].dropna().to_numpy(float)
-            if infected.size == 0:
-                continue
-            deaths = reps[f"deaths_{label}"].to_numpy(float)
-            first = reps[f"first_case_day_{label}"].dropna().to_numpy(float)
-            p_inf = float(np.mean(infected > 0))
-            p_death = float(np.mean(deaths > 0))
-            rows.append(
-                [
-                    scenario,
-                    label,
-                    n,
-                    int(reps[f"population_{label}"].iloc[0]),
-                    p_inf,
-                    float(np.sqrt(p_inf * (1 - p_inf) / n)),
-                    *quantile_with_mcse(infected, 0.5),
-                    *quantile_with_mcse(infected, 0.975),
-                    *quantile_with_mcse(deaths, 0.5),
-                    *quantile_with_mcse(deaths, 0.975),
-                    p_death,
-                    float(np.sqrt(p_death * (1 - p_death) / n)),
-                    *quantile_with_mcse(first, 0.5),
-                ]
-            )
+            if reps[f"infected_{label}"].notna().any():
+                rows.append([scenario, label, *_summary_values(reps, label)])
     out = pd.DataFrame(rows, columns=list(TRANSMISSION_SUMMARY_COLUMNS))
     floats = out.select_dtypes("float").columns
     out[floats] = out[floats].map(lambda v: float(format(v, FLOAT_FORMAT)))
     return out
 
 
-def _pyplot():
-    """matplotlib's pyplot on the file-only Agg backend (jobs have no display)."""
-    import matplotlib
+def _summary_values(reps: pd.DataFrame, label: str) -> list:
+    """The summary row of one group in one scenario's replicates, after scenario and species."""
+    n = len(reps)
+    infected = reps[f"infected_{label}"].dropna().to_numpy(float)
+    deaths = reps[f"deaths_{label}"].to_numpy(float)
+    first = reps[f"first_case_day_{label}"].dropna().to_numpy(float)
+    p_inf = float(np.mean(infected > 0))
+    p_death = float(np.mean(deaths > 0))
+    return [
+        n,
+        int(reps[f"population_{label}"].iloc[0]),
+        p_inf,
+        float(np.sqrt(p_inf * (1 - p_inf) / n)),
+        *quantile_with_mcse(infected, 0.5),
+        *quantile_with_mcse(infected, 0.975),
+        *quantile_with_mcse(deaths, 0.5),
+        *quantile_with_mcse(deaths, 0.975),
+        p_death,
+        float(np.sqrt(p_death * (1 - p_death) / n)),
+        *quantile_with_mcse(first, 0.5),
+        *quantile_with_mcse(_values(reps, f"background_deaths_{label}"), 0.5),
+        *quantile_with_mcse(_values(reps, f"births_{label}"), 0.5),
+        *main_share(reps, label, "from"),
+        *main_share(reps, label, "origin"),
+    ]
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    return plt
+def _values(reps: pd.DataFrame, column: str) -> np.ndarray:
+    """A column's values without missing ones (empty if the table has no such column)."""
+    return reps[column].dropna().to_numpy(float) if column in reps else np.zeros(0)
+
+
+def main_share(reps: pd.DataFrame, label: str, kind: str) -> tuple[object, float]:
+    """The source (``kind`` "from") or chain origin (``kind`` "origin") of most infections of
+    ``label`` over all replicates, and its share of them; missing if none was infected."""
+    prefix = f"infections_{label}_{kind}_"
+    totals = reps[[c for c in reps.columns if c.startswith(prefix)]].sum()
+    if totals.empty or totals.sum() <= 0:
+        return np.nan, np.nan
+    return totals.idxmax()[len(prefix) :], float(totals.max() / totals.sum())
 
 
 def plot_outbreak_sizes(
     replicates: pd.DataFrame, path: str | Path, names: Mapping[str, str]
 ) -> None:
     """Empirical distribution of the number infected per species, one line per scenario."""
-    plt = _pyplot()
+    plt = pyplot()
     labels = group_labels(replicates)
     ncol = 3
     nrow = int(np.ceil(len(labels) / ncol))
@@ -108,8 +118,7 @@ def plot_outbreak_sizes(
         ax.axis("off")
     axes.ravel()[0].legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_png(fig, path)
 
 
 def plot_target_risk(
@@ -117,7 +126,7 @@ def plot_target_risk(
 ) -> None:
     """Per target species (one row of panels each): P(any infection) with Monte Carlo bars and
     deaths (median to 97.5% quantile) by scenario."""
-    plt = _pyplot()
+    plt = pyplot()
     n_rows = max(len(targets), 1)
     height = 0.5 * summary["scenario"].nunique() + 2.2
     fig, axes = plt.subplots(n_rows, 2, figsize=(11, n_rows * height), squeeze=False)
@@ -129,8 +138,7 @@ def plot_target_risk(
         for ax in axes[0]:
             ax.axis("off")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_png(fig, path)
 
 
 def _target_panels(a1, a2, rows: pd.DataFrame, name: str) -> None:

@@ -1,9 +1,11 @@
 """Reference computations for tests and benchmarks, not used by the pipeline.
 
 The Markov SIR special case of the SEIR kernel (EoN ``fast_SIR`` semantics), batches of its final
-sizes looped in compiled code, and the generating-function theory of outbreak probability and
-attack rate on configuration-model graphs (and such a graph). ``tests/test_transmission.py`` and
-``bench/transmission.py`` compare the kernel with EoN and with theory through these.
+sizes and of who-infected-whom counts looped in compiled code, the generating-function theory of
+outbreak probability and attack rate on configuration-model graphs (and such a graph), and the
+endemic equilibrium of the SIR with births. ``tests/unit/test_transmission.py``,
+``tests/unit/test_demography.py`` and ``bench/transmission.py`` compare the kernel with EoN and
+with theory through these.
 """
 
 from __future__ import annotations
@@ -12,22 +14,28 @@ import networkx as nx
 import numpy as np
 from numba import njit
 
-from disease_risk.transmission.seir import CompiledNetwork, seir_kernel
+from disease_risk.transmission.seir import CompiledNetwork, KernelResult, seir_kernel, simulate
 
 
-@njit(cache=True)
-def _sir_final_sizes(indptr, indices, rates, species, inf_mean, starts, seeds, tmax):
-    """Final size of one Markov SIR replicate per index case in ``starts`` (compiled loop)."""
+# Not cached on disk: numba links the kernel's code into this function's cache entry and checks
+# only this file for changes, so a cached copy would keep running an old kernel after seir.py
+# changes (seen while building issue 13). Compiling costs ~4 s once per process.
+@njit(cache=False)
+def _sir_runs(indptr, indices, rates, species, inf_mean, starts, seeds, tmax):
+    """Per Markov SIR replicate (one index case each, from ``starts``), compiled loop: its final
+    size, and its infections by target and source species (the kernel's ``by_source``: columns
+    k and k + 1 are outside and the index case)."""
     k = inf_mean.size
     zeros = np.zeros(k)
     ones = np.ones(k, np.int64)
     n = indptr.size - 1
     state0 = np.zeros(n, np.int8)
-    out = np.empty(starts.size, np.int64)
+    sizes = np.empty(starts.size, np.int64)
+    sources = np.empty((starts.size, k, k + 2), np.int64)
     empty_f = np.zeros(0)
     empty_i = np.zeros(0, np.int64)
     for r in range(starts.size):
-        t_exposed, _, _ = seir_kernel(
+        out = seir_kernel(
             indptr,
             indices,
             rates,
@@ -38,6 +46,7 @@ def _sir_final_sizes(indptr, indices, rates, species, inf_mean, starts, seeds, t
             ones,
             zeros,
             zeros,
+            zeros,
             state0,
             starts[r : r + 1],
             tmax,
@@ -46,16 +55,30 @@ def _sir_final_sizes(indptr, indices, rates, species, inf_mean, starts, seeds, t
             empty_i,
             seeds[r],
         )
-        out[r] = np.isfinite(t_exposed).sum()
-    return out
+        sizes[r] = out[6][:, 0].sum()
+        sources[r] = out[8]
+    return sizes, sources
 
 
 def sir_final_sizes(
     net: CompiledNetwork, tau: float, gamma: float, starts, seeds, tmax: float = np.inf
 ) -> np.ndarray:
     """Final sizes of many Markov SIR replicates (one index case each), looped in compiled code."""
+    return _sir_batch(net, tau, gamma, starts, seeds, tmax)[0]
+
+
+def sir_sources(
+    net: CompiledNetwork, tau: float, gamma: float, starts, seeds, tmax: float = np.inf
+) -> np.ndarray:
+    """Who infected whom in many Markov SIR replicates: (replicate, target species, source
+    species), the last two source columns being outside (none here) and the index case."""
+    return _sir_batch(net, tau, gamma, starts, seeds, tmax)[1]
+
+
+def _sir_batch(net: CompiledNetwork, tau, gamma, starts, seeds, tmax):
+    """:func:`_sir_runs` on a compiled network."""
     k = len(net.species_names)
-    return _sir_final_sizes(
+    return _sir_runs(
         net.indptr,
         net.indices,
         net.base_rate * tau,
@@ -72,9 +95,16 @@ def simulate_sir(
 ) -> np.ndarray:
     """Markov SIR special case (EoN ``fast_SIR`` semantics: rate ``tau`` x arc weight, recovery
     ``gamma``). Returns the exposure times (``inf`` = never infected)."""
+    return sir_result(net, tau, gamma, index_cases, seed, tmax).t_exposed
+
+
+def sir_result(
+    net: CompiledNetwork, tau: float, gamma: float, index_cases, seed: int, tmax: float = np.inf
+) -> KernelResult:
+    """The kernel's full result for one Markov SIR replicate (see :func:`simulate_sir`)."""
     k = len(net.species_names)
     zeros = np.zeros(k)
-    t_exposed, _, _ = seir_kernel(
+    return simulate(
         net.indptr,
         net.indices,
         net.base_rate * tau,
@@ -85,6 +115,7 @@ def simulate_sir(
         np.ones(k, np.int64),
         zeros,
         zeros,
+        zeros,
         np.zeros(net.n, np.int8),
         np.asarray(index_cases, np.int64),
         float(tmax),
@@ -93,7 +124,6 @@ def simulate_sir(
         np.zeros(0, np.int64),
         int(seed),
     )
-    return t_exposed
 
 
 def percolation_theory(degrees: np.ndarray, tau: float, gamma: float) -> tuple[float, float]:
@@ -139,3 +169,11 @@ def configuration_model(n: int, mean_degree: float, seed: int) -> nx.Graph:
     graph = nx.Graph(nx.configuration_model(deg.tolist(), seed=seed))
     graph.remove_edges_from(list(nx.selfloop_edges(graph)))
     return graph
+
+
+def endemic_sir_equilibrium(beta: float, gamma: float, mu: float) -> tuple[float, float]:
+    """Endemic equilibrium (susceptible share, infectious share) of the mass-action SIR with
+    births equal to deaths at per-capita rate ``mu``: S* = 1/R0 with R0 = beta/(gamma + mu),
+    I* = mu (1 - 1/R0) / (gamma + mu) (Anderson & May 1991; Keeling & Rohani 2008, ch. 2)."""
+    r0 = beta / (gamma + mu)
+    return 1.0 / r0, mu * (1.0 - 1.0 / r0) / (gamma + mu)

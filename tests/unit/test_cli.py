@@ -93,3 +93,44 @@ def test_check_a_folder_checks_every_sheet_in_it(tmp_path, capsys):
     assert main(["check", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert f"OK {tmp_path / 'a.csv'}" in out and f"OK {tmp_path / 'b.tsv'}" in out
+
+
+def test_check_a_folder_lists_every_file_not_read(capsys):
+    folder = BAD / "drop_folder"
+    assert main(["check", str(folder)]) == 1
+    out = capsys.readouterr().out
+    assert f"OK {folder / 'good.csv'}: 1 rows, 1 accepted" in out
+    assert (f"NOT READ {folder / 'export.txt'} (2 non-empty rows): .txt is not a sample-sheet "
+            "type; if it is a tab-separated export, rename it to .tsv") in out
+    assert f"NOT READ {folder / 'old' / 'archived.csv'} (2 non-empty rows): it is in the " \
+        "sub-folder 'old'" in out
+    assert f"note: {folder / 'README.md'}: documentation (README or Markdown)" in out
+    assert "all sheets are clean" not in out
+    assert out.rstrip().endswith("problems found: 0 unreadable file(s), 0 rejected row(s), "
+                                 "5 file(s) or worksheet(s) not read")
+
+
+def test_check_a_clean_folder_names_what_it_only_noted(tmp_path, capsys):
+    (tmp_path / "a.csv").write_text(GOOD, encoding="utf-8")
+    (tmp_path / "README.md").write_text("where the sheets come from", encoding="utf-8")
+    assert main(["check", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.rstrip().endswith(
+        "all sheets are clean (1 empty worksheet(s) or documentation file(s) not read; see the "
+        "notes)")
+
+
+def test_check_sees_a_titre_comma_that_is_no_thousands_separator(tmp_path, capsys):
+    path = tmp_path / "comma.csv"
+    path.write_text(GOOD.replace("1:32", '"1:3,2"'), encoding="utf-8")
+    assert main(["check", str(path)]) == 1
+    assert ("row 2, column result, value '1:3,2': the comma in '3,2' is not a thousands "
+            "separator") in capsys.readouterr().out
+
+
+def test_check_a_workbook_names_each_worksheet(capsys):
+    path = BAD / "several_worksheets.xlsx"
+    assert main(["check", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert f"OK {path}#tigers: 2 rows, 2 accepted" in out
+    assert f"OK {path}#leopards: 1 rows, 1 accepted" in out
+    assert f"NOT READ {path}#Notes (2 non-empty rows): worksheet 'Notes'" in out

@@ -84,3 +84,58 @@ def test_schemas_ship_in_the_package_and_validate(tmp_path):
         read_yaml(bad, "assays.schema.yaml")
     with pytest.raises(ConfigFileError, match="file not found"):
         read_yaml(tmp_path / "missing.yaml", "assays.schema.yaml")
+
+
+def _open_objects(node, path=()):
+    """Object schemas with named properties that accept any other key (conditions such as
+    ``if`` only test a value, they define nothing)."""
+    if isinstance(node, dict):
+        if path[-1:] in (("if",), ("not",)):
+            return
+        if "properties" in node and "additionalProperties" not in node:
+            yield "/".join(path) or "(top)"
+        for key, value in node.items():
+            yield from _open_objects(value, (*path, key))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _open_objects(value, (*path, str(i)))
+
+
+@pytest.mark.parametrize("name", ["config", "network", "species", "assays", "sheet_layouts",
+                                  "hazards"])
+def test_every_config_level_rejects_unknown_keys(name):
+    """A misspelt key anywhere in a config file is an error, never silently ignored (#18).
+    (samples.schema.yaml stays open: extra sheet columns are kept in samples.tsv.)"""
+    assert list(_open_objects(schema(f"{name}.schema.yaml"))) == []
+
+
+def test_misspelt_config_key_is_named():
+    import jsonschema
+    import yaml
+
+    config = yaml.safe_load((REPO_ROOT / "config" / "config.yaml").read_text(encoding="utf-8"))
+    jsonschema.validate(config, schema("config.schema.yaml"))
+    for where in (config, config["transmission"], config["risk"]["uncertainty"]["sample_size"]):
+        where["strickt"] = True
+        with pytest.raises(jsonschema.ValidationError, match="'strickt' was unexpected"):
+            jsonschema.validate(config, schema("config.schema.yaml"))
+        del where["strickt"]
+
+
+def test_formula_like_text_is_written_as_text_and_read_back_as_written(tmp_path):
+    """Spreadsheet injection (#18): a TSV never holds a cell a spreadsheet would run."""
+    values = ["=HYPERLINK(\"http://x\",\"y\")", "+1+1", "-2+3", "@SUM(A1)", "'quoted",
+              "-", "+", "-12.5", "+4", "plain", "\tcmd"]
+    table = pd.DataFrame({"value": values, "n": range(len(values))})
+    path = tmp_path / "t.tsv"
+    tables.write_table(table, path)
+    cells = [line.split("\t")[0] for line in path.read_text(encoding="utf-8").splitlines()[1:]]
+    assert cells[0].startswith("\"'=HYPERLINK")  # quoted by the CSV writer (it holds quotes)
+    assert cells[1:5] == ["'+1+1", "'-2+3", "'@SUM(A1)", "''quoted"]
+    assert cells[5:10] == ["-", "+", "-12.5", "+4", "plain"]  # not formulas: as they are
+    assert tables.read_table(path, text_columns=["value"])["value"].tolist() == values
+    samples = tables.typed_samples(pd.DataFrame({c: [""] for c in tables.SAMPLE_COLUMNS}))
+    samples.loc[0, ["sample_id", "notes"]] = ["S1", "=cmd|' /C calc'!A0"]
+    tables.write_samples(samples, tmp_path / "samples.tsv")
+    assert "\t'=cmd|" in (tmp_path / "samples.tsv").read_text(encoding="utf-8")
+    assert tables.read_samples(tmp_path / "samples.tsv").loc[0, "notes"] == "=cmd|' /C calc'!A0"

@@ -137,6 +137,11 @@ def test_layout_targets_must_be_standard_columns(tmp_path):
     ("05/31/2015", dt.date(2015, 5, 31)),
     ("42155", dt.date(2015, 5, 31)),  # Excel serial
     ("42155.0", dt.date(2015, 5, 31)),
+    ("2015-05-31 14:30", dt.date(2015, 5, 31)),  # a time of day is dropped
+    ("2015-05-31 14:30:00", dt.date(2015, 5, 31)),  # an Excel date-time cell's text
+    ("2015-05-31T23:59:59.5", dt.date(2015, 5, 31)),
+    ("31.05.2015 09:15", dt.date(2015, 5, 31)),
+    ("42155.6041", dt.date(2015, 5, 31)),  # a serial with the time as a fraction
 ])
 def test_dates_in_lab_formats(text, expected):
     assert parse_date(text, TODAY) == (expected, "")
@@ -151,6 +156,7 @@ def test_dates_in_lab_formats(text, expected):
     ("99999", "not a plausible Excel date serial"),
     ("May 2015", "not a date the intake understands"),
     ("2015", "only a year; the full date is needed"),
+    ("2015-05-31 25:00", "not a date the intake understands"),
     ("", "collection date is empty"),
 ])
 def test_bad_dates_say_why_and_how_to_fix(text, reason):
@@ -178,6 +184,12 @@ def test_bad_dates_say_why_and_how_to_fix(text, reason):
     ("+", (None, "", "positive")),
     ("equivocal", (None, "", "indeterminate")),
     ("отрицательно", (None, "", "negative")),
+    ("1:1,024", (1024.0, "", "positive")),  # a thousands separator, not a decimal comma
+    ("1,024", (1024.0, "", "positive")),
+    (">=1:2,048", (2048.0, ">=", "positive")),
+    ("1:1 024", (1024.0, "", "positive")),
+    ("1:1\u202f024", (1024.0, "", "positive")),
+    ("22.6", (22.6, "", "positive")),
 ])
 def test_titres_and_calls_by_the_assay_cutoff(text, expected, assays):
     assert parse_result(text, assays["VNT"]) == (expected, "")
@@ -188,6 +200,11 @@ def test_titres_and_calls_by_the_assay_cutoff(text, expected, assays):
     ("1:-32", "cannot read the result"),
     ("0", "a titre of 0 is not a reciprocal titre"),
     ("1:3x2", "cannot read the result"),
+    ("1,5", "the comma in '1,5' is not a thousands separator"),
+    ("1:1,02", "the comma in '1,02' is not a thousands separator"),
+    ("1:32,5", "write the titre without separators (e.g. 1:1024 or 1024)"),
+    ("1.024", "'1.024' is ambiguous: a point as thousands separator (1024) or a decimal point"),
+    ("1:1.024.000", "has more than one point"),
     ("", "result is empty"),
 ])
 def test_bad_titres(text, reason, assays):
@@ -411,3 +428,46 @@ def test_values_under_an_empty_header_cell_are_kept(tmp_path, registry, assays):
     assert result.samples["unnamed_7"].iloc[0] == "abc"
     assert result.samples["notes"].iloc[0] == "n"
     assert any("column 7 has values but no name" in w for w in result.warnings)
+
+
+def test_a_note_written_on_two_lines_is_read(tmp_path, registry, assays):
+    path = sheet(tmp_path, HEADER + ',notes\nN1,dog,S,2015-01-01,VNT,32,"found dead,\nnear the '
+                 'road"\nN2,dog,S,2015-01-02,VNT,32,ok\n')
+    result = intake([path], registry, assays)
+    assert list(result.samples["sample_id"]) == ["N1", "N2"]
+    assert result.samples["notes"].iloc[0] == "found dead,\nnear the road"
+    assert list(result.samples["source_row"]) == [2, 3]
+
+
+def test_a_line_break_in_an_id_rejects_the_row(tmp_path, registry, assays):
+    path = sheet(tmp_path, HEADER + ',animal_id\n"L1\nL2",dog,S,2015-01-01,VNT,32,A\n')
+    result = intake([path], registry, assays)
+    assert result.accepted_rows == 0
+    problem = result.rejected.iloc[0]
+    assert (problem["column"], problem["value"]) == ("sample_id", "L1\nL2")
+    assert "the value has a line break (Alt+Enter in Excel" in problem["reason"]
+
+
+def test_a_workbook_with_only_notes_sheets_is_unreadable(tmp_path, registry, assays):
+    book = openpyxl.Workbook()
+    book.active.append(["plan"])
+    book.create_sheet("more").append(["notes"])
+    path = tmp_path / "notes.xlsx"
+    book.save(path)
+    with pytest.raises(IntakeError, match=r"notes\.xlsx#Sheet: missing required column(.|\n)*"
+                                          r"no worksheet of .*notes\.xlsx has a header row"):
+        intake([path], registry, assays)
+
+
+def test_a_broken_sample_worksheet_stops_the_run_with_the_others_read(tmp_path, registry,
+                                                                      assays):
+    book = openpyxl.Workbook()
+    book.active.append(HEADER.split(","))
+    book.active.append(["W1", "dog", "S", "2015-01-01", "VNT", "32"])
+    broken = book.create_sheet("broken")
+    broken.append(["sample_id", "species", "site"])  # looks like samples, misses columns
+    path = tmp_path / "two.xlsx"
+    book.save(path)
+    with pytest.raises(IntakeError, match=r"two\.xlsx#broken: missing required column\(s\) "
+                                          r"'collection_date'"):
+        intake([path], registry, assays)

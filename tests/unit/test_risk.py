@@ -455,3 +455,19 @@ def test_risk_tables_entry_point_writes_every_output(tmp_path, settings):
     assert back["best_scenario"].fillna("").tolist() == expected["best_scenario"].tolist()
     sheets = pd.read_excel(tmp_path / "a" / "dra_tables.xlsx", sheet_name=None)
     assert list(sheets) == ["hazards", "risk_estimation", "risk_management"]
+
+
+def test_workbook_never_holds_a_formula(tmp_path):
+    """Text that looks like a formula (from a config or a sheet) is written as text (#18)."""
+    import openpyxl
+
+    from disease_risk.risk.stage import write_workbook
+
+    table = pd.DataFrame({"hazard": ["=HYPERLINK(\"http://x\")", "+1+1", "@SUM(A1)"],
+                          "p": [0.5, 0.25, 0.125]})
+    path = tmp_path / "dra.xlsx"
+    write_workbook({"hazards": table}, path)
+    sheet = openpyxl.load_workbook(path)["hazards"]
+    cells = [c for row in sheet.iter_rows() for c in row]
+    assert not [c.coordinate for c in cells if c.data_type == "f"]
+    assert [sheet.cell(r, 1).value for r in (2, 3, 4)] == table["hazard"].tolist()

@@ -1,12 +1,12 @@
 """Lineage typing and marker numbering checked on the REAL GenBank H panel in ../shared.
 
-Leave-one-out: each reference, removed from the panel, is typed against the others. Figures
-measured with the default settings (2026-11-21): full-length genes 33/33 at lineage level (L1-L7);
-at sublineage level 20/33 - the 8 singleton sublineages cannot be recovered by construction, and 5
-L3.1/L3.2 genes fall nearest to L3.3; 600-nt windows at nt 1, 601 and 1225: 95/99 correct, 3
-`unassigned` (never forced), 1 wrong (KM386683, a borderline L1.2 gene, nearest to L3 at nt 1-600).
-Residue 530 is checked against the published pattern (G in Asia-1/Europe, N in Arctic-like, E in
-the Asia-2 prototype), not against translations of the same sequences.
+Leave-one-out: each reference, removed from the panel, is typed against the others. With the
+per-lineage spread rule (default settings, 2026-11-22) full-length genes are 32/33 right at
+lineage level and never wrong: KM386683 (an L1.2 gene 3.6% from L1 and 3.8% from L3) comes out
+`unassigned`. The leave-one-lineage-out and window figures are in
+test_sequences_lineage_spread.py and bench/README.md. Residue 530 is checked against the
+published pattern (G in Asia-1/Europe, N in Arctic-like, E in the Asia-2 prototype), not against
+translations of the same sequences.
 """
 
 from __future__ import annotations
@@ -66,36 +66,48 @@ def test_leave_one_out_full_length(real_panel, loo_full):
     rows = loo_full
     truth = {ref_id: real_panel.label(ref_id, "lineage") for ref_id in rows}
     calls = {ref_id: row["lineage"] for ref_id, row in rows.items()}
-    assert calls == truth, "every full-length reference must be typed to its own lineage (33/33)"
-    # every left-out gene is within the default divergence threshold of its nearest reference
-    assert max(1 - row["identity"] for row in rows.values()) < SETTINGS.max_divergence
-    assert all(row["runner_up_lineage"] != row["lineage"] for row in rows.values())
-
+    lost = "KM386683.1|L1|L1.2|CN|2013|SIBERIAN"
+    assert calls == {**truth, lost: UNASSIGNED}, "32/33 right, the one miss unassigned"
+    assert "outside_lineage_spread" in rows[lost]["qc_flags"]
+    assert all(row["runner_up_lineage"] != row["nearest_lineage"] for row in rows.values())
+    for row in rows.values():
+        if row["call_basis"] == "within_spread":
+            assert row["lineage_distance"] <= row["spread_limit"] + 1e-9
+        elif row["call_basis"] == "clear_margin":
+            assert row["margin_ratio"] <= SETTINGS.clear_margin + 1e-9
+    # where the panel still holds the gene's sublineage, the sublineage call is right or
+    # unassigned, never wrong (15 right, 9 unassigned); the 8 one-gene sublineages cannot be
+    # called right by construction (7 unassigned, JN215474 L2.2 called L2.1)
     sizes = collections.Counter(real_panel.table["sublineage"])
-    shared = [r for r in rows if sizes[real_panel.label(r, "sublineage")] > 1]
-    sub_hits = sum(
-        rows[r]["nearest_sublineage"] == real_panel.label(r, "sublineage") for r in shared
-    )
-    assert len(shared) == 25
-    assert sub_hits >= 20, f"sublineage leave-one-out {sub_hits}/25 (measured 20/25)"
+    held = {r: row["sublineage_call"] for r, row in rows.items() if row["lineage"] != UNASSIGNED}
+    represented = {r: c for r, c in held.items() if sizes[real_panel.label(r, "sublineage")] > 1}
+    truth_sub = {r: real_panel.label(r, "sublineage") for r in represented}
+    assert all(c in (UNASSIGNED, truth_sub[r]) for r, c in represented.items())
+    assert sum(c == truth_sub[r] for r, c in represented.items()) >= 15
 
 
-@pytest.mark.slow
-def test_leave_one_out_600_nt_windows(real_panel):
-    outcome = collections.Counter()
-    for start in (0, 600, 1224):
-        for ref_id, row in _leave_one_out(real_panel, (start, start + 600)):
-            assert "partial" in row["qc_flags"]
-            truth = real_panel.label(ref_id, "lineage")
-            if row["lineage"] == truth:
-                outcome["correct"] += 1
-            elif row["lineage"] == UNASSIGNED:
-                outcome["unassigned"] += 1
-            else:
-                outcome["wrong"] += 1
-    assert sum(outcome.values()) == 99
-    assert outcome["correct"] / 99 >= 0.95, outcome
-    assert outcome["wrong"] <= 1, outcome
+def test_n_padded_partial_reports_its_real_region(real_panel):
+    ref_id = "AY964108.1|L5|L5.2|US|2004|DOG"
+    seq = real_panel.sequences[ref_id]
+    panel = real_panel.without(ref_id)
+    padded = "N" * 600 + seq[600:1200] + "N" * 624  # a 600-nt amplicon padded to 1824 nt
+    row = _type(panel, ref_id, padded)
+    assert (row["covered_start"], row["covered_end"]) == (601, 1200)
+    assert row["coverage"] == pytest.approx(600 / 1824)
+    assert "partial" in row["qc_flags"].split(";")
+    assert row["ambiguous_bases"] == 0  # padding is not an ambiguous base
+    assert row["lineage"] == "L5" and row["length"] == 1824
+    same = _type(panel, ref_id, seq[600:1200])
+    assert same["lineage_distance"] == pytest.approx(row["lineage_distance"])
+    # two amplicons with unsequenced Ns between them: only sequenced columns are coverage
+    gapped = seq[:600] + "N" * 624 + seq[1224:]
+    row = _type(panel, ref_id, gapped)
+    assert (row["covered_start"], row["covered_end"]) == (1, 1824)
+    assert row["coverage"] == pytest.approx(1200 / 1824)
+    assert "partial" in row["qc_flags"] and "ambiguous_bases:624" in row["qc_flags"]
+    # mostly N: too few sequenced bases to type
+    tiny = "N" * 800 + seq[800:950] + "N" * 874
+    assert _type(panel, ref_id, tiny)["lineage"] == UNTYPED
 
 
 # published residue 530 (DOMAIN.md): G in Asia-1 (L1) and Europe (L2), N in Arctic-like (L5),
@@ -182,9 +194,19 @@ def test_divergent_sequence_is_unassigned_not_forced(real_panel):
     assert "divergent" in row["qc_flags"]
     assert row["lineage_name"] == ""
     assert row["nearest_lineage"] == "L5"
-    # a looser threshold assigns it: the call depends only on the configured divergence
+    # without the outer cap it is still not forced: it sits far outside L5's spread
     loose = _type(real_panel, "divergent", "".join(seq), TypingSettings(max_divergence=0.2))
-    assert loose["lineage"] == "L5"
+    assert loose["lineage"] == UNASSIGNED
+    assert loose["call_basis"] == "outside_spread"
+    assert loose["lineage_distance"] > loose["spread_limit"]
+    messages = typing_messages(
+        type_sequences(
+            [SequenceRecord("divergent", "".join(seq), "new.fasta", 1)],
+            real_panel,
+            TypingSettings(max_divergence=0.2),
+        )[0]
+    )
+    assert "possible new lineage" in messages[0] and "beyond that lineage's spread" in messages[0]
 
 
 def test_other_gene_shuffled_and_reversed_sequences_are_untyped(real_panel):
@@ -222,15 +244,18 @@ def test_reverse_complement_is_typed_and_flagged(real_panel):
 
 
 def test_sublineage_call_level(real_panel):
+    settings = TypingSettings(call_level="sublineage")
     ref_id = "DQ226087.1|L5|L5.2|IT|2004|DOG"
-    row = _type(
-        real_panel.without(ref_id),
-        ref_id,
-        real_panel.sequences[ref_id],
-        TypingSettings(call_level="sublineage"),
-    )
-    assert row["lineage"] == "L5.2"
+    row = _type(real_panel.without(ref_id), ref_id, real_panel.sequences[ref_id], settings)
+    assert row["lineage"] == "L5.2" and row["sublineage_call"] == "L5.2"
     assert row["runner_up_lineage"] != "L5.2"
+    # the only L5.3 gene, left out: its sublineage is not in the panel, its lineage is
+    ref_id = "Z47760.1|L5|L5.3|GL|1988|DOG"
+    row = _type(real_panel.without(ref_id), ref_id, real_panel.sequences[ref_id], settings)
+    assert row["lineage"] == UNASSIGNED
+    assert "new_sublineage:L5" in row["qc_flags"].split(";")
+    lineage_level = _type(real_panel.without(ref_id), ref_id, real_panel.sequences[ref_id])
+    assert (lineage_level["lineage"], lineage_level["sublineage_call"]) == ("L5", UNASSIGNED)
 
 
 def test_settings_reject_impossible_values():
@@ -238,9 +263,14 @@ def test_settings_reject_impossible_values():
         TypingSettings(marker_positions=(700,))
     with pytest.raises(ValueError, match="call_level"):
         TypingSettings(call_level="clade")
+    with pytest.raises(ValueError, match="clear_margin"):
+        TypingSettings(clear_margin=1.2)
     settings = TypingSettings.from_config(
-        {"max_divergence": 0.1, "marker_positions": [540], "marker_flags": [], "sequences_dir": "x"}
-    )
+        {"max_divergence": 0.1, "marker_positions": [540], "marker_flags": [], "sequences_dir": "x",
+         "spread_factor": 1.2, "clear_margin": 0.6, "sublineage_spread_factor": 0.9}
+    )  # fmt: skip
     assert settings.max_divergence == 0.1
+    assert (settings.spread.spread_factor, settings.spread.clear_margin) == (1.2, 0.6)
+    assert settings.spread.sublineage_spread_factor == 0.9
     assert settings.marker_positions == (540,)
     assert settings.marker_flags == ()

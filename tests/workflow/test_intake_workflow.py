@@ -55,7 +55,8 @@ def test_intake_target_reruns_only_on_change_and_explains_problems(workflow_dir)
     assert "file\tconfig/samples/lab_with_a_typo.csv\t2\t1\t1\t0" in summary
 
 
-def _run_step(tmp_path: Path, sheets: list[str], strict: bool) -> tuple[str, tuple[str, ...]]:
+def _run_step(tmp_path: Path, sheets: list[str], strict: bool,
+              **params: object) -> tuple[str, tuple[str, ...]]:
     """Rule intake's script, run in-process (the same code, no Snakemake start-up)."""
     from disease_risk.intake.harmonise import IntakeError
     from disease_risk.intake.stage import intake
@@ -69,7 +70,7 @@ def _run_step(tmp_path: Path, sheets: list[str], strict: bool) -> tuple[str, tup
               "assays": str(repo / "config/assays.yaml"),
               "layouts": str(repo / "config/sheet_layouts.yaml")}
     with pytest.raises(IntakeError), log_to(log_path):
-        intake(inputs, outputs, {"strict": strict})
+        intake(inputs, outputs, {"strict": strict, **params})
     return log_path.read_text(encoding="utf-8"), tuple(outputs.values())
 
 
@@ -95,3 +96,49 @@ def test_unreadable_sheet_fails_the_step_naming_the_file(tmp_path, capfd):
 def test_empty_drop_folder_fails_the_step(tmp_path, capfd):
     logged, _ = _run_step(tmp_path, [], strict=False)
     assert "no sample sheets (.csv, .tsv, .xlsx)" in logged
+
+
+def test_strict_step_fails_on_files_not_read(tmp_path, capfd):
+    from disease_risk.intake.folder import scan_drop_folder
+
+    folder = BAD / "drop_folder"
+    logged, outputs = _run_step(tmp_path, [str(folder / "good.csv")], strict=True,
+                                drop_folder=scan_drop_folder(folder).params())
+    err = capfd.readouterr().err
+    for text in ("strict mode: 5 file(s) or worksheet(s) not read",
+                 f"{folder / 'export.txt'}: not read: .txt is not a sample-sheet type",
+                 f"{folder / 'old' / 'archived.csv'}: not read: it is in the sub-folder 'old'"):
+        assert text in err and text in logged
+    assert "README.md" not in err  # documentation is a note, not a problem
+    assert not any(Path(o).exists() for o in outputs)
+
+
+@pytest.mark.slow
+def test_sheet_names_with_braces_and_files_not_read_do_not_stop_the_run(workflow_dir):
+    samples_dir = workflow_dir / "config" / "samples"
+    shutil.copy(BAD / "name_with_{braces}.csv", samples_dir / "lab_{x}.csv")
+    (samples_dir / "export.txt").write_text("sample_id\tspecies\n", encoding="utf-8")
+    dry = run_snakemake(workflow_dir, "-n", timeout=300)  # the whole pipeline plans
+    assert dry.returncode == 0, dry.stderr
+    assert "WildcardError" not in dry.stdout + dry.stderr
+    record = run_snakemake(workflow_dir, "results/provenance/input_checksums.tsv", timeout=300)
+    assert record.returncode == 0, record.stderr
+    checksums = (workflow_dir / "results/provenance/input_checksums.tsv").read_text()
+    assert "config/samples/lab_{x}.csv\t" in checksums  # read, so an input ...
+    assert "export.txt" not in checksums  # ... and a file the intake does not read is not
+
+    run = run_snakemake(workflow_dir, *TARGETS, timeout=300)
+    assert run.returncode == 0, run.stderr
+    samples = (workflow_dir / TARGETS[0]).read_text(encoding="utf-8")
+    assert "\tconfig/samples/lab_{x}.csv\t2" in samples
+    rejected = (workflow_dir / TARGETS[1]).read_text(encoding="utf-8")
+    assert ("config/samples/export.txt\t\t(whole file)\texport.txt\tnot read: .txt is not a "
+            "sample-sheet type") in rejected
+    summary = (workflow_dir / TARGETS[2]).read_text(encoding="utf-8")
+    assert "not_read\tconfig/samples/export.txt\t1\t0\t1\t0" in summary
+
+    (samples_dir / "lab_{x}.csv").write_text(  # editing a sheet Snakemake cannot track ...
+        (BAD / "name_with_{braces}.csv").read_text(encoding="utf-8").replace("1:32", "1:64"),
+        encoding="utf-8")
+    again = run_snakemake(workflow_dir, "-n", *TARGETS, timeout=300)
+    assert again.returncode == 0 and "rule intake" in again.stdout  # ... still reruns it

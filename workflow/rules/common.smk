@@ -6,7 +6,8 @@ from snakemake.utils import validate
 
 from disease_risk.config import schema_path
 
-from disease_risk.intake.sheets import find_sheets
+from disease_risk.intake.folder import scan_drop_folder, snakemake_can_name
+from disease_risk.report.provenance import provenance_inputs
 
 validate(config, schema=str(schema_path("config.schema.yaml")))
 
@@ -18,5 +19,27 @@ STRICT = str(config["strict"]).lower() in ("true", "yes")
 
 
 def sample_sheets(wildcards=None):
-    """Every sheet in the drop folder (csv, tsv, xlsx), sorted so the job is stable."""
-    return [str(p) for p in find_sheets(config["samples_dir"])]
+    """Every sheet in the drop folder (csv, tsv, xlsx) that Snakemake can name as an input,
+    sorted so the job is stable. A name with braces would read as a wildcard: such sheets go
+    to the intake through drop_folder() instead."""
+    return [str(p) for p in scan_drop_folder(config["samples_dir"]).sheets
+            if snakemake_can_name(p)]
+
+
+def drop_folder(wildcards=None):
+    """Sheets with braces in their names (with size and time, so editing one reruns the intake)
+    and every file not read with its reason (so adding one reruns the intake), as plain data.
+    Given as a function, so Snakemake does not read braces in it as wildcards."""
+    return scan_drop_folder(config["samples_dir"]).params()
+
+
+# The config file(s) and every input file the config names (results/ excluded); paths below the
+# working directory are relative, others (an absolute data folder) absolute. Names with braces
+# would read as wildcards: those files reach the provenance rule as params, checksummed all the
+# same.
+PROVENANCE_INPUTS = provenance_inputs(config, workflow.configfiles)
+
+
+def provenance_unnamed_inputs(wildcards=None):
+    """Inputs whose names Snakemake cannot take (braces), as plain data."""
+    return [f for f in PROVENANCE_INPUTS if not snakemake_can_name(f)]

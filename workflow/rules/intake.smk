@@ -1,4 +1,5 @@
-# Intake: every sample sheet in samples_dir -> harmonised samples table + QC tables.
+# Intake: every sample sheet in samples_dir -> harmonised samples table + QC tables; every other
+# file in samples_dir is listed there with the reason it is not read.
 
 
 rule intake:
@@ -6,7 +7,7 @@ rule intake:
     conda:
         "../envs/disease_risk.yaml"
     input:
-        sheets=sample_sheets(),
+        sheets=sample_sheets,
         species=config["species_file"],
         assays=config["assays_file"],
         layouts=config["sheet_layouts_file"],
@@ -24,6 +25,7 @@ rule intake:
         ),
     params:
         strict=STRICT,
+        drop_folder=drop_folder,
     log:
         "results/logs/intake/intake.log",
     resources:

@@ -1,11 +1,6 @@
 # Provenance of the run and the self-contained HTML report for wildlife vets.
 from disease_risk.report.figures import REPORT_FIGURES
-from disease_risk.report.provenance import provenance_inputs, provenance_paths
-
-
-# The config file(s) and every input file the config names (results/ excluded); paths below the
-# working directory are relative, others (an absolute data folder) absolute.
-PROVENANCE_INPUTS = provenance_inputs(config, workflow.configfiles)
+from disease_risk.report.provenance import provenance_paths
 
 
 rule provenance:
@@ -13,11 +8,12 @@ rule provenance:
         "../envs/disease_risk.yaml"
     localrule: True
     input:
-        files=PROVENANCE_INPUTS,
+        files=[f for f in PROVENANCE_INPUTS if snakemake_can_name(f)],
     output:
         **provenance_paths("results/provenance"),
     params:
         config=config,
+        unnamed_files=provenance_unnamed_inputs,
     log:
         "results/logs/report/provenance.log",
     resources:
