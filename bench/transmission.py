@@ -21,8 +21,8 @@ import networkx as nx
 import numpy as np
 from scipy import stats
 
-from disease_risk.transmission.seir import compile_network
 from disease_risk.transmission.validation import (
+    compile_network,
     configuration_model,
     percolation_theory,
     sir_final_sizes,

@@ -27,7 +27,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
-import networkx as nx
 import numpy as np
 from numba import njit
 
@@ -456,43 +455,12 @@ class CompiledNetwork:
         return np.flatnonzero(self.species == self.species_names.index(species))
 
 
-def compile_network(
-    graph: nx.Graph,
-    rate_attr: str | None = "transmission_rate",
-    rate_scale: float = 1.0 / DAYS_PER_YEAR,
-    default_rate: float = 1.0,
-    species_attr: str = "species",
-) -> CompiledNetwork:
-    """Arrays for the kernel from a networkx graph; undirected graphs give both arcs; rate =
-    attr x ``rate_scale``."""
-    nodes = np.array(list(graph.nodes()), dtype=object)
-    index = {node: i for i, node in enumerate(nodes)}
-    species_of = [graph.nodes[n].get(species_attr, "all") for n in nodes]
-    src, dst, rate = [], [], []
-    for u, v, data in graph.edges(data=True):
-        r = (data.get(rate_attr, default_rate) if rate_attr else default_rate) * rate_scale
-        src.append(index[u])
-        dst.append(index[v])
-        rate.append(r)
-        if not graph.is_directed():
-            src.append(index[v])
-            dst.append(index[u])
-            rate.append(r)
-    return _compiled(
-        nodes,
-        species_of,
-        np.asarray(src, np.int64),
-        np.asarray(dst, np.int64),
-        np.asarray(rate, float),
-    )
-
-
 def compile_contact_network(
     network: ContactNetwork, rate_scale: float = 1.0 / DAYS_PER_YEAR
 ) -> CompiledNetwork:
     """Arrays for the kernel straight from the network tables (no per-arc Python objects)."""
     arcs = network.arcs
-    return _compiled(
+    return compiled_from_arcs(
         network.nodes["node"].to_numpy(dtype=object),
         network.nodes["species"].astype(str).tolist(),
         arcs["source"].to_numpy(np.int64),
@@ -501,7 +469,7 @@ def compile_contact_network(
     )
 
 
-def _compiled(
+def compiled_from_arcs(
     nodes: np.ndarray, species_of: list[str], src: np.ndarray, dst: np.ndarray, rate: np.ndarray
 ) -> CompiledNetwork:
     """CSR arrays from arc lists: arcs sorted by source then target, species as sorted codes."""

@@ -14,7 +14,14 @@ import networkx as nx
 import numpy as np
 from numba import njit
 
-from disease_risk.transmission.seir import CompiledNetwork, KernelResult, seir_kernel, simulate
+from disease_risk.transmission.seir import (
+    DAYS_PER_YEAR,
+    CompiledNetwork,
+    KernelResult,
+    compiled_from_arcs,
+    seir_kernel,
+    simulate,
+)
 
 
 # Not cached on disk: numba links the kernel's code into this function's cache entry and checks
@@ -177,3 +184,34 @@ def endemic_sir_equilibrium(beta: float, gamma: float, mu: float) -> tuple[float
     I* = mu (1 - 1/R0) / (gamma + mu) (Anderson & May 1991; Keeling & Rohani 2008, ch. 2)."""
     r0 = beta / (gamma + mu)
     return 1.0 / r0, mu * (1.0 - 1.0 / r0) / (gamma + mu)
+
+
+def compile_network(
+    graph: nx.Graph,
+    rate_attr: str | None = "transmission_rate",
+    rate_scale: float = 1.0 / DAYS_PER_YEAR,
+    default_rate: float = 1.0,
+    species_attr: str = "species",
+) -> CompiledNetwork:
+    """Arrays for the kernel from a networkx graph; undirected graphs give both arcs; rate =
+    attr x ``rate_scale``."""
+    nodes = np.array(list(graph.nodes()), dtype=object)
+    index = {node: i for i, node in enumerate(nodes)}
+    species_of = [graph.nodes[n].get(species_attr, "all") for n in nodes]
+    src, dst, rate = [], [], []
+    for u, v, data in graph.edges(data=True):
+        r = (data.get(rate_attr, default_rate) if rate_attr else default_rate) * rate_scale
+        src.append(index[u])
+        dst.append(index[v])
+        rate.append(r)
+        if not graph.is_directed():
+            src.append(index[v])
+            dst.append(index[u])
+            rate.append(r)
+    return compiled_from_arcs(
+        nodes,
+        species_of,
+        np.asarray(src, np.int64),
+        np.asarray(dst, np.int64),
+        np.asarray(rate, float),
+    )

@@ -18,7 +18,7 @@ from scipy import stats
 
 from disease_risk.transmission import scenarios, seir
 from disease_risk.transmission.contact_network import ContactNetwork
-from disease_risk.transmission.validation import endemic_sir_equilibrium
+from disease_risk.transmission.validation import compile_network, endemic_sir_equilibrium
 
 ALPHA = 1e-3
 YEAR = seir.DAYS_PER_YEAR
@@ -190,7 +190,7 @@ def test_heap_overflow_restarts_with_the_same_result():
     """A run whose event heap would overflow restarts with a larger one: same result as with
     ample room from the start (every draw is keyed to an animal or arc)."""
     graph = nx.gnp_random_graph(300, 0.05, seed=2)
-    net = seir.compile_network(graph, rate_attr=None, rate_scale=1.0)
+    net = compile_network(graph, rate_attr=None, rate_scale=1.0)
     k = 1
     args = (
         net.indptr, net.indices, net.base_rate * 0.05, net.species, np.full(k, 2.0),

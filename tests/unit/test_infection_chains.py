@@ -17,6 +17,7 @@ import pandas as pd
 from disease_risk.tables import INDEX_SOURCE, OUTSIDE_SOURCE, origin_column, source_column
 from disease_risk.transmission import scenarios, seir, validation
 from disease_risk.transmission.contact_network import ContactNetwork
+from disease_risk.transmission.validation import compile_network
 
 Z_CRIT = 3.29  # two-sided alpha 0.001
 YEAR = seir.DAYS_PER_YEAR
@@ -176,7 +177,7 @@ def test_infector_species_match_eon_transmission_records():
     a swapped reading of the records."""
     graph, types = two_type_graph()
     tau, gamma = 0.5, 1.0
-    net = seir.compile_network(graph, rate_attr="w", rate_scale=1.0)
+    net = compile_network(graph, rate_attr="w", rate_scale=1.0)
     assert net.species_names == ("A", "B")
     rng = np.random.default_rng(1)
     starts, seeds = rng.integers(net.n, size=3000), rng.integers(2**31 - 1, size=3000)
@@ -203,7 +204,7 @@ def test_sir_infector_records_agree_with_counts():
     """Per node, the infector is a neighbour with an earlier infection (or the index case),
     and the by-source table adds up to the nodes' records."""
     graph, _ = two_type_graph(300, seed=4)
-    net = seir.compile_network(graph, rate_attr="w", rate_scale=1.0)
+    net = compile_network(graph, rate_attr="w", rate_scale=1.0)
     out = validation.sir_result(net, 0.8, 1.0, [0], seed=9)
     infected = np.flatnonzero(np.isfinite(out.t_exposed))
     assert infected.size > 30

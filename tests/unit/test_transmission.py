@@ -18,6 +18,7 @@ from scipy import stats
 
 from disease_risk.transmission import scenarios, seir, summary, validation
 from disease_risk.transmission.contact_network import ContactNetwork
+from disease_risk.transmission.validation import compile_network
 
 ALPHA = 1e-3
 
@@ -77,7 +78,7 @@ def test_sir_matches_eon_fast_sir(kind):
             graph.edges[u, v]["w"] = 1.5 - math.dist(pos[u], pos[v]) / 0.05  # weighted rates
         weight, tau = "w", 0.3
     gamma = 0.5
-    net = seir.compile_network(graph, rate_attr=weight, rate_scale=1.0)
+    net = compile_network(graph, rate_attr=weight, rate_scale=1.0)
     ours = simulate_final_sizes(net, tau, gamma, 1500, seed=1)
     eon = eon_final_sizes(graph, tau, gamma, 600, seed=2, weight=weight)
     assert stats.ks_2samp(ours, eon).pvalue > ALPHA
@@ -99,7 +100,7 @@ def test_complete_graph_final_size_exact():
     n, beta, gamma, reps = 8, 0.3, 1.0, 20000
     exact = complete_graph_final_size_pmf(n, beta, gamma)
     assert exact.sum() == pytest.approx(1.0)
-    net = seir.compile_network(nx.complete_graph(n), rate_attr=None, rate_scale=1.0)
+    net = compile_network(nx.complete_graph(n), rate_attr=None, rate_scale=1.0)
     sizes = simulate_final_sizes(net, beta, gamma, reps, seed=4, index=0)
     counts = np.bincount(sizes, minlength=n + 1)[1:]
     assert stats.chisquare(counts, exact[1:] * reps).pvalue > ALPHA
@@ -110,7 +111,7 @@ def test_complete_graph_final_size_unchanged_by_latent_period_and_death():
     construction), so a gamma latent period and case fatality must leave it exact."""
     n, beta, gamma, reps = 8, 0.3, 1.0, 20000
     exact = complete_graph_final_size_pmf(n, beta, gamma)
-    net = seir.compile_network(nx.complete_graph(n), rate_attr=None, rate_scale=1.0)
+    net = compile_network(nx.complete_graph(n), rate_attr=None, rate_scale=1.0)
     rates = net.base_rate * beta
     sizes = np.empty(reps, int)
     deaths = 0
@@ -148,7 +149,7 @@ def test_major_outbreak_share_matches_percolation_theory():
     graph = validation.configuration_model(n, 4, seed=21)
     degrees = np.array([d for _, d in graph.degree()])
     p_major, attack = validation.percolation_theory(degrees, tau, gamma)
-    net = seir.compile_network(graph, rate_attr=None, rate_scale=1.0)
+    net = compile_network(graph, rate_attr=None, rate_scale=1.0)
     sizes = simulate_final_sizes(net, tau, gamma, reps, seed=5)
     major = sizes > 0.01 * n
     se = math.sqrt(p_major * (1 - p_major) / reps)
@@ -208,7 +209,7 @@ def test_spillover_rate_on_isolated_nodes():
     n, lam, horizon = 4000, 0.3, 500.0
     graph = nx.DiGraph()
     graph.add_nodes_from(range(n), species="raccoon_dog")
-    net = seir.compile_network(graph)
+    net = compile_network(graph)
     t_exp = seir.simulate(
         net.indptr,
         net.indices,
@@ -236,7 +237,7 @@ def test_spillover_rate_on_isolated_nodes():
 
 def test_network_tables_compile_to_the_same_arrays_as_the_graph():
     graph = tiny_network()
-    from_graph = seir.compile_network(graph)
+    from_graph = compile_network(graph)
     from_tables = seir.compile_contact_network(ContactNetwork.from_graph(graph))
     assert from_tables.species_names == from_graph.species_names
     for field in ("nodes", "species", "indptr", "indices", "base_rate"):
@@ -275,7 +276,7 @@ def tiny_kernel(
 
 def test_vaccinated_at_start_never_infected_and_coverage_exact():
     graph = tiny_network()
-    net = seir.compile_network(graph)
+    net = compile_network(graph)
     dogs = net.members("domestic_dog")
     for rep in range(20):
         state0 = np.zeros(net.n, np.int8)
@@ -291,7 +292,7 @@ def test_vaccinated_at_start_never_infected_and_coverage_exact():
 
 def test_yearly_vaccination_rounds_protect_from_then_on():
     graph = tiny_network()
-    net = seir.compile_network(graph)
+    net = compile_network(graph)
     leo = net.species_names.index("amur_leopard")
     times = np.array([0.0, 365.25, 730.5])
     for rep in range(30):
@@ -435,7 +436,7 @@ def test_closed_populations_reproduce_the_kernel_before_demography():
             assert frame_digest(table[old]) == digest
             assert (table["births_domestic_dog"] == 0).all()
             assert (table["background_deaths_amur_leopard"] == 0).all()
-    net = seir.compile_network(tiny_network())
+    net = compile_network(tiny_network())
     h, infected = hashlib.sha256(), 0
     for seed in range(5):
         state0 = np.zeros(net.n, np.int8)
