@@ -191,12 +191,185 @@ def _run_network(args: argparse.Namespace) -> int:
     return 0
 
 
+# ----------------------------------------------------------------------------- sample size
+
+def _proportion_arg(text: str) -> float:
+    """A proportion as ``0.05`` or ``5%`` (range checks are the surveillance module's)."""
+    try:
+        return float(text[:-1]) / 100 if text.strip().endswith("%") else float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a proportion such as 0.05 (or 5%); got {text!r}") from None
+
+
+def _count_arg(text: str) -> int:
+    """A whole number of animals."""
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number of animals, e.g. 120; got {text!r}") from None
+
+
+# Options each mode of ``sample-size`` uses (dest names); any other one given is an error.
+_SAMPLE_SIZE_MODES: dict[str, tuple[set[str], set[str]]] = {  # mode: (required, optional)
+    "freedom": ({"design_prevalence", "confidence"},
+                {"sensitivity", "specificity", "population", "min_group_specificity"}),
+    "precision": ({"precision", "expected_prevalence", "confidence"},
+                  {"sensitivity", "specificity", "population"}),
+    "screening": ({"negative_tests", "design_prevalence"},
+                  {"sensitivity", "specificity", "population", "prior_infection"}),
+}
+_SAMPLE_SIZE_HINTS = {
+    "design_prevalence": "the smallest prevalence to detect, e.g. 0.05",
+    "confidence": "e.g. 0.95",
+    "expected_prevalence": "your best guess of the true prevalence, e.g. 0.2",
+}
+
+
+def _add_sample_size(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "sample-size",
+        help="surveillance design: animals to test for freedom from CDV or to estimate a "
+        "prevalence; probability of freedom after negative tests",
+        description="Three questions; the answer is on the last line. (1) Freedom: how many "
+        "animals to test to detect CDV at --design-prevalence with --confidence (binomial for a "
+        "large or unknown population; exact hypergeometric with --population; with "
+        "--specificity below 1 the group is called infected at a cut-point number of positives "
+        "keeping the group specificity >= --min-group-specificity, Cameron & Baldock 1998). "
+        "(2) --precision D --expected-prevalence P: how many to estimate a true prevalence to "
+        "+/- D with an imperfect test (Humphry et al. 2004; epiR epi.sssimpleestb). "
+        "(3) --negative-tests N: after N animals all tested negative (pre-release screening), "
+        "the confidence of freedom at --design-prevalence and the probability that the group is "
+        "free given --prior-infection (Martin et al. 2007; RSurveillance pfree.1). Proportions "
+        "may be written 0.05 or 5%.",
+    )
+    parser.add_argument("--design-prevalence", type=_proportion_arg, metavar="P",
+                        help="prevalence to detect if CDV is present (freedom, screening)")
+    parser.add_argument("--confidence", type=_proportion_arg, metavar="C",
+                        help="wanted probability of detection (freedom) or confidence level of "
+                        "the interval (precision), e.g. 0.95")
+    parser.add_argument("--sensitivity", type=_proportion_arg, metavar="SE",
+                        help="test sensitivity per animal (default 1)")
+    parser.add_argument("--specificity", type=_proportion_arg, metavar="SP",
+                        help="test specificity per animal (default 1)")
+    parser.add_argument("--population", type=_count_arg, metavar="N",
+                        help="animals in the population or group (default: large or unknown)")
+    parser.add_argument("--min-group-specificity", type=_proportion_arg, metavar="SPH",
+                        help="freedom with specificity < 1: lowest acceptable probability of "
+                        "calling a free group free (default 0.95)")
+    parser.add_argument("--precision", type=_proportion_arg, metavar="D",
+                        help="estimate a prevalence to +/- D (absolute), e.g. 0.05")
+    parser.add_argument("--expected-prevalence", type=_proportion_arg, metavar="P",
+                        help="with --precision: the expected true prevalence")
+    parser.add_argument("--negative-tests", type=_count_arg, metavar="N",
+                        help="probability of freedom after N animals all tested negative")
+    parser.add_argument("--prior-infection", type=_proportion_arg, metavar="Q",
+                        help="with --negative-tests: probability, before testing, that the group "
+                        "is infected at the design prevalence (default 0.5)")
+    parser.set_defaults(func=_run_sample_size)
+
+
+def _sample_size_usage_error(args: argparse.Namespace) -> str | None:
+    """What is wrong with the combination of options given, or None."""
+    if args.precision is not None and args.negative_tests is not None:
+        return ("--precision and --negative-tests ask different questions; give one of them "
+                "(or neither, for the freedom sample size)")
+    mode = ("precision" if args.precision is not None
+            else "screening" if args.negative_tests is not None else "freedom")
+    required, optional = _SAMPLE_SIZE_MODES[mode]
+    every = set().union(*(r | o for r, o in _SAMPLE_SIZE_MODES.values()))
+    what = {"freedom": "the freedom sample size", "precision": "--precision",
+            "screening": "--negative-tests"}[mode]
+    for dest in sorted(every - required - optional):
+        if getattr(args, dest) is not None:
+            return f"--{dest.replace('_', '-')} is not used with {what}; leave it out"
+    for dest in sorted(required):
+        if getattr(args, dest) is None:
+            hint = _SAMPLE_SIZE_HINTS.get(dest)
+            return (f"--{dest.replace('_', '-')} is needed for {what}"
+                    + (f" ({hint})" if hint else ""))
+    return None
+
+
+def _population_words(population: int | None, infected: int | None, method: str) -> str:
+    if population is None:
+        return f"population: large or unknown ({method})"
+    return (f"population: {population} animals, {infected} of them infected at the design "
+            f"prevalence ({method})")
+
+
+def _run_sample_size(args: argparse.Namespace) -> int:
+    from disease_risk.risk import surveillance as sv
+
+    problem = _sample_size_usage_error(args)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
+    se = 1.0 if args.sensitivity is None else args.sensitivity
+    sp = 1.0 if args.specificity is None else args.specificity
+    test = f"test: sensitivity {se:g}, specificity {sp:g}"
+    try:
+        if args.precision is not None:
+            n = sv.prevalence_sample_size(args.expected_prevalence, args.precision,
+                                          args.confidence, se, sp, args.population)
+            apparent = se * args.expected_prevalence + (1 - sp) * (1 - args.expected_prevalence)
+            print(f"estimate the true prevalence to +/- {args.precision:g} with "
+                  f"{args.confidence:g} confidence (Humphry et al. 2004, equation 2)")
+            print(f"{test}; expected true prevalence {args.expected_prevalence:g}, apparent "
+                  f"{apparent:.4g}")
+            print("population: large or unknown" if args.population is None else
+                  f"population: {args.population} animals (finite population correction)")
+            print("animals to test:")
+            print(n)
+        elif args.negative_tests is not None:
+            prior = 0.5 if args.prior_infection is None else args.prior_infection
+            ev = sv.probability_of_freedom(args.negative_tests, args.design_prevalence, prior,
+                                           se, sp, args.population)
+            method = "binomial" if args.population is None else "exact hypergeometric"
+            print(f"{args.negative_tests} animals tested, all negative; {test}")
+            print(_population_words(args.population, ev.infected, method))
+            print(f"confidence of freedom at design prevalence {args.design_prevalence:g} "
+                  f"(probability of at least one positive had CDV been there): "
+                  f"{ev.confidence:.4f}")
+            print(f"prior probability of infection: {prior:g}"
+                  + (" (default; set --prior-infection)" if args.prior_infection is None else ""))
+            print("probability the group is free of CDV (Martin et al. 2007):")
+            print(f"{ev.probability_free:.4f}")
+        else:
+            min_sph = 0.95 if args.min_group_specificity is None else args.min_group_specificity
+            design = sv.freedom_sample_size(args.design_prevalence, args.confidence, se, sp,
+                                            args.population, min_sph)
+            method = "binomial" if args.population is None else "exact hypergeometric"
+            print(f"freedom from CDV: detect it at design prevalence "
+                  f"{args.design_prevalence:g} with {args.confidence:g} confidence; {test}")
+            print(_population_words(args.population, design.infected, method))
+            if sp < 1:
+                print(f"call the group infected at {design.cut_point} or more positives "
+                      f"(cut-point approach, Cameron & Baldock 1998); group specificity "
+                      f"{design.group_specificity:.4f} (minimum {min_sph:g})")
+            print(f"group sensitivity with {design.sample_size} animals: "
+                  f"{design.group_sensitivity:.4f}")
+            if args.population is not None and sp == 1:
+                approx = sv.macdiarmid_sample_size(args.confidence, args.population,
+                                                   design.infected or 1, se)
+                print(f"(MacDiarmid 1988 approximation, as in Epitools and RSurveillance "
+                      f"n.hypergeo: {approx if approx is not None else 'more than N'})")
+            print("animals to test:")
+            print(design.sample_size)
+    except sv.SurveillanceInputError as err:
+        print(f"error: --{err.parameter.replace('_', '-')} {err.problem}", file=sys.stderr)
+        return 2
+    return 0
+
+
 SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_check,
     _add_template,
     _add_make_example_data,
     _add_fetch_references,
     _add_network,
+    _add_sample_size,
 ]
 
 

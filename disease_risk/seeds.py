@@ -25,6 +25,11 @@ STREAMS: dict[str, str] = {
     "seeds (the same in every scenario: common random numbers)",
     "transmission/demography": "per-replicate annual survival draws (the same in every "
     "scenario; its own stream, so demography on or off leaves the other draws as they are)",
+    "transmission/calibration": "ABC-SMC proposals and the seed of every pyabc task",
+    "transmission/calibration_fit": "posterior draws and simulations of the calibration's "
+    "fit table (simulated against serology force of infection)",
+    "transmission/sensitivity": "Morris design, model runs at its points and bootstrap of the "
+    "sensitivity indices",
 }
 
 

@@ -89,6 +89,36 @@ def origin_column(target: str, origin: str) -> str:
     return f"infections_{target}_origin_{origin}"
 
 
+def p_transmission_column(rule: str) -> str:
+    """A contact rule's transmission probability (replicate and calibration tables)."""
+    return f"p_transmission_{rule}"
+
+
+def outside_infection_column(species: str) -> str:
+    """A species' annual rate of infection from beyond the landscape (replicate and
+    calibration tables)."""
+    return f"outside_infection_{species}"
+
+
+# --- calibration ------------------------------------------------------------------------------
+CALIBRATION_PARAMETER_COLUMNS = (
+    "parameter", "kind", "name", "prior_low", "prior_high", "posterior_median",
+    "posterior_lo90", "posterior_hi90", "width_ratio", "identified", "source",
+)  # fmt: skip
+FOI_FIT_COLUMNS = (
+    "species", "serology_foi_median", "serology_foi_lo95", "serology_foi_hi95",
+    "simulated_foi_median", "simulated_foi_lo95", "simulated_foi_hi95", "agrees", "verdict",
+)  # fmt: skip
+CALIBRATION_PROGRESS_COLUMNS = (
+    "generation", "tolerance", "simulations", "acceptance_rate", "ess",
+)  # fmt: skip
+# One row per model output and assumption: Morris screening (transmission/sensitivity.py).
+SENSITIVITY_COLUMNS = (
+    "output", "parameter", "kind", "low", "high", "mu", "mu_star", "mu_star_conf", "sigma",
+    "rank", "source",
+)  # fmt: skip
+
+
 # --- risk -------------------------------------------------------------------------------------
 HAZARD_COLUMNS = (
     "hazard", "name", "agent", "kind", "assessment", "affected_species", "pathways",
@@ -99,7 +129,9 @@ ESTIMATION_COLUMNS = (
     "release_probability", "release_lo95", "release_hi95", "release_likelihood",
     "exposure_probability", "exposure_likelihood",
     "infection_probability", "infection_lo95", "infection_hi95", "likelihood",
-    "target_p_any_infection", "contact_share",
+    "target_p_any_infection", "infection_share",
+    "infection_by_source", "infection_by_source_lo95", "infection_by_source_hi95",
+    "infection_by_origin", "infection_by_origin_lo95", "infection_by_origin_hi95",
     "deaths_median", "deaths_hi95", "population_size", "share_lost_hi95", "consequence",
     "risk", "uncertainty", "uncertainty_reasons",
     "serology_species", "source_n_tested", "source_prevalence_median", "source_prevalence_lo95",

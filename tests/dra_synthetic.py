@@ -17,9 +17,14 @@ import yaml
 from disease_risk.tables import (
     DIAGNOSTIC_COLUMNS,
     FOI_COLUMNS,
+    INDEX_SOURCE,
     NETWORK_SUMMARY_COLUMNS,
+    OUTSIDE_SOURCE,
     PREVALENCE_COLUMNS,
+    RELEASED_SUFFIX,
     TRANSMISSION_SUMMARY_COLUMNS,
+    origin_column,
+    source_column,
     write_table,
 )
 
@@ -133,16 +138,36 @@ def scenario_species(scen: str) -> list[str]:
 
 
 def replicates(scen: str, n: int = 200) -> pd.DataFrame:
-    """Per-replicate outcomes with common random numbers across scenarios (same uniforms)."""
+    """Per-replicate outcomes with common random numbers across scenarios (same uniforms): the
+    share of replicates with any infection is exactly the summary's ``p_any_infection``. Each
+    group's infections come a quarter (rounded down) from dogs, half from raccoon dogs and the
+    rest from foxes (direct source); half (rounded down) from chains started in dogs, the rest
+    in raccoon dogs (origin)."""
     u = np.random.default_rng(7).random((n, 8))
     out: dict = {"scenario": scen, "replicate": np.arange(n)}
     for k, sp in enumerate(scenario_species(scen)):
         p, _, d_hi, pop = _species_outcome(scen, sp)
-        infected = u[:, k] < p
+        infected = np.argsort(np.argsort(u[:, k])) < round(p * n)
+        count = np.where(infected, np.ceil(1 + 20 * u[:, (k + 1) % 8]), 0).astype(int)
         out[f"population_{sp}"] = pop
-        out[f"infected_{sp}"] = np.where(infected, np.ceil(1 + 20 * u[:, (k + 1) % 8]), 0)
+        out[f"infected_{sp}"] = count
         out[f"deaths_{sp}"] = np.where(infected, np.floor(d_hi * u[:, (k + 2) % 8]), 0)
+        out.update(chain_columns(sp, scenario_species(scen), count))
     return pd.DataFrame(out)
+
+
+def chain_columns(group: str, groups: list[str], count: np.ndarray) -> dict[str, np.ndarray]:
+    """Infections of ``group`` by direct source and by chain origin (see :func:`replicates`)."""
+    species = [g for g in groups if not g.endswith(RELEASED_SUFFIX)]
+    dogs, raccoon_dogs = count // 4, count // 2
+    direct = {"domestic_dog": dogs, "raccoon_dog": raccoon_dogs,
+              "red_fox": count - dogs - raccoon_dogs}
+    started = {"domestic_dog": count // 2, "raccoon_dog": count - count // 2}
+    zero = np.zeros_like(count)
+    columns = {source_column(group, s): direct.get(s, zero)
+               for s in (*species, OUTSIDE_SOURCE, INDEX_SOURCE)}
+    columns.update({origin_column(group, s): started.get(s, zero) for s in species})
+    return columns
 
 
 def transmission_summary() -> pd.DataFrame:

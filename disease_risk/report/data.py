@@ -44,6 +44,8 @@ class ReportData:
     lineages: pd.DataFrame | None = None
     network: pd.DataFrame | None = None
     transmission: pd.DataFrame | None = None
+    calibration_fit: pd.DataFrame | None = None
+    calibration_parameters: pd.DataFrame | None = None
     names: SpeciesNames = field(default_factory=SpeciesNames)
     extra_figures: Mapping[str, bytes] = field(default_factory=dict)
     horizon_days: float | None = None

@@ -19,6 +19,7 @@ from disease_risk.report.data import ReportData, SpeciesNames
 from disease_risk.report.provenance import Provenance
 from disease_risk.report.summary import plain_summary
 from disease_risk.report.words import missing, pct
+from disease_risk.risk.attribution import pathway_label
 from disease_risk.risk.evidence import unreliable_blocks
 from disease_risk.risk.scales import RiskSettings
 
@@ -64,10 +65,9 @@ def estimation_glance(
     """The risk estimation table in words a vet reads at a glance (numbers in brackets)."""
     rows = []
     for r in estimation.itertuples():
-        spec = settings.pathways.get(r.pathway, {})
         rows.append({
             "hazard": r.hazard, "target": names(r.target_species),
-            "pathway": spec.get("label", r.pathway),
+            "pathway": pathway_label(r.pathway, settings.pathways),
             "release": _with_pct(r.release_likelihood, r.release_probability),
             "exposure": _with_pct(r.exposure_likelihood, r.exposure_probability),
             "likelihood": _with_pct(r.likelihood, r.infection_probability),
@@ -183,6 +183,8 @@ def _tables_html(
         "management_glance": management_glance(data.management, data.names),
         "hazards": data.hazards, "transmission": data.transmission,
         "lineages": data.lineages, "network": data.network, "foi": data.foi,
+        "calibration_fit": data.calibration_fit,
+        "calibration_parameters": data.calibration_parameters,
         "diagnostics": data.diagnostics,
         "prevalence_species": _prevalence_part(data.prevalence, "species"),
         "prevalence_site": _prevalence_part(data.prevalence, "site"),

@@ -25,12 +25,16 @@ from disease_risk.tables import CONCLUSION_TEXT_COLUMNS, read_table
 log = logging.getLogger(__name__)
 
 RISK_TABLES = ("hazards", "estimation", "management")  # with conclusions: the risk stage's
-EVIDENCE_TABLES = ("prevalence", "foi", "diagnostics", "lineages", "network", "transmission")
+EVIDENCE_TABLES = (
+    "prevalence", "foi", "diagnostics", "lineages", "network", "transmission",
+    "calibration_fit", "calibration_parameters",
+)  # fmt: skip
 EXTRA_FIGURES = {  # figure name in the report -> rule input of an upstream PNG
     "tree": "tree",
     "transmission_outbreak_sizes": "outbreak_sizes",
     "transmission_target_risk": "target_risk",
     "ppc_posterior_predictive": "posterior_predictive",
+    "calibration_foi_fit": "calibration_figure",
 }
 
 
@@ -57,9 +61,10 @@ def report_html(
     """Write the report and, as PNG, its own figures.
 
     ``inputs``: hazards, estimation, management, conclusions (risk stage); prevalence, foi,
-    diagnostics, lineages, network, transmission (tables); tree, outbreak_sizes, target_risk,
-    posterior_predictive (PNG); species (the registry, for common names); provenance (the
-    record's files). ``outputs``: html, figures (one PNG per name in ``REPORT_FIGURES``).
+    diagnostics, lineages, network, transmission, calibration_fit, calibration_parameters
+    (tables); tree, outbreak_sizes, target_risk, posterior_predictive, calibration_figure
+    (PNG); species (the registry, for common names); provenance (the record's files).
+    ``outputs``: html, figures (one PNG per name in ``REPORT_FIGURES``).
     ``params``: risk (config section), report (title, max_table_rows), horizon_days.
     """
     settings = RiskSettings.from_config(params["risk"])

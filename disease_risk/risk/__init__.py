@@ -5,6 +5,8 @@ scenario results.
   matrix, the validated ``risk:`` config section;
 - :mod:`~disease_risk.risk.hazards`: the hazard list and the hazard identification table;
 - :mod:`~disease_risk.risk.evidence`: the pipeline's tables as per-species evidence;
+- :mod:`~disease_risk.risk.attribution`: each target's chance of infection split between
+  pathways by the simulated infection chains (who infected whom);
 - :mod:`~disease_risk.risk.estimation`: risk estimation (hazard x target x pathway);
 - :mod:`~disease_risk.risk.management`: each scenario against the baseline;
 - :mod:`~disease_risk.risk.conclusions`: per target, the overall risk, fit reliability and best

@@ -1,8 +1,9 @@
 """The DRA's conclusions per target species, for the report to state rather than recompute.
 
-One row per target: the overall risk level (the worst quantified CDV row) and its pathway, the
-most likely route in the baseline scenario, whether every model fit passed its diagnostics, and
-the option that lowers the target's chance of infection most, with its change and 95% interval.
+One row per target: the overall risk level and its pathway (rated on the target's chance of any
+infection, its ``all_pathways`` row, and never lower than any of its quantified rows), the most
+likely route in the baseline scenario, whether every model fit passed its diagnostics, and the
+option that lowers the target's chance of infection most, with its change and 95% interval.
 ``best_scenario`` names that option only when its interval lies wholly below zero (it clearly
 helps); otherwise it is empty and the ``largest_drop_*`` columns say how close it came.
 """
@@ -14,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from disease_risk.risk.attribution import ALL_PATHWAYS
 from disease_risk.risk.evidence import require_columns, unreliable_blocks
 from disease_risk.risk.management import most_effective
 from disease_risk.risk.scales import RiskSettings, risk_rank
@@ -57,7 +59,8 @@ def build_conclusions(
 
 
 def _overall_risk(cdv: pd.DataFrame) -> dict[str, str]:
-    """The worst risk over a target's quantified rows (ties: the more likely infection)."""
+    """The worst risk over a target's quantified rows, its total (``all_pathways``) included;
+    ties go to the more likely infection, so the total wins over its pieces."""
     if cdv.empty:
         return dict.fromkeys(
             ("overall_risk", "overall_likelihood", "overall_consequence", "overall_pathway"), ""
@@ -72,7 +75,8 @@ def _overall_risk(cdv: pd.DataFrame) -> dict[str, str]:
 
 
 def _main_pathway(baseline_rows: pd.DataFrame) -> dict[str, Any]:
-    """The most likely route in the baseline scenario and its infection probability."""
+    """The most likely route in the baseline scenario (not the total) and its probability."""
+    baseline_rows = baseline_rows[baseline_rows["pathway"] != ALL_PATHWAYS]
     if baseline_rows.empty:
         return {"main_pathway": "", "main_pathway_probability": NAN}
     main = baseline_rows.sort_values("infection_probability", ascending=False).iloc[0]

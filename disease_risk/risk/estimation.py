@@ -1,12 +1,14 @@
 """Risk estimation: one row per hazard x target species x pathway (OIE/IUCN 2014).
 
-CDV is quantified from this run: release = how often CDV circulates in the pathway's
-most-infected source species in the simulation, infection = the target's chance of any infection
-x the share of its between-species contacts with the pathway's species (or, for a pathway that
-is a scenario such as a release of zoo-born animals, the chance for the released group), exposure
-= infection / release; consequence = the 97.5% quantile of deaths as a share of the population;
-uncertainty from the serology behind the row and the model diagnostics. Other hazards take the
-qualitative words of the hazard list. ``method`` says how each number was obtained.
+CDV is quantified from this run. Infection: the target's chance of any infection in the baseline
+scenario, split between pathways by the simulated infection chains (who infected whom,
+:mod:`disease_risk.risk.attribution`), so the pathway rows of a target add up to its
+``all_pathways`` row; a pathway that is a scenario (a release of zoo-born animals) gives the
+chance for the released group. Release = how often CDV circulates in the pathway's most-infected
+source species; exposure = infection / release; consequence = the 97.5% quantile of deaths as a
+share of the population; uncertainty from the serology behind the row and the model
+diagnostics. Other hazards take the qualitative words of the hazard list. ``method`` says how
+each number was obtained.
 """
 
 from __future__ import annotations
@@ -18,8 +20,16 @@ from typing import Any
 
 import pandas as pd
 
+from disease_risk.risk.attribution import (
+    ALL_PATHWAYS,
+    INDEX_CASES,
+    OUTSIDE_LANDSCAPE,
+    OWN_SPECIES,
+    ChainAttribution,
+    PathwayLikelihood,
+    attribute_infections,
+)
 from disease_risk.risk.evidence import (
-    contact_shares,
     fits_reliable,
     n_tested,
     p_with_interval,
@@ -39,9 +49,28 @@ from disease_risk.risk.scales import (
     likelihood_word,
     uncertainty_level,
 )
-from disease_risk.tables import ESTIMATION_COLUMNS, RELEASED_SUFFIX
+from disease_risk.tables import (
+    ESTIMATION_COLUMNS,
+    INDEX_SOURCE,
+    OUTSIDE_SOURCE,
+    RELEASED_SUFFIX,
+)
 
 NAN = float("nan")
+Release = tuple[float, float, float, str]  # probability, lo95, hi95, source species
+# Pathways whose release is certain by the model's construction, and how ``method`` says so.
+CERTAIN_RELEASE: dict[str, tuple[Release, str]] = {
+    OUTSIDE_LANDSCAPE: (
+        (1.0, 1.0, 1.0, OUTSIDE_SOURCE),
+        "1: the model takes CDV as always present beyond the landscape (outside infection at "
+        "a constant annual rate)",
+    ),
+    INDEX_CASES: ((1.0, 1.0, 1.0, INDEX_SOURCE), "1: the scenario places the index cases"),
+}
+ATTRIBUTION_WORDS = {
+    "source": "the species of the direct infector",
+    "origin": "the species whose spillover or index case started the chain",
+}
 
 
 @dataclass(frozen=True)
@@ -50,6 +79,7 @@ class CdvEvidence:
 
     settings: RiskSettings
     transmission: pd.DataFrame
+    replicates: Mapping[str, pd.DataFrame]
     prevalence: pd.DataFrame
     foi: pd.DataFrame
     network_summary: pd.DataFrame | None
@@ -62,12 +92,30 @@ class CdvEvidence:
             if s not in self.settings.targets and not s.endswith(RELEASED_SUFFIX)
         ]
 
+    def simulated_species(self, scenario: str) -> list[str]:
+        """Species of ``scenario`` in the transmission summary, released groups left out."""
+        rows = self.transmission[self.transmission["scenario"].astype(str) == scenario]
+        return sorted(
+            s for s in set(rows["species"].astype(str)) if not s.endswith(RELEASED_SUFFIX)
+        )
+
+    def baseline_replicates(self) -> pd.DataFrame:
+        """The replicate table of the baseline scenario (its infection chains)."""
+        base = self.settings.baseline_scenario
+        if base not in self.replicates:
+            raise RiskConfigError(
+                f"no replicate table for the baseline scenario {base!r} (risk.baseline_scenario); "
+                f"scenarios with one: {sorted(self.replicates)}"
+            )
+        return self.replicates[base]
+
 
 def build_risk_estimation(
     *,
     hazards: Sequence[Mapping[str, Any]],
     settings: RiskSettings,
     transmission: pd.DataFrame,
+    replicates: Mapping[str, pd.DataFrame],
     prevalence: pd.DataFrame,
     foi: pd.DataFrame,
     diagnostics: pd.DataFrame,
@@ -76,13 +124,15 @@ def build_risk_estimation(
     """Risk estimation: one row per hazard x target species x pathway.
 
     CDV rows are computed from ``transmission`` (summary by scenario and species),
-    ``prevalence`` (species-level serology, indexed by species), ``foi`` (latest FOI per species)
-    and ``network_summary`` (contacts between species); other hazards take their words from the
-    hazard list. ``method`` says how each number was obtained.
+    ``replicates`` (scenario -> replicate table; the baseline's infection chains split each
+    target's infections between pathways), ``prevalence`` (species-level serology, indexed by
+    species), ``foi`` (latest FOI per species) and ``network_summary`` (population sizes); other
+    hazards take their words from the hazard list. ``method`` says how each number was obtained.
     """
     evidence = CdvEvidence(
         settings=settings,
         transmission=require_transmission(transmission),
+        replicates=replicates,
         prevalence=prevalence,
         foi=foi,
         network_summary=require_network(network_summary),
@@ -124,62 +174,140 @@ def _qualitative_rows(hazard: Mapping[str, Any], settings: RiskSettings) -> list
 
 
 def _cdv_rows(hazard_id: str, evidence: CdvEvidence) -> list[dict]:
-    """The quantified rows: each target x each pathway that applies to it."""
+    """The quantified rows of each target: its pathways split by the infection chains of the
+    baseline scenario, their total, then the pathways that are scenarios."""
+    settings = evidence.settings
+    base = settings.baseline_scenario
     rows = []
-    for target in evidence.settings.targets:
+    for target in settings.targets:
         pathways = {
-            name: spec for name, spec in evidence.settings.pathways.items()
-            if target in spec.get("targets", evidence.settings.targets)
+            name: spec for name, spec in settings.pathways.items()
+            if target in spec.get("targets", settings.targets)
         }
-        shares = _contact_shares(target, pathways, evidence.network_summary)
+        source_pathways = {name: spec for name, spec in pathways.items() if "scenario" not in spec}
+        species = evidence.simulated_species(base)
+        chains = attribute_infections(
+            evidence.baseline_replicates(), target, species, source_pathways,
+            what=f"replicates of {base!r}",
+        )
+        for name in chains.pathways(list(source_pathways)):
+            rows.append(_chain_row(hazard_id, target, name, chains, evidence))
+        rows.append(_total_row(hazard_id, target, chains, evidence))
         for name, spec in pathways.items():
-            rows.append(_cdv_row(hazard_id, target, name, spec, shares, evidence))
+            if "scenario" in spec:
+                rows.append(_scenario_pathway_row(hazard_id, target, name, spec, evidence))
     return rows
 
 
-def _contact_shares(
-    target: str, pathways: Mapping[str, Mapping[str, Any]], network: pd.DataFrame | None
-) -> dict[str, float]:
-    """Share of the target's contacts per contact pathway (pathways that are not scenarios)."""
-    contact_paths = {
-        name: [s for s in spec.get("sources", []) if s != target]
-        for name, spec in pathways.items()
-        if "scenario" not in spec
-    }
-    if network is None:
-        return {name: NAN for name in contact_paths}
-    return contact_shares(network, target, contact_paths)
-
-
-def _cdv_row(
+def _chain_row(
     hazard_id: str,
     target: str,
     pathway: str,
-    spec: Mapping[str, Any],
-    shares: Mapping[str, float],
+    chains: ChainAttribution,
     evidence: CdvEvidence,
 ) -> dict[str, Any]:
-    """One quantified row: likelihood, consequence, risk and uncertainty of one pathway."""
-    scenario = spec.get("scenario", evidence.settings.baseline_scenario)
-    sources = [s for s in spec.get("sources", []) if s != target] or evidence.reservoir_species()
-    if "scenario" in spec:
-        group, share = _scenario_group(target, scenario, evidence.transmission), 1.0
-        method = (
-            f"scenario {scenario!r}: infection probability of the {group} group in that "
-            "scenario; release = probability CDV circulates in the most-infected "
-            "reservoir species there"
-        )
+    """One pathway of a target in the baseline: its share of the target's chance of infection
+    by the infection chains."""
+    attribution = evidence.settings.attribution
+    base = evidence.settings.baseline_scenario
+    if pathway in CERTAIN_RELEASE:
+        release, words = CERTAIN_RELEASE[pathway]
+        species = [target]
     else:
-        group, share = target, shares.get(pathway, NAN)
-        method = (
-            f"scenario {scenario!r}: target infection probability x share of the "
-            "target's between-species contacts with this pathway's species; release = "
-            "probability CDV circulates in the pathway's most-infected species"
+        species = (
+            [target] if pathway == OWN_SPECIES
+            else [s for s, p in chains.species_pathway.items() if p == pathway]
         )
+        release = _most_infected(evidence.transmission, base, species, evidence.prevalence)
+        words = "probability CDV circulates in the pathway's most-infected species"
+    method = (
+        f"scenario {base!r}, {chains.replicates} replicates: infection = mean over replicates "
+        "of [target infected] x the share of its infections attributed to this pathway by "
+        f"{ATTRIBUTION_WORDS[attribution]} (risk.attribution: {attribution}; "
+        "infection_by_source and infection_by_origin give both ways), 95% Jeffreys interval "
+        f"over replicates; release = {words}"
+    )
+    return _quantified_row(
+        hazard_id, target, pathway, base,
+        infection=chains.likelihood(pathway, attribution), total=chains.total,
+        by_source=chains.likelihood(pathway, "source"),
+        by_origin=chains.likelihood(pathway, "origin"),
+        release=release, serology_sources=species, method=method, evidence=evidence,
+    )
+
+
+def _total_row(
+    hazard_id: str, target: str, chains: ChainAttribution, evidence: CdvEvidence
+) -> dict[str, Any]:
+    """All pathways of a target together: its chance of any infection in the baseline, the
+    sum of its pathway rows; the overall risk is rated on it."""
+    method = (
+        f"scenario {evidence.settings.baseline_scenario!r}, {chains.replicates} replicates: "
+        "infection = share of replicates in which any target animal is infected, the sum of "
+        "the target's pathway rows (the overall risk is rated on it), 95% Jeffreys interval; "
+        "release = probability CDV circulates in the most-infected reservoir species"
+    )
+    base = evidence.settings.baseline_scenario
+    reservoirs = evidence.reservoir_species()
+    return _quantified_row(
+        hazard_id, target, ALL_PATHWAYS, base,
+        infection=chains.total, total=chains.total, by_source=chains.total,
+        by_origin=chains.total,
+        release=_most_infected(evidence.transmission, base, reservoirs, evidence.prevalence),
+        serology_sources=reservoirs, method=method, evidence=evidence,
+    )
+
+
+def _scenario_pathway_row(
+    hazard_id: str, target: str, pathway: str, spec: Mapping[str, Any], evidence: CdvEvidence
+) -> dict[str, Any]:
+    """A pathway that is a scenario (a release of zoo-born animals): the chance of infection
+    of the released group in that scenario, or of the target if the scenario has none."""
+    scenario = spec["scenario"]
+    group = _scenario_group(target, scenario, evidence.transmission)
+    sources = [s for s in spec.get("sources", []) if s != target] or evidence.reservoir_species()
+    method = (
+        f"scenario {scenario!r}: infection probability of the {group} group in that "
+        "scenario (Jeffreys interval; the group's whole chance, not split by the infection "
+        "chains); release = probability CDV circulates in the most-infected reservoir species "
+        "there"
+    )
+    group_row = scenario_row(evidence.transmission, scenario, group)
+    whole = PathwayLikelihood(*p_with_interval(group_row))
+    return _quantified_row(
+        hazard_id, group, pathway, scenario, infection=whole, total=whole, by_source=whole,
+        by_origin=whole,
+        release=_most_infected(evidence.transmission, scenario, sources, evidence.prevalence),
+        serology_sources=sources,
+        method=method, evidence=evidence, serology_target=target,
+    )
+
+
+def _quantified_row(
+    hazard_id: str,
+    group: str,
+    pathway: str,
+    scenario: str,
+    *,
+    infection: PathwayLikelihood,
+    total: PathwayLikelihood,
+    by_source: PathwayLikelihood,
+    by_origin: PathwayLikelihood,
+    release: Release,
+    serology_sources: Sequence[str],
+    method: str,
+    evidence: CdvEvidence,
+    serology_target: str | None = None,
+) -> dict[str, Any]:
+    """One quantified row: likelihood, consequence, risk and uncertainty of a pathway."""
     target_row = scenario_row(evidence.transmission, scenario, group)
-    likelihood = _likelihood_columns(target_row, share, scenario, sources, evidence)
+    likelihood = _likelihood_columns(infection, total, release, evidence)
+    likelihood.update(_split_columns(by_source, "infection_by_source"))
+    likelihood.update(_split_columns(by_origin, "infection_by_origin"))
     consequence = _consequence_columns(target_row, group, evidence)
-    serology = _serology_columns(likelihood["source_species"], target, sources, evidence)
+    serology = _serology_columns(
+        likelihood["source_species"], serology_target or group, serology_sources, evidence
+    )
     risk = evidence.settings.matrix.lookup(likelihood["likelihood"], consequence["consequence"])
     return {
         "hazard": hazard_id, "target_species": group, "pathway": pathway,
@@ -195,37 +323,39 @@ def _scenario_group(target: str, scenario: str, transmission: pd.DataFrame) -> s
 
 
 def _likelihood_columns(
-    target_row: pd.Series | None,
-    share: float,
-    scenario: str,
-    sources: Sequence[str],
+    infection: PathwayLikelihood,
+    total: PathwayLikelihood,
+    release: Release,
     evidence: CdvEvidence,
 ) -> dict[str, Any]:
     """Release, exposure and infection probabilities of a pathway and their words."""
-    p_target, lo_target, hi_target = p_with_interval(target_row)
-    release_p, release_lo, release_hi, release_species = _most_infected(
-        evidence.transmission, scenario, sources, evidence.prevalence
-    )
-    infection = p_target * share
-    exposure = min(1.0, infection / release_p) if release_p > 0 else NAN
+    release_p, release_lo, release_hi, release_from = release
+    p = infection.probability
+    exposure = min(1.0, p / release_p) if release_p > 0 else NAN
     thresholds = evidence.settings.likelihood_thresholds
     return {
-        "source_species": release_species,
+        "source_species": release_from,
         "release_probability": release_p, "release_lo95": release_lo,
         "release_hi95": release_hi,
         "release_likelihood": likelihood_word(release_p, thresholds),
         "exposure_probability": exposure,
         "exposure_likelihood": likelihood_word(exposure, thresholds),
-        "infection_probability": infection, "infection_lo95": lo_target * share,
-        "infection_hi95": hi_target * share,
-        "likelihood": likelihood_word(infection, thresholds),
-        "target_p_any_infection": p_target, "contact_share": share,
+        "infection_probability": p, "infection_lo95": infection.lo95,
+        "infection_hi95": infection.hi95,
+        "likelihood": likelihood_word(p, thresholds),
+        "target_p_any_infection": total.probability,
+        "infection_share": p / total.probability if total.probability > 0 else NAN,
     }
+
+
+def _split_columns(split: PathwayLikelihood, stem: str) -> dict[str, float]:
+    """A pathway likelihood by one attribution as ``<stem>, <stem>_lo95, <stem>_hi95``."""
+    return {stem: split.probability, f"{stem}_lo95": split.lo95, f"{stem}_hi95": split.hi95}
 
 
 def _most_infected(
     transmission: pd.DataFrame, scenario: str, species: Sequence[str], prevalence: pd.DataFrame
-) -> tuple[float, float, float, str]:
+) -> Release:
     """Release: the source species in which CDV most often circulates in ``scenario``; ties go
     to the species with most animals tested (its serology then backs the row)."""
     candidates = [(*p_with_interval(scenario_row(transmission, scenario, s)), s) for s in species]
@@ -265,7 +395,7 @@ def _serology_columns(
     numbers = source_evidence(backing, evidence.prevalence, evidence.foi)
     level, reasons = uncertainty_level(
         relative_width=relative_width(numbers),
-        n_tested=n_tested(evidence.prevalence, [target, *sources]),
+        n_tested=n_tested(evidence.prevalence, list(dict.fromkeys([target, *sources]))),
         fit_reliable=evidence.fits_reliable,
         settings=evidence.settings.uncertainty,
     )

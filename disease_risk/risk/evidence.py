@@ -4,8 +4,8 @@ Reads nothing from disk: takes the serology summary, force of infection, diagnos
 summary and network summary as data frames with the columns of :mod:`disease_risk.tables` (a
 missing column is an error naming the table and the column, never a silent guess) and answers
 the questions the DRA asks of them: how many animals were tested and what share met CDV, how
-often CDV circulates in a scenario, how many contacts a target has with each source, how many
-animals a species has, whether the model fits can be trusted.
+often CDV circulates in a scenario, how many animals a species has, whether the model fits can
+be trusted.
 """
 
 from __future__ import annotations
@@ -178,37 +178,6 @@ def p_with_interval(row: pd.Series | None) -> tuple[float, float, float]:
         p, float(row["p_any_infection_mcse"]), float(row["replicates"])
     )
     return p, lo, hi
-
-
-# --- Contact network ---------------------------------------------------------------------------
-
-
-def pair_edges(network_summary: pd.DataFrame) -> dict[frozenset, float]:
-    """Edge counts between each pair of species: rows ``metric == 'edges_between'`` of the
-    network summary."""
-    require_network(network_summary)
-    rows = network_summary[network_summary["metric"].astype(str) == "edges_between"]
-    pairs: dict[frozenset, float] = {}
-    for a, b, value in zip(rows["species_a"], rows["species_b"], rows["value"], strict=True):
-        key = frozenset((str(a), str(b)))
-        pairs[key] = pairs.get(key, 0.0) + float(value)
-    return pairs
-
-
-def contact_shares(
-    network_summary: pd.DataFrame, target: str, pathways: Mapping[str, Sequence[str]]
-) -> dict[str, float]:
-    """Share of ``target``'s between-species contacts (edge count) that go to each pathway's
-    species; the basis for splitting the target's infection probability between pathways."""
-    pairs = pair_edges(network_summary)
-    edges = {
-        name: float(
-            sum(pairs.get(frozenset((target, s)), 0.0) for s in sources if s != target)
-        )
-        for name, sources in pathways.items()
-    }
-    total = sum(edges.values())
-    return {name: (e / total if total > 0 else float("nan")) for name, e in edges.items()}
 
 
 def population_size(

@@ -18,6 +18,9 @@ LIKELIHOOD_WORDS: tuple[str, ...] = ("negligible", "very low", "low", "moderate"
 CONSEQUENCE_WORDS: tuple[str, ...] = ("negligible", "low", "moderate", "high")
 UNCERTAINTY_WORDS: tuple[str, ...] = ("low", "medium", "high")
 NOT_ESTIMATED = "not estimated"
+# How the infection chains split a target's infections between pathways: by the species of the
+# direct infector, or by the species whose spillover or index case started the chain.
+ATTRIBUTIONS: tuple[str, ...] = ("source", "origin")
 # Risk words from least to most severe (``not estimated`` first), to pick the worst risk.
 RISK_ORDER: tuple[str, ...] = (NOT_ESTIMATED, *LIKELIHOOD_WORDS)
 
@@ -96,6 +99,7 @@ class RiskSettings:
     matrix: RiskMatrix
     uncertainty: Mapping[str, Any]
     population_sizes: Mapping[str, float]
+    attribution: str = "source"  # infection chains rated by direct "source" or chain "origin"
 
     @classmethod
     def from_config(cls, section: Mapping[str, Any]) -> RiskSettings:
@@ -106,6 +110,11 @@ class RiskSettings:
         consequence = _ordered_thresholds(
             section["consequence_thresholds"], CONSEQUENCE_WORDS, "risk.consequence_thresholds"
         )
+        attribution = section.get("attribution", "source")
+        if attribution not in ATTRIBUTIONS:
+            raise RiskConfigError(
+                f"risk.attribution: {attribution!r} is not one of {list(ATTRIBUTIONS)}"
+            )
         return cls(
             baseline_scenario=section.get("baseline_scenario", "baseline"),
             targets=tuple(section["targets"]),
@@ -115,6 +124,7 @@ class RiskSettings:
             matrix=RiskMatrix.from_config(section.get("risk_matrix", DEFAULT_RISK_MATRIX)),
             uncertainty=dict(section["uncertainty"]),
             population_sizes=dict(section.get("population_sizes", {})),
+            attribution=attribution,
         )
 
 

@@ -52,12 +52,14 @@ def risk_tables(
     hazards = load_hazards(inputs["hazards"])
     read = {key: read_table(inputs[key], text_columns=TEXT_COLUMNS[key]) for key in TEXT_COLUMNS}
     replicate_files = dict(zip(params["scenarios"], inputs["replicates"], strict=True))
+    replicates = read_replicates(replicate_files)
     tables = {
         "hazards": build_hazards(hazards),
         "risk_estimation": build_risk_estimation(
             hazards=hazards,
             settings=settings,
             transmission=read["transmission"],
+            replicates=replicates,
             prevalence=species_prevalence(read["prevalence"]),
             foi=latest_foi(read["foi"]),
             diagnostics=read["diagnostics"],
@@ -66,7 +68,7 @@ def risk_tables(
         "risk_management": build_risk_management(
             read["transmission"],
             settings,
-            replicates=read_replicates(replicate_files) if replicate_files else None,
+            replicates=replicates or None,
             network_summary=read["network"],
         ),
     }
@@ -81,11 +83,13 @@ def risk_tables(
 
 
 def read_replicates(paths: Mapping[str, str | Path]) -> dict[str, pd.DataFrame]:
-    """Replicate tables by scenario, keeping ``replicate`` and the per-species counts."""
+    """Replicate tables by scenario, keeping ``replicate``, the per-species counts and the
+    infection chains (``infections_<target>_from_/origin_<species>``)."""
     out = {}
     for scenario, path in paths.items():
         df = pd.read_parquet(path)
-        keep = ["replicate"] + [c for c in df.columns if c.startswith(("infected_", "deaths_"))]
+        counts = ("infected_", "deaths_", "infections_")
+        keep = ["replicate"] + [c for c in df.columns if c.startswith(counts)]
         out[scenario] = df[keep]
     return out
 

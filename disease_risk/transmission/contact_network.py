@@ -352,31 +352,41 @@ def _sorted_arcs(arcs: pd.DataFrame) -> pd.DataFrame:
     return arcs.sort_values(["source", "target"], kind="stable").reset_index(drop=True)
 
 
+def transmission_probability(rule: dict) -> float:
+    """The rule's ``p_transmission``: the number, or the middle of its ``{low, high}`` range
+    (the range is the calibration prior; the middle only sets the network table's nominal
+    ``transmission_rate``)."""
+    p = rule["p_transmission"]
+    return float((p["low"] + p["high"]) / 2 if isinstance(p, dict) else p)
+
+
+def _rule_arcs(individuals: Individuals, rules: list[dict], sites: list[dict]):
+    """Per rule and direction: (rule index, sources, targets, contact rate, transmits?)."""
+    by_name = {s["name"]: s for s in sites}
+    for k, rule in enumerate(rules):
+        pairs = rule_contacts(individuals, rule, by_name)
+        i, j = pairs["i"].to_numpy(np.int64), pairs["j"].to_numpy(np.int64)
+        rate = pairs["rate"].to_numpy(float)
+        yield k, i, j, rate, rule["transmits"] in ("both", "a_to_b")
+        yield k, j, i, rate, rule["transmits"] in ("both", "b_to_a")
+
+
 def contact_arcs(individuals: Individuals, rules: list[dict], sites: list[dict]) -> pd.DataFrame:
     """Arcs from the contact rules: contacts of every rule on a pair add up, in both directions
     (``weight``); ``transmission_rate`` adds ``rate x p_transmission`` of the rules that
     transmit that way; ``rules`` names the rules (``;``-joined)."""
-    by_name = {s["name"]: s for s in sites}
-    parts = []
-    for k, rule in enumerate(rules):
-        pairs = rule_contacts(individuals, rule, by_name)
-        i, j, rate = (pairs[c].to_numpy() for c in ("i", "j", "rate"))
-        p = float(rule["p_transmission"])
-        for u, v, flows in (
-            (i, j, rule["transmits"] in ("both", "a_to_b")),
-            (j, i, rule["transmits"] in ("both", "b_to_a")),
-        ):
-            parts.append(
-                pd.DataFrame(
-                    {
-                        "source": u.astype(np.int64),
-                        "target": v.astype(np.int64),
-                        "weight": rate,
-                        "transmission_rate": rate * p if flows else np.zeros(len(rate)),
-                        "rule": np.full(len(u), k, np.int64),
-                    }
-                )
-            )
+    parts = [
+        pd.DataFrame(
+            {
+                "source": u,
+                "target": v,
+                "weight": rate,
+                "transmission_rate": rate * transmission_probability(rules[k]) * flows,
+                "rule": np.full(len(u), k, np.int64),
+            }
+        )
+        for k, u, v, rate, flows in _rule_arcs(individuals, rules, sites)
+    ]
     if not parts or sum(len(part) for part in parts) == 0:
         return pd.DataFrame(
             {
@@ -428,6 +438,39 @@ def add_individuals(network: ContactNetwork, extra: Individuals, config: dict) -
     arcs = pd.concat([network.arcs, new], ignore_index=True).assign(rules=rules)
     nodes = combined.table[list(NODE_COLUMNS)].reset_index(drop=True)
     return ContactNetwork(nodes, _sorted_arcs(arcs), network.study_area)
+
+
+def rule_contact_rates(network: ContactNetwork, config: dict) -> sparse.csr_matrix:
+    """Arcs x contact rules: the yearly contact rate each rule puts on each arc in a direction
+    it transmits (0 elsewhere). ``rates @ p`` with one ``p_transmission`` per rule gives every
+    arc's transmission rate, so the calibration can vary each rule's probability on a fixed
+    network; with the nominal probabilities it reproduces ``arcs.transmission_rate``."""
+    rules = config.get("contact_rules", [])
+    n = len(network.nodes)
+    arcs = network.arcs
+    keys = arcs["source"].to_numpy(np.int64) * n + arcs["target"].to_numpy(np.int64)
+    order = np.argsort(keys, kind="stable")
+    rows, cols, vals = [], [], []
+    individuals = _as_individuals(network.nodes)
+    for k, u, v, rate, flows in _rule_arcs(individuals, rules, config["sites"]):
+        if not flows or len(u) == 0:
+            continue
+        at = np.searchsorted(keys, u * n + v, sorter=order)
+        found = order[np.minimum(at, len(keys) - 1)]
+        if len(keys) == 0 or (keys[found] != u * n + v).any():
+            raise NetworkInputError(
+                f"contact rule '{rules[k]['name']}' gives contacts the network has no arc for; "
+                "rebuild the network with the same network config"
+            )
+        rows.append(found)
+        cols.append(np.full(len(u), k))
+        vals.append(rate)
+    if not rows:
+        return sparse.csr_matrix((len(arcs), len(rules)))
+    return sparse.csr_matrix(
+        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+        shape=(len(arcs), len(rules)),
+    )
 
 
 def network_summary(

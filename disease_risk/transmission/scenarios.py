@@ -11,11 +11,11 @@ other draw of a replicate as it was.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from disease_risk.seeds import stream_rng
 from disease_risk.tables import (
@@ -23,12 +23,15 @@ from disease_risk.tables import (
     OUTSIDE_SOURCE,
     RELEASED_SUFFIX,
     origin_column,
+    outside_infection_column,
+    p_transmission_column,
     source_column,
 )
 from disease_risk.transmission.contact_network import (
     ContactNetwork,
     add_individuals,
     released_individuals,
+    rule_contact_rates,
 )
 from disease_risk.transmission.seir import (
     BACKGROUND_DEATHS,
@@ -48,6 +51,8 @@ from disease_risk.transmission.seir import (
     simulate,
 )
 
+AS_GIVEN = "as_given"  # pseudo-rule of a network without its config: arcs' own rates, p = 1
+
 
 def draw_value(spec, rng: np.random.Generator) -> float:
     """A number, or ``{low, high}`` drawn uniformly."""
@@ -57,29 +62,25 @@ def draw_value(spec, rng: np.random.Generator) -> float:
 
 
 @dataclass(frozen=True)
-class FoiPosterior:
-    """Posterior draws of the annual force of infection, flattened to (sample, species)."""
+class CalibrationPosterior:
+    """Weighted parameter sets from the calibration: ``values`` (draw, parameter) with
+    parameter names in ``names`` (``p_transmission_<rule>``, ``outside_infection_<species>``)."""
 
-    species: tuple[str, ...]
-    samples: np.ndarray
+    names: tuple[str, ...]
+    values: np.ndarray
+    weights: np.ndarray
 
+    @classmethod
+    def from_table(cls, table: pd.DataFrame) -> CalibrationPosterior:
+        """From the calibration's posterior table (columns ``draw``, ``weight``, parameters)."""
+        names = tuple(c for c in table.columns if c not in ("draw", "weight"))
+        weights = table["weight"].to_numpy(float)
+        return cls(names, table[list(names)].to_numpy(float), weights / weights.sum())
 
-def load_foi_posterior(path: str | Path) -> FoiPosterior:
-    """``force_of_infection`` (chain, draw, species) from the force-of-infection InferenceData.
-
-    Read with xarray (the file's ``posterior`` group) rather than arviz: same data, faster start.
-    """
-    import xarray as xr
-
-    with xr.open_dataset(path, group="posterior") as posterior:
-        if "force_of_infection" not in posterior:
-            raise ValueError(
-                f"{path}: posterior has no 'force_of_infection'; rerun the "
-                "force_of_infection rule (contract: dims chain, draw, species)"
-            )
-        foi = posterior["force_of_infection"].transpose("chain", "draw", "species").load()
-    values = np.asarray(foi.values, float).reshape(-1, foi.sizes["species"])
-    return FoiPosterior(tuple(str(s) for s in foi["species"].values), values)
+    def draw(self, rng: np.random.Generator) -> tuple[int, dict[str, float]]:
+        """One parameter set, chosen with its weight: (draw index, name -> value)."""
+        i = int(rng.choice(self.weights.size, p=self.weights))
+        return i, dict(zip(self.names, self.values[i].tolist(), strict=True))
 
 
 def scenario_setup(
@@ -117,8 +118,8 @@ class ScenarioPlan:
     disease: dict[str, Any]
     horizon: float
     period_shape: int
-    spillover: frozenset[str]
-    contact_multiplier: Any
+    rules: tuple[dict, ...]  # contact rules of the network config (names, p_transmission)
+    rule_rates: sparse.csr_matrix  # arcs x rules: contact rate where the rule transmits
     coverage: dict[str, float]
     index_cases: dict[str, int]
     rounds: VaccinationRounds
@@ -127,8 +128,17 @@ class ScenarioPlan:
     released_label: str | None
 
 
-def plan_scenario(network: ContactNetwork, settings: dict, scenario_name: str) -> ScenarioPlan:
-    """Check a scenario against the network and compile what its replicates share."""
+def plan_scenario(
+    network: ContactNetwork,
+    settings: dict,
+    scenario_name: str,
+    network_config: dict | None = None,
+) -> ScenarioPlan:
+    """Check a scenario against the network and compile what its replicates share.
+
+    With the network config, every arc's transmission rate is rebuilt from its contact rules
+    (each rule's ``p_transmission`` drawn or calibrated per replicate); without one (a network
+    from elsewhere), the arcs' ``transmission_rate`` is used as it is."""
     scenario = settings["scenarios"][scenario_name] or {}
     net = compile_contact_network(network)
     _check_scenario(net.species_names, settings["disease"], scenario, scenario_name)
@@ -136,6 +146,12 @@ def plan_scenario(network: ContactNetwork, settings: dict, scenario_name: str) -
     _check_demography(net.species_names, demography)
     horizon = float(settings["horizon_days"])
     released = (network.nodes["origin"] == "released").to_numpy()
+    if network_config is not None:
+        rules = tuple(network_config.get("contact_rules", []))
+        rule_rates = rule_contact_rates(network, network_config)
+    else:
+        rules = ({"name": AS_GIVEN, "p_transmission": 1.0},)
+        rule_rates = sparse.csr_matrix(network.arcs["transmission_rate"].to_numpy(float)[:, None])
     released_label = (
         f"{network.nodes['species'][released].iloc[0]}{RELEASED_SUFFIX}" if released.any() else None
     )
@@ -145,8 +161,8 @@ def plan_scenario(network: ContactNetwork, settings: dict, scenario_name: str) -
         disease=settings["disease"],
         horizon=horizon,
         period_shape=int(settings.get("period_shape", 1)),
-        spillover=frozenset(settings.get("spillover_species", [])),
-        contact_multiplier=settings.get("contact_multiplier", 1.0),
+        rules=rules,
+        rule_rates=rule_rates,
         coverage=scenario.get("vaccination_coverage", {}),
         index_cases=scenario.get("index_cases", settings.get("index_cases", {})),
         rounds=vaccination_rounds(scenario, net.species_names, horizon),
@@ -202,22 +218,24 @@ def run_scenario(
     network: ContactNetwork,
     settings: dict,
     scenario_name: str,
-    foi: FoiPosterior | None,
+    posterior: CalibrationPosterior | None,
     seed: int,
     replicates: int | None = None,
+    network_config: dict | None = None,
 ) -> pd.DataFrame:
     """All replicates of one scenario: one row per replicate with counts, timings and draws.
 
     Replicate r draws from streams ``transmission/replicates`` and ``transmission/demography``
     split by r in every scenario (common random numbers), so scenario differences are not
-    blurred by different draws.
+    blurred by different draws: the same calibration parameter set, the same disease
+    parameters and the same luck of each animal.
     """
-    plan = plan_scenario(network, settings, scenario_name)
+    plan = plan_scenario(network, settings, scenario_name, network_config)
     n_rep = int(replicates if replicates is not None else settings["replicates"])
     rows = [
         run_replicate(
             plan,
-            foi,
+            posterior,
             rep,
             stream_rng(seed, "transmission/replicates", rep),
             stream_rng(seed, "transmission/demography", rep),
@@ -229,19 +247,20 @@ def run_scenario(
 
 def run_replicate(
     plan: ScenarioPlan,
-    foi: FoiPosterior | None,
+    posterior: CalibrationPosterior | None,
     rep: int,
     rng: np.random.Generator,
     demography_rng: np.random.Generator,
 ) -> dict[str, Any]:
     """One replicate: draw its parameters and starting states, run the kernel, count outcomes.
 
-    The order of draws from ``rng`` is fixed (parameters, immunity, kernel seed, index cases,
-    then the scenario's own day-0 vaccination last), so replicate r matches across scenarios;
-    survival comes from ``demography_rng``.
+    The order of draws from ``rng`` is fixed (calibration parameter set, disease parameters,
+    immunity, kernel seed, index cases, then the scenario's own day-0 vaccination last), so
+    replicate r matches across scenarios; survival comes from ``demography_rng``.
     """
     net = plan.net
-    params, drawn = draw_parameters(plan, foi, rng)
+    draw, fixed = posterior.draw(rng) if posterior is not None else (-1, {})
+    params, drawn = draw_parameters(plan, rng, fixed)
     survival, drawn_survival = draw_survival(plan, demography_rng)
     state0 = initial_immunity(plan, rng)
     kernel_seed = int(rng.integers(2**31 - 1))
@@ -251,79 +270,103 @@ def run_replicate(
     for sp, cov in sorted(plan.coverage.items()):  # last: scenario-specific draws
         members = net.members(sp)
         state0[rng.choice(members, round(cov * members.size), replace=False)] = V
-    k = len(net.species_names)
-    shape = np.full(k, plan.period_shape, np.int64)
-    result = simulate(
-        net.indptr,
-        net.indices,
-        net.base_rate * params.contact_multiplier * params.susceptibility[net.species[net.indices]],
-        net.species,
-        params.latent,
-        shape,
-        params.infectious,
-        shape,
-        params.case_fatality,
-        params.foi / DAYS_PER_YEAR,
-        -np.log(survival) / DAYS_PER_YEAR,
-        state0,
-        np.asarray(index_cases, np.int64),
-        plan.horizon,
-        plan.rounds.times,
-        plan.rounds.species,
-        plan.rounds.counts,
-        kernel_seed,
+    result = run_kernel(
+        plan, params, survival, state0, np.asarray(index_cases, np.int64), kernel_seed
     )
     return {
         "scenario": plan.name,
         "replicate": rep,
+        "calibration_draw": draw,
         **drawn,
         **drawn_survival,
         **outcome_counts(plan, result),
     }
 
 
+def run_kernel(
+    plan: ScenarioPlan,
+    params: ReplicateParameters,
+    survival: np.ndarray,
+    state0: np.ndarray,
+    index_cases: np.ndarray,
+    kernel_seed: int,
+    horizon: float | None = None,
+    window_start: float = 0.0,
+) -> KernelResult:
+    """The kernel on the plan's network with one replicate's parameters (``horizon`` in days,
+    default the plan's; infections and susceptible days tallied from ``window_start``)."""
+    net = plan.net
+    k = len(net.species_names)
+    shape = np.full(k, plan.period_shape, np.int64)
+    return simulate(
+        net.indptr,
+        net.indices,
+        params.arc_rates[net.arc_order] * params.susceptibility[net.species[net.indices]],
+        net.species,
+        params.latent,
+        shape,
+        params.infectious,
+        shape,
+        params.case_fatality,
+        params.outside / DAYS_PER_YEAR,
+        -np.log(survival) / DAYS_PER_YEAR,
+        state0,
+        index_cases,
+        float(plan.horizon if horizon is None else horizon),
+        plan.rounds.times,
+        plan.rounds.species,
+        plan.rounds.counts,
+        kernel_seed,
+        float(window_start),
+    )
+
+
 @dataclass(frozen=True)
 class ReplicateParameters:
-    """Per-species disease parameters of one replicate (indexed by species code)."""
+    """Per-species disease parameters of one replicate (indexed by species code) and its
+    per-arc transmission rates (per day, in the network's arc order, before susceptibility)."""
 
     latent: np.ndarray
     infectious: np.ndarray
     case_fatality: np.ndarray
     susceptibility: np.ndarray
-    foi: np.ndarray  # annual force of infection from outside the network
-    contact_multiplier: float
+    outside: np.ndarray  # annual rate of infection from beyond the landscape
+    arc_rates: np.ndarray
 
 
 def draw_parameters(
-    plan: ScenarioPlan, foi: FoiPosterior | None, rng: np.random.Generator
+    plan: ScenarioPlan, rng: np.random.Generator, fixed: dict[str, float] | None = None
 ) -> tuple[ReplicateParameters, dict[str, Any]]:
-    """Draw one replicate's parameters; also as the replicate table's columns (the posterior
-    sample, each species' force of infection and case fatality, the contact multiplier).
+    """Draw one replicate's parameters; also as the replicate table's columns (each species'
+    outside infection and case fatality, each contact rule's transmission probability).
 
-    Spillover species take their force of infection from one posterior sample when the serology
-    estimated it, else from ``foi_fallback``.
+    ``fixed`` (a calibration parameter set: ``p_transmission_<rule>``,
+    ``outside_infection_<species>``) gives those values; every other value is the config's
+    number or a uniform draw from its ``{low, high}`` (drawn even when fixed, so the draws of
+    the other parameters stay the same with or without a calibration).
     """
+    fixed = fixed or {}
     names = plan.net.species_names
     k = len(names)
     lat, inf, cfr, sus, ext = (np.zeros(k) for _ in range(5))
-    sample = int(rng.integers(foi.samples.shape[0])) if foi is not None else -1
-    row: dict[str, Any] = {"posterior_sample": sample}
+    row: dict[str, Any] = {}
     for c, sp in enumerate(names):
         p = plan.disease[sp]
         lat[c] = draw_value(p["latent_days"], rng)
         inf[c] = draw_value(p["infectious_days"], rng)
         cfr[c] = draw_value(p["case_fatality"], rng)
         sus[c] = draw_value(p.get("susceptibility", 1.0), rng)
-        if sp in plan.spillover:
-            if foi is not None and sp in foi.species:
-                ext[c] = foi.samples[sample, foi.species.index(sp)]
-            else:
-                ext[c] = draw_value(p["foi_fallback"], rng)
-        row[f"foi_{sp}"] = ext[c]
+        ext[c] = draw_value(p.get("outside_infection", 0.0), rng)
+        ext[c] = fixed.get(outside_infection_column(sp), ext[c])
+        row[outside_infection_column(sp)] = ext[c]
         row[f"case_fatality_{sp}"] = cfr[c]
-    mult = draw_value(plan.contact_multiplier, rng)
-    row["contact_multiplier"] = mult
-    return ReplicateParameters(lat, inf, cfr, sus, ext, mult), row
+    probability = np.zeros(len(plan.rules))
+    for r, rule in enumerate(plan.rules):
+        column = p_transmission_column(rule["name"])
+        probability[r] = fixed.get(column, draw_value(rule["p_transmission"], rng))
+        row[column] = probability[r]
+    arc_rates = plan.rule_rates @ probability / DAYS_PER_YEAR
+    return ReplicateParameters(lat, inf, cfr, sus, ext, arc_rates), row
 
 
 def draw_survival(

@@ -139,16 +139,22 @@ def _reverse_arcs(indptr, indices):
 
 
 @njit(cache=True)
+def _susceptible_days(since, t, window_start, horizon):
+    """Days of [since, t] that fall in the measuring window [window_start, horizon]."""
+    return max(0.0, min(t, horizon) - max(since, window_start))
+
+
+@njit(cache=True)
 def _birth(t, node, nodes, rev, rates, species, tallies, external_rate, death_rate, seed, horizon,
            ht, hn, hk, size):  # fmt: skip
     """A susceptible newborn takes ``node``: fresh lifetime and spillover time, and exposure to
     every neighbour infectious now for the rest of its infectious period. Returns the heap size."""
-    state, gen, pending, src, own_t, t_stop, t_bd, vaccinated, origin = nodes
+    state, gen, pending, src, own_t, t_stop, t_bd, vaccinated, origin, s_since = nodes
     rptr, rarc, rsrc = rev
     sp = species[node]
     gen[node] += 1
     me = _animal(node, gen[node])
-    state[node], pending[node], src[node] = S, np.inf, NOT_INFECTED
+    state[node], pending[node], src[node], s_since[node] = S, np.inf, NOT_INFECTED, t
     own_t[node], vaccinated[node], origin[node] = -1.0, False, -1
     tallies[sp, BIRTHS] += 1
     t_bd[node] = t - np.log(_uniform(seed, 5, me, 0)) / death_rate[sp]
@@ -173,11 +179,11 @@ def _birth(t, node, nodes, rev, rates, species, tallies, external_rate, death_ra
 
 
 @njit(cache=True)
-def _vaccination_round(t, target, count, species, nodes, rec, candidates):
+def _vaccination_round(t, target, count, species, nodes, rec, candidates, window_start, horizon):
     """Vaccinate ``count`` living, not yet vaccinated animals of species ``target`` at random;
     it protects the susceptible ones."""
-    state, gen, _, _, _, _, _, vaccinated, _ = nodes
-    t_vacc, tallies = rec[2], rec[6]
+    state, gen, _, _, _, _, _, vaccinated, _, s_since = nodes
+    t_vacc, tallies, susceptible_days = rec[2], rec[6], rec[11]
     m = 0
     for i in range(species.size):
         if species[i] == target and state[i] != D and not vaccinated[i]:
@@ -193,6 +199,7 @@ def _vaccination_round(t, target, count, species, nodes, rec, candidates):
             t_vacc[i] = t
         if state[i] == S:
             state[i] = V
+            susceptible_days[target] += _susceptible_days(s_since[i], t, window_start, horizon)
 
 
 @njit(cache=True)
@@ -215,6 +222,7 @@ def seir_kernel(
     vacc_species,
     vacc_counts,
     seed,
+    window_start=0.0,
 ):
     """One replicate. Per-species arrays are indexed by ``species[node]``; rates are per day
     (``death_rate``: background deaths per animal-day, 0 = closed population); latent/infectious
@@ -227,6 +235,9 @@ def seir_kernel(
     target animal) delay is used at most once, so the draws stay independent and the dynamics
     exact. Without demography (all ``death_rate`` 0) every draw, and so every result, is the
     same as in the kernel before demography.
+
+    ``window_start`` (day) opens the window over which infections and susceptible days are
+    tallied per species (the simulated force of infection after a burn-in).
 
     Returns the arrays of :class:`KernelResult`, in its order. The event heap has a fixed
     capacity (enough without demography; births add events without bound): a run that would
@@ -246,7 +257,7 @@ def seir_kernel(
         out = _run(
             indptr, indices, rates, species, latent_mean, latent_shape, inf_mean, inf_shape,
             case_fatality, external_rate, death_rate, state0, index_cases, horizon, vacc_times,
-            vacc_species, vacc_counts, seed, cap,
+            vacc_species, vacc_counts, seed, cap, window_start,
         )  # fmt: skip
         if out[0]:
             return out[1:]
@@ -274,6 +285,7 @@ def _run(
     vacc_counts,
     seed,
     cap,
+    window_start,
 ):
     """:func:`seir_kernel` with an event heap of ``cap`` events: (False, ...) if it would
     overflow, else (True, the arrays of :class:`KernelResult`). The hot paths (infection, onset
@@ -291,7 +303,8 @@ def _run(
     t_bd = np.full(n, np.inf)  # its background death
     vaccinated = state0 == V
     origin = np.full(n, -1)  # species whose spillover or index case started its chain
-    nodes = (state, gen, pending, src, own_t, t_stop, t_bd, vaccinated, origin)
+    s_since = np.zeros(n)  # when the node's animal became susceptible (day 0 or its birth)
+    nodes = (state, gen, pending, src, own_t, t_stop, t_bd, vaccinated, origin, s_since)
     # the first animal of every node (the one there at day 0)
     t_exposed, t_death, t_vacc = np.full(n, np.inf), np.full(n, np.inf), np.full(n, np.inf)
     t_removed = np.full(n, np.inf)
@@ -301,8 +314,10 @@ def _run(
     first_case = np.full(k, np.inf)
     by_source = np.zeros((k, k + 2), np.int64)  # columns: species, outside, index case
     by_origin = np.zeros((k, k), np.int64)
+    window_infected = np.zeros(k, np.int64)  # infections from window_start on
+    susceptible_days = np.zeros(k)  # days animals spent susceptible from window_start on
     rec = (t_exposed, t_death, t_vacc, t_removed, infector, origin0, tallies, first_case,
-           by_source, by_origin)  # fmt: skip
+           by_source, by_origin, window_infected, susceptible_days)  # fmt: skip
     demography = k > 0 and death_rate.max() > 0.0
     rev = _reverse_arcs(indptr, indices) if demography else (
         np.zeros(n + 1, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)
@@ -344,13 +359,16 @@ def _run(
             break
         if kind == EV_VACCINATE:
             _vaccination_round(t, vacc_species[node], vacc_counts[node], species, nodes, rec,
-                               candidates)  # fmt: skip
+                               candidates, window_start, horizon)  # fmt: skip
             continue
         sp = species[node]
         if kind == EV_INFECT:  # infection: record who infected whom, then the latent period
             if state[node] != S or t != pending[node]:
                 continue
             state[node] = E
+            susceptible_days[sp] += _susceptible_days(s_since[node], t, window_start, horizon)
+            if t >= window_start:
+                window_infected[sp] += 1
             source = src[node]
             if source >= 0:
                 origin[node] = origin[source]
@@ -398,11 +416,19 @@ def _run(
                 size = _birth(t, node, nodes, rev, rates, species, tallies, external_rate,
                               death_rate, seed, horizon, ht, hn, hk, size)  # fmt: skip
         elif t == t_bd[node]:  # background death (replaced by a newborn)
+            if state[node] == S:
+                susceptible_days[sp] += _susceptible_days(s_since[node], t, window_start, horizon)
             tallies[sp, BACKGROUND_DEATHS] += 1
             if gen[node] == 0:
                 t_removed[node] = t
             size = _birth(t, node, nodes, rev, rates, species, tallies, external_rate,
                           death_rate, seed, horizon, ht, hn, hk, size)  # fmt: skip
+    if np.isfinite(horizon):  # animals still susceptible at the horizon
+        for i in range(n):
+            if state[i] == S:
+                susceptible_days[species[i]] += _susceptible_days(
+                    s_since[i], horizon, window_start, horizon
+                )
     return (True, *rec, state)
 
 
@@ -414,7 +440,9 @@ class KernelResult(NamedTuple):
     its chain, -1 if not infected). Per species code, every animal: ``tallies`` (columns
     INFECTED, CDV_DEATHS, BACKGROUND_DEATHS, BIRTHS, VACCINATED), ``first_case`` (day),
     ``by_source`` (target x source species; column k = OUTSIDE, k + 1 = INDEX_CASE),
-    ``by_origin`` (target x origin species). ``state``: each node's animal at the horizon."""
+    ``by_origin`` (target x origin species), ``window_infected`` and ``susceptible_days``
+    (infections and days spent susceptible from ``window_start`` to the horizon: their ratio
+    is the simulated force of infection). ``state``: each node's animal at the horizon."""
 
     t_exposed: np.ndarray
     t_death: np.ndarray
@@ -426,6 +454,8 @@ class KernelResult(NamedTuple):
     first_case: np.ndarray
     by_source: np.ndarray
     by_origin: np.ndarray
+    window_infected: np.ndarray
+    susceptible_days: np.ndarray
     state: np.ndarray
 
 
@@ -436,7 +466,8 @@ def simulate(*args) -> KernelResult:
 
 @dataclass(frozen=True)
 class CompiledNetwork:
-    """CSR adjacency (arc u->v at ``indices[indptr[u]:indptr[u+1]]``) with per-arc base rates."""
+    """CSR adjacency (arc u->v at ``indices[indptr[u]:indptr[u+1]]``) with per-arc base rates;
+    ``arc_order[k]`` is the input arc at CSR position k."""
 
     nodes: np.ndarray
     species_names: tuple[str, ...]
@@ -444,6 +475,7 @@ class CompiledNetwork:
     indptr: np.ndarray
     indices: np.ndarray
     base_rate: np.ndarray
+    arc_order: np.ndarray
 
     @property
     def n(self) -> int:
@@ -479,5 +511,5 @@ def compiled_from_arcs(
     indptr = np.zeros(nodes.size + 1, np.int64)
     np.add.at(indptr, src + 1, 1)
     return CompiledNetwork(
-        nodes, names, species.astype(np.int64), np.cumsum(indptr), dst[order], rate[order]
+        nodes, names, species.astype(np.int64), np.cumsum(indptr), dst[order], rate[order], order
     )

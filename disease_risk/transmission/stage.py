@@ -1,5 +1,5 @@
 """Entry points of the transmission stage: rules ``contact_network``, ``network_graphml``,
-``transmission_scenario`` and ``transmission_summary``.
+``calibration``, ``transmission_scenario`` and ``transmission_summary``.
 
 Each takes the rule's named ``inputs``, ``outputs`` and ``params`` (with ``threads`` and the
 wildcards). The only file I/O of the stage happens here and in
@@ -18,7 +18,8 @@ from typing import Any
 import pandas as pd
 
 from disease_risk.intake.registry import load_species_registry
-from disease_risk.tables import write_table
+from disease_risk.seeds import stream_rng
+from disease_risk.tables import read_table, write_table
 from disease_risk.transmission.contact_network import network_summary
 from disease_risk.transmission.network_files import (
     load_network_config,
@@ -27,7 +28,12 @@ from disease_risk.transmission.network_files import (
     write_graphml,
     write_network,
 )
-from disease_risk.transmission.scenarios import load_foi_posterior, run_scenario, scenario_setup
+from disease_risk.transmission.scenarios import (
+    CalibrationPosterior,
+    plan_scenario,
+    run_scenario,
+    scenario_setup,
+)
 from disease_risk.transmission.summary import (
     plot_outbreak_sizes,
     plot_target_risk,
@@ -57,29 +63,74 @@ def network_graphml(
     write_graphml(network, outputs["graphml"])
 
 
+def calibration(
+    inputs: Mapping[str, Any], outputs: Mapping[str, Any], params: Mapping[str, Any]
+) -> pd.DataFrame:
+    """Rule ``calibration``: inputs nodes, arcs, network_config, foi (the force-of-infection
+    posterior), species (registry, for labels); outputs posterior, parameters, fit, progress,
+    figure; params settings (transmission), calibration, seed, threads."""
+    from disease_risk.transmission import calibration as cal  # pyabc takes seconds to import
+
+    settings = cal.CalibrationSettings.from_config(params["calibration"])
+    network_config = load_network_config(inputs["network_config"])
+    network = read_network(inputs["nodes"], inputs["arcs"])
+    transmission = {**params["settings"], "scenarios": {"calibration": {}}}
+    plan = plan_scenario(network, transmission, "calibration", network_config)
+    species, years, draws = cal.load_foi_draws(inputs["foi"])
+    targets = cal.foi_targets(draws, species, years, settings.target_years)
+    simulator = cal.FoiSimulator.build(plan, species, settings)
+    parameters = cal.calibration_parameters(
+        network_config.get("contact_rules", []), transmission["disease"]
+    )
+    log.info(
+        "calibrating %d parameters to the force of infection of %d species (%s) over %d-%d",
+        len(parameters), len(species), ", ".join(species),
+        targets["first_year"].iloc[0], targets["last_year"].iloc[0],
+    )  # fmt: skip
+    start = time.perf_counter()
+    seed = int(params["seed"])
+    result = cal.calibrate(simulator, targets, parameters, settings, seed, int(params["threads"]))
+    log.info("calibration: %.1f s", time.perf_counter() - start)
+    fit = cal.foi_fit(
+        simulator,
+        targets,
+        CalibrationPosterior.from_table(result.posterior),
+        settings.predictive_draws,
+        stream_rng(seed, "transmission/calibration_fit"),
+    )
+    for row in fit.itertuples():
+        log.info("%s: %s", row.species, row.verdict)
+    write_table(result.posterior, outputs["posterior"])
+    write_table(cal.parameter_table(parameters, result.posterior), outputs["parameters"])
+    write_table(fit, outputs["fit"])
+    write_table(result.progress, outputs["progress"])
+    cal.plot_foi_fit(fit, outputs["figure"], load_species_registry(inputs["species"]).labels())
+    return fit
+
+
 def transmission_scenario(
     inputs: Mapping[str, Any], outputs: Mapping[str, Any], params: Mapping[str, Any]
 ) -> pd.DataFrame:
-    """Rule ``transmission_scenario``: inputs nodes, arcs, network_config, foi (the
-    force-of-infection posterior); output replicates; params settings, seed, scenario."""
+    """Rule ``transmission_scenario``: inputs nodes, arcs, network_config, posterior (the
+    calibration's parameter sets); output replicates; params settings, seed, scenario."""
     settings, scenario = params["settings"], params["scenario"]
     if scenario not in settings["scenarios"]:
         raise ValueError(
             f"scenario '{scenario}' is not under transmission.scenarios in the config "
             f"(known: {sorted(settings['scenarios'])})"
         )
+    network_config = load_network_config(inputs["network_config"])
     network = scenario_setup(
         read_network(inputs["nodes"], inputs["arcs"]),
         settings["scenarios"][scenario] or {},
-        load_network_config(inputs["network_config"]),
+        network_config,
         params["seed"],
     )
-    foi = load_foi_posterior(inputs["foi"])
-    absent = sorted(set(settings.get("spillover_species", [])) - set(foi.species))
-    if absent:
-        log.info("no serology force of infection for %s: using foi_fallback from config", absent)
+    posterior = CalibrationPosterior.from_table(read_table(inputs["posterior"]))
     start = time.perf_counter()
-    table = run_scenario(network, settings, scenario, foi, params["seed"])
+    table = run_scenario(
+        network, settings, scenario, posterior, params["seed"], network_config=network_config
+    )
     log.info(
         "scenario %s: %d replicates on %d nodes in %.1f s",
         scenario,

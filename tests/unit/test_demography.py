@@ -41,6 +41,7 @@ def kernel(indptr, indices, rates, species, k, **kw):
         "vacc_species": np.zeros(0, np.int64),
         "vacc_counts": np.zeros(0, np.int64),
         "seed": 1,
+        "window_start": 0.0,
         **kw,
     }
     return seir.simulate(
@@ -62,6 +63,7 @@ def kernel(indptr, indices, rates, species, k, **kw):
         args["vacc_species"],
         args["vacc_counts"],
         int(args["seed"]),
+        float(args["window_start"]),
     )
 
 
@@ -199,8 +201,8 @@ def test_heap_overflow_restarts_with_the_same_result():
         np.zeros(0, np.int64), 2000.0, np.zeros(0), np.zeros(0, np.int64),
         np.zeros(0, np.int64), 5,
     )  # fmt: skip
-    assert not seir._run(*args, 200)[0]
-    ample = seir._run(*args, 10**6)
+    assert not seir._run(*args, 200, 0.0)[0]
+    ample = seir._run(*args, 10**6, 0.0)
     assert ample[0]
     small = seir.seir_kernel(*args)
     for a, b in zip(ample[1:], small, strict=True):
@@ -232,17 +234,15 @@ def demography_settings(survival):
     disease = {
         "latent_days": 7,
         "infectious_days": 14,
-        "case_fatality": 0.5,
-        "foi_fallback": 0.3,
+        "case_fatality": {"low": 0.4, "high": 0.6},
+        "outside_infection": 0.3,
         "source": "test",
     }
     return {
         "horizon_days": 3 * YEAR,
         "replicates": 10,
         "period_shape": 2,
-        "contact_multiplier": {"low": 0.8, "high": 1.2},
-        "spillover_species": ["domestic_dog"],
-        "disease": {"domestic_dog": disease, "amur_leopard": {**disease, "foi_fallback": 0}},
+        "disease": {"domestic_dog": disease, "amur_leopard": {**disease, "outside_infection": 0}},
         "demography": {
             sp: {"annual_survival": s, "source": "test"} for sp, s in survival.items()
         },
@@ -268,8 +268,8 @@ def test_scenario_replicates_count_births_and_background_deaths():
     assert (reps["population_domestic_dog"] == 150).all()
     closed = {**demography_settings(survival), "demography": None}
     without = scenarios.run_scenario(net, closed, "baseline", None, seed=4)
-    assert without["contact_multiplier"].nunique() == len(reps)
-    assert without["contact_multiplier"].equals(reps["contact_multiplier"])
+    assert without["case_fatality_domestic_dog"].nunique() == len(reps)
+    assert without["case_fatality_domestic_dog"].equals(reps["case_fatality_domestic_dog"])
     assert (without["births_domestic_dog"] == 0).all()
     assert (without["annual_survival_domestic_dog"] == 1.0).all()
     # turnover brings in susceptibles: more dog infections than in closed populations

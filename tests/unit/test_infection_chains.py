@@ -59,16 +59,15 @@ def chain_settings(**scenario):
         "latent_days": {"low": 5, "high": 10},
         "infectious_days": 14,
         "case_fatality": 0.5,
-        "foi_fallback": 0.0,
+        "outside_infection": 0.0,
         "source": "test",
     }
     return {
         "horizon_days": 3 * YEAR,
         "replicates": 25,
         "period_shape": 2,
-        "spillover_species": ["red_fox"],
         "disease": {
-            "red_fox": {**disease, "foi_fallback": 0.4},
+            "red_fox": {**disease, "outside_infection": 0.4},
             "domestic_dog": disease,
             "amur_leopard": disease,
         },

@@ -37,6 +37,7 @@ def report_data(unreliable: bool = False, risk_config: dict | None = None
     diagnostics = synth.diagnostics(unreliable)
     estimation = build_risk_estimation(
         hazards=synth.hazards(), settings=settings, transmission=synth.transmission_summary(),
+        replicates={s: synth.replicates(s) for s in synth.SCENARIOS},
         prevalence=species_prevalence(synth.prevalence_summary()),
         foi=latest_foi(synth.force_of_infection()), diagnostics=diagnostics,
         network_summary=synth.network_summary(),
@@ -101,7 +102,7 @@ def test_summary_answers_the_four_questions_from_the_numbers():
     assert "at least one Far Eastern (Amur) leopard is infected" in likely
     assert "is 40% (95% interval 33% to 47%)" in likely
     assert "about 6 or more in the worst 2.5%" in likely
-    assert "most likely route is mesocarnivores" in likely  # 50+20 of 130 leopard contacts
+    assert "most likely route is mesocarnivores" in likely  # 3/4 of the infection chains
     helps = answers["What helps most?"]
     assert helps.startswith("'leopard_vaccination_5' helps most")
     assert "from 40% to" in helps

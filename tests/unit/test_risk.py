@@ -16,7 +16,6 @@ from disease_risk.risk.conclusions import build_conclusions
 from disease_risk.risk.estimation import build_risk_estimation
 from disease_risk.risk.evidence import (
     MissingColumnsError,
-    contact_shares,
     latest_foi,
     probability_interval,
     species_prevalence,
@@ -44,11 +43,16 @@ def settings() -> RiskSettings:
     return RiskSettings.from_config(synth.risk_config())
 
 
+def replicates() -> dict[str, pd.DataFrame]:
+    return {s: synth.replicates(s) for s in synth.SCENARIOS}
+
+
 def estimation(settings: RiskSettings, diagnostics: pd.DataFrame | None = None) -> pd.DataFrame:
     return build_risk_estimation(
         hazards=synth.hazards(),
         settings=settings,
         transmission=synth.transmission_summary(),
+        replicates=replicates(),
         prevalence=species_prevalence(synth.prevalence_summary()),
         foi=latest_foi(synth.force_of_infection()),
         diagnostics=synth.diagnostics() if diagnostics is None else diagnostics,
@@ -165,30 +169,45 @@ def test_jeffreys_interval_matches_beta_quantiles():
     assert probability_interval(0.5, 0.05) == pytest.approx((0.402, 0.598))
 
 
-def test_contact_shares_are_edge_fractions():
-    shares = contact_shares(
-        synth.network_summary(), "amur_leopard",
-        {"dogs": ["domestic_dog"], "meso": ["raccoon_dog", "red_fox"],
-         "felids": ["amur_tiger", "leopard_cat"]},
-    )
-    assert shares == pytest.approx({"dogs": 30 / 130, "meso": 70 / 130, "felids": 30 / 130})
+def chain_share(group: str, *species: str, kind: str = "from") -> float:
+    """Mean over the synthetic baseline replicates of [group infected] x share of its
+    infections whose direct infector (``kind`` "from") or chain origin ("origin") is one of
+    ``species``, computed here from the table."""
+    reps = synth.replicates("baseline")
+    count = reps[f"infected_{group}"]
+    part = sum(reps[f"infections_{group}_{kind}_{s}"] for s in species)
+    return float((part / count.where(count > 0, 1)).mean())
 
 
 def test_estimation_rows_and_exact_numbers(settings):
     table = estimation(settings)
     assert tuple(table.columns) == ESTIMATION_COLUMNS
     cdv = table[table["basis"] == "quantified"]
-    # leopards: 4 pathways (incl. release scenario); tigers: 3 contact pathways
-    assert len(cdv) == 7
+    # leopards: 3 chain pathways + all_pathways + the release scenario; tigers: 3 + all_pathways
+    assert len(cdv) == 9
     qualitative = sum(
         len(a["targets"]) for h in synth.hazards() for a in h.get("assessment", [])
     )
-    assert len(table) == 7 + qualitative
-    dogs = cdv[(cdv["target_species"] == "amur_leopard") & (cdv["pathway"] == "dogs")].iloc[0]
+    assert len(table) == 9 + qualitative
+    leopard = cdv[cdv["target_species"] == "amur_leopard"]
+    assert leopard["pathway"].tolist() == ["dogs", "mesocarnivores", "other_felids",
+                                           "all_pathways"]
+    dogs = leopard[leopard["pathway"] == "dogs"].iloc[0]
     assert dogs["release_probability"] == 1.0 and dogs["source_species"] == "domestic_dog"
-    assert dogs["contact_share"] == pytest.approx(30 / 130)
-    assert dogs["infection_probability"] == pytest.approx(0.4 * 30 / 130)
-    assert dogs["likelihood"] == "low"  # 0.092 < 0.1
+    p_dogs = chain_share("amur_leopard", "domestic_dog")
+    assert 0.05 < p_dogs < 0.1
+    assert dogs["infection_probability"] == pytest.approx(p_dogs, rel=1e-12)
+    assert dogs["target_p_any_infection"] == 0.4  # 80 of 200 replicates
+    assert dogs["infection_share"] == pytest.approx(p_dogs / 0.4, rel=1e-12)
+    assert dogs["infection_by_source"] == dogs["infection_probability"]  # attribution: source
+    assert dogs["infection_by_origin"] == pytest.approx(
+        chain_share("amur_leopard", "domestic_dog", kind="origin"), rel=1e-12)
+    from scipy.stats import beta
+
+    k = 200 * p_dogs
+    assert dogs["infection_lo95"] == pytest.approx(beta.ppf(0.025, k + 0.5, 200 - k + 0.5))
+    assert dogs["infection_hi95"] == pytest.approx(beta.ppf(0.975, k + 0.5, 200 - k + 0.5))
+    assert dogs["likelihood"] == "low"  # 0.05 - 0.1
     assert dogs["share_lost_hi95"] == pytest.approx(6 / 120)
     assert dogs["consequence"] == "moderate"  # 0.05 in [0.02, 0.1)
     assert dogs["risk"] == "low"  # matrix(low, moderate)
@@ -319,7 +338,8 @@ def test_tables_are_byte_identical_when_rewritten(tmp_path, settings):
     assert list(sheets) == ["risk_estimation", "hazards"]
     assert len(sheets["risk_estimation"]) == len(tables["risk_estimation"])
     back = pd.read_csv(tmp_path / "a" / "est.tsv", sep="\t")
-    assert back["infection_probability"].iloc[0] == pytest.approx(0.4 * 30 / 130, rel=1e-5)
+    assert back["infection_probability"].iloc[0] == pytest.approx(
+        chain_share("amur_leopard", "domestic_dog"), rel=1e-5)
 
 
 def test_serology_falls_back_to_most_tested_source(settings):
@@ -327,8 +347,9 @@ def test_serology_falls_back_to_most_tested_source(settings):
     prevalence = prevalence[prevalence["species"] != "raccoon_dog"]
     table = build_risk_estimation(
         hazards=synth.hazards(), settings=settings, transmission=synth.transmission_summary(),
-        prevalence=species_prevalence(prevalence), foi=latest_foi(synth.force_of_infection()),
-        diagnostics=synth.diagnostics(), network_summary=synth.network_summary(),
+        replicates=replicates(), prevalence=species_prevalence(prevalence),
+        foi=latest_foi(synth.force_of_infection()), diagnostics=synth.diagnostics(),
+        network_summary=synth.network_summary(),
     )
     row = table[(table["target_species"] == "amur_leopard")
                 & (table["pathway"] == "mesocarnivores")].iloc[0]
@@ -346,10 +367,9 @@ def test_serology_falls_back_to_most_tested_source(settings):
         (lambda s: build_risk_management(
             synth.transmission_summary().drop(columns="p_any_infection_mcse"), s),
          r"transmission summary: missing column\(s\) p_any_infection_mcse"),
-        (lambda s: contact_shares(
-            synth.network_summary().rename(
-                columns={"species_a": "species", "species_b": "other_species"}),
-            "amur_leopard", {"dogs": ["domestic_dog"]}),
+        (lambda s: build_risk_management(
+            synth.transmission_summary(), s, network_summary=synth.network_summary().rename(
+                columns={"species_a": "species", "species_b": "other_species"})),
          r"network summary: missing column\(s\) species_a, species_b"),
         (lambda s: species_prevalence(
             synth.prevalence_summary().drop(columns="true_prevalence_lo95")),
@@ -376,7 +396,7 @@ def test_summary_mcse_alias_is_not_read(settings):
     with pytest.raises(MissingColumnsError, match="p_any_infection_mcse"):
         build_risk_estimation(
             hazards=synth.hazards(), settings=settings, transmission=summary,
-            prevalence=species_prevalence(synth.prevalence_summary()),
+            replicates=replicates(), prevalence=species_prevalence(synth.prevalence_summary()),
             foi=latest_foi(synth.force_of_infection()), diagnostics=synth.diagnostics(),
             network_summary=synth.network_summary(),
         )
@@ -402,8 +422,10 @@ def test_conclusions_state_overall_risk_route_and_best_option(settings):
     cdv = est[(est["basis"] == "quantified") & (est["target_species"] == "amur_leopard")]
     order = ["not estimated", "negligible", "very low", "low", "moderate", "high"]
     assert leopard["overall_risk"] == max(cdv["risk"], key=order.index)
-    assert leopard["main_pathway"] == "mesocarnivores"  # 50 + 20 of 130 leopard contacts
-    assert leopard["main_pathway_probability"] == pytest.approx(0.4 * 70 / 130)
+    assert leopard["overall_pathway"] == "all_pathways"
+    assert leopard["main_pathway"] == "mesocarnivores"  # raccoon dogs and foxes: 3/4 of chains
+    assert leopard["main_pathway_probability"] == pytest.approx(
+        chain_share("amur_leopard", "raccoon_dog", "red_fox"), rel=1e-12)
     assert (leopard["fits_reliable"], leopard["failed_fit_checks"]) == ("yes", 0)
     best = mgmt[(mgmt["scenario"] == "leopard_vaccination_5")
                 & (mgmt["target_species"] == "amur_leopard")].iloc[0]

@@ -33,6 +33,10 @@ def test_network_and_scenarios_run_as_jobs(workflow_dir):
     config = yaml.safe_load(config_path.read_text())
     tx = config["transmission"]
     tx.update(replicates=15)
+    config["calibration"] = {  # a small calibration: this test checks the jobs, not the fit
+        "burn_in_years": 2, "window_years": 3, "population_size": 30, "max_generations": 2,
+        "max_simulations": 300, "predictive_draws": 20,
+    }  # fmt: skip
     tx["scenarios"] = {
         k: tx["scenarios"][k] for k in ("baseline", "dog_vaccination_70", "leopard_release")
     }

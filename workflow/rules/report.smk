@@ -42,6 +42,9 @@ rule report_html:
         transmission=rules.transmission_summary.output.summary,
         outbreak_sizes=rules.transmission_summary.output.sizes,
         target_risk=rules.transmission_summary.output.targets,
+        calibration_fit=rules.calibration.output.fit,
+        calibration_parameters=rules.calibration.output.parameters,
+        calibration_figure=rules.calibration.output.figure,
         species=config["species_file"],
         provenance=rules.provenance.output,
     output:

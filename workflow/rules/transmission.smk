@@ -67,7 +67,7 @@ rule network_graphml:
         "../scripts/network_graphml.py"
 
 
-rule transmission_scenario:
+rule calibration:
     conda:
         "../envs/disease_risk.yaml"
     input:
@@ -75,6 +75,47 @@ rule transmission_scenario:
         arcs=rules.contact_network.output.arcs,
         network_config=config["network_file"],
         foi=rules.force_of_infection.output.idata,
+        species=config["species_file"],
+    output:
+        posterior="results/calibration/posterior.tsv",
+        parameters=report(
+            "results/calibration/parameters.tsv",
+            caption="../report/calibration_parameters.rst",
+            category="Transmission",
+        ),
+        fit=report(
+            "results/calibration/foi_fit.tsv",
+            caption="../report/calibration_fit.rst",
+            category="Transmission",
+        ),
+        progress="results/calibration/progress.tsv",
+        figure=report(
+            "results/calibration/foi_fit.png",
+            caption="../report/calibration_fit.rst",
+            category="Transmission",
+        ),
+    params:
+        settings={key: value for key, value in TX.items() if key != "scenarios"},
+        calibration=config.get("calibration", {}),
+        seed=config["seed"],
+    log:
+        "results/logs/transmission/calibration.log",
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    script:
+        "../scripts/calibration.py"
+
+
+rule transmission_scenario:
+    conda:
+        "../envs/disease_risk.yaml"
+    input:
+        nodes=rules.contact_network.output.nodes,
+        arcs=rules.contact_network.output.arcs,
+        network_config=config["network_file"],
+        posterior=rules.calibration.output.posterior,
     output:
         replicates="results/transmission/{scenario}/replicates.parquet",
     params:
@@ -131,6 +172,7 @@ rule transmission_summary:
 
 FINAL_OUTPUTS += [
     rules.contact_network.output.summary,
+    *rules.calibration.output,
     *rules.network_graphml.output,
     *rules.transmission_summary.output,
 ]

@@ -1,0 +1,390 @@
+"""Global sensitivity of the CDV model's answers to its assumptions: Morris screening (SALib).
+
+Every configured value given as a ``{low, high}`` range is an assumption (disease periods, case
+fatality, starting immunity, susceptibility, outside infection, annual survival, contact rules'
+``p_transmission``), optionally with each contact rule's ``rate_per_year`` scaled by a factor
+range. Morris' elementary effects (Morris 1991; ``mu_star`` of Campolongo et al. 2007) move one
+assumption at a time by ``delta = levels / (2 (levels - 1))`` of its range along random
+trajectories; an effect is the output's change per unit of the range, so ``mu_star`` of a linear
+output ``a x`` is ``|a| (high - low)`` and an ignored assumption has ``mu_star`` 0.
+
+Morris is a screening: it ranks assumptions, it does not split variance. On the Ishigami
+function (Sobol' total indices x1 0.558 > x2 0.442 > x3 0.244) its ranking is x1 > x3 > x2 for
+6 to 40 levels and x2 > x1 > x3 for 4, because ``delta`` is near half the range and x2 enters as
+``sin(x2)^2``, whose period is half the range (tests).
+
+The simulator enters only through the ``evaluate`` callable; everything else here is pure.
+Random numbers come from the stream ``transmission/sensitivity``: the design, the model runs
+(the same generator state at every point by default: common random numbers, so an elementary
+effect is not blurred by Monte Carlo noise) and the bootstrap of ``mu_star_conf``.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from SALib.analyze import morris as morris_analyze
+from SALib.sample import morris as morris_sample
+
+from disease_risk.figures import pyplot, save_png
+from disease_risk.seeds import stream_rng, stream_seed
+from disease_risk.tables import (
+    SENSITIVITY_COLUMNS,
+    outside_infection_column,
+    p_transmission_column,
+)
+
+Evaluate = Callable[[dict[str, float], np.random.Generator], Mapping[str, float]]
+Mapper = Callable[[Callable[[Any], Any], Iterable[Any]], Iterable[Any]]
+
+# Splits of the stream; never 0, since a trailing 0 in a seed sequence's entropy is the design's.
+_POINTS_COMMON = 1  # one generator state shared by every design point
+_POINTS_EACH = 2  # ... or one per point: (2, point)
+_BOOTSTRAP = 3  # resamples of mu_star_conf
+
+
+@dataclass(frozen=True)
+class Assumption:
+    """A configured range the answer may depend on: name as in the replicate tables
+    (``case_fatality_amur_leopard``, ``p_transmission_<rule>`` ...), its range and source."""
+
+    name: str
+    kind: str  # disease | outside infection | survival | contact rule | contact rate
+    low: float
+    high: float
+    source: str
+    label: str  # readable: "case fatality: amur leopard"
+
+
+def _range(spec: Any) -> tuple[float, float] | None:
+    """``(low, high)`` of a ``{low, high}`` mapping; None for a number (fixed, not varied)."""
+    if not isinstance(spec, Mapping):
+        return None
+    return float(spec["low"]), float(spec["high"])
+
+
+def _assumption(
+    name: str, kind: str, spec: Mapping[str, Any], source: str, label: str
+) -> Assumption | None:
+    """The assumption of one range; None if it is a single value (``low == high``)."""
+    low, high = float(spec["low"]), float(spec["high"])
+    if low > high:
+        raise ValueError(f"{name}: range low {low} is above high {high}")
+    if low == high:
+        return None
+    return Assumption(name, kind, low, high, str(spec.get("source", source)), label)
+
+
+def _label(key: str, subject: str) -> str:
+    return f"{key.replace('_', ' ')}: {subject.replace('_', ' ')}"
+
+
+def assumption_ranges(
+    settings: Mapping[str, Any],
+    network_config: Mapping[str, Any],
+    contact_rate_factor: Mapping[str, Any] | None = None,
+) -> list[Assumption]:
+    """Every ``{low, high}`` range of the transmission settings (``disease``: any per-species
+    value; ``demography``: annual survival) and of the contact rules' ``p_transmission``, in
+    config order; numbers and ``low == high`` are fixed and left out. Species sharing a YAML
+    anchor are separate entries; a value's own ``source`` wins over its block's.
+
+    With ``contact_rate_factor`` (``{low, high}``), also ``contact_rate_factor_<rule>``: the
+    rule's ``rate_per_year`` times that factor, for each rule whose ``p_transmission`` is a
+    number. A rule acts only through rate x p, so where p is a range (calibrated, or varied
+    itself) a factor would repeat it, and the calibration would undo a wrong rate."""
+    out: list[Assumption | None] = []
+    for species, block in (settings.get("disease") or {}).items():
+        for key, spec in block.items():
+            if key == "source" or _range(spec) is None:
+                continue
+            if key == "outside_infection":
+                name, kind = outside_infection_column(species), "outside infection"
+            else:
+                name, kind = f"{key}_{species}", "disease"
+            out.append(_assumption(name, kind, spec, block.get("source", ""), _label(key, species)))
+    for species, block in (settings.get("demography") or {}).items():
+        spec = block.get("annual_survival")
+        if _range(spec) is not None:
+            out.append(
+                _assumption(
+                    f"annual_survival_{species}", "survival", spec, block.get("source", ""),
+                    _label("annual_survival", species),
+                )
+            )  # fmt: skip
+    for rule in network_config.get("contact_rules") or []:
+        spec = rule["p_transmission"]
+        if _range(spec) is not None:
+            out.append(
+                _assumption(
+                    p_transmission_column(rule["name"]), "contact rule", spec,
+                    rule.get("source", ""), _label("p_transmission", rule["name"]),
+                )
+            )  # fmt: skip
+    if contact_rate_factor is not None:
+        factor = contact_rate_factor.get("source", "assumption")
+        for rule in network_config.get("contact_rules") or []:
+            if _range(rule["p_transmission"]) is not None:
+                continue
+            source = f"{factor}, on {rule['rate_per_year']:g} a year; {rule.get('source', '')}"
+            out.append(
+                _assumption(
+                    contact_rate_factor_name(rule["name"]), "contact rate",
+                    {**contact_rate_factor, "source": source}, source,
+                    _label("contact_rate_factor", rule["name"]),
+                )
+            )  # fmt: skip
+    return [a for a in out if a is not None]
+
+
+def contact_rate_factor_name(rule: str) -> str:
+    """The assumption scaling a contact rule's ``rate_per_year``."""
+    return f"contact_rate_factor_{rule}"
+
+
+def with_ranges(
+    assumptions: Sequence[Assumption], ranges: Mapping[str, tuple[float, float]], note: str
+) -> list[Assumption]:
+    """The assumptions with some ranges replaced (e.g. calibrated parameters by their posterior
+    90% interval), ``note`` appended to their source."""
+    unknown = sorted(set(ranges) - {a.name for a in assumptions})
+    if unknown:
+        raise KeyError(f"no assumption named {unknown}")
+    return [
+        replace(a, low=float(ranges[a.name][0]), high=float(ranges[a.name][1]),
+                source=f"{a.source}; {note}")
+        if a.name in ranges else a
+        for a in assumptions
+    ]  # fmt: skip
+
+
+# --- design ---------------------------------------------------------------------------------
+
+
+def morris_problem(assumptions: Sequence[Assumption], levels: int = 4) -> dict[str, Any]:
+    """The SALib problem (``num_vars``, ``names``, ``bounds``) plus ``num_levels`` of the Morris
+    grid (even, >= 2) and each assumption's ``kinds`` and ``sources``."""
+    if levels < 2 or levels % 2:
+        raise ValueError(f"Morris levels must be even and >= 2, not {levels}")
+    names = [a.name for a in assumptions]
+    if not names or len(set(names)) != len(names):
+        raise ValueError(f"assumption names must be present and unique: {names}")
+    for a in assumptions:
+        if not a.low < a.high:
+            raise ValueError(f"{a.name}: range [{a.low}, {a.high}] is empty")
+    return {
+        "num_vars": len(names),
+        "names": names,
+        "bounds": [[a.low, a.high] for a in assumptions],
+        "num_levels": int(levels),
+        "kinds": [a.kind for a in assumptions],
+        "sources": [a.source for a in assumptions],
+    }
+
+
+def _salib(problem: Mapping[str, Any]) -> dict[str, Any]:
+    """A fresh SALib problem dict (SALib adds keys to the one it is given)."""
+    return {
+        "num_vars": problem["num_vars"],
+        "names": list(problem["names"]),
+        "bounds": [list(b) for b in problem["bounds"]],
+    }
+
+
+def morris_design(problem: Mapping[str, Any], trajectories: int, seed: int) -> np.ndarray:
+    """Morris trajectories (points x assumptions, ``trajectories x (num_vars + 1)`` rows) in the
+    assumptions' units, seeded from the master ``seed`` (stream ``transmission/sensitivity``)."""
+    if trajectories < 2:
+        raise ValueError(f"Morris needs at least 2 trajectories, not {trajectories}")
+    return morris_sample.sample(
+        _salib(problem),
+        int(trajectories),
+        num_levels=int(problem["num_levels"]),
+        seed=stream_seed(seed, "transmission/sensitivity"),
+    )
+
+
+def point_rng(seed: int, point: int, common_random_numbers: bool = True) -> np.random.Generator:
+    """The generator handed to ``evaluate`` at design point ``point``: the same state at every
+    point (common random numbers) or one stream per point."""
+    if common_random_numbers:
+        return stream_rng(seed, "transmission/sensitivity", _POINTS_COMMON)
+    return stream_rng(seed, "transmission/sensitivity", _POINTS_EACH, int(point))
+
+
+def _checked_design(problem: Mapping[str, Any], X: np.ndarray) -> np.ndarray:
+    X = np.asarray(X, float)
+    if X.ndim != 2 or X.shape[1] != problem["num_vars"]:
+        raise ValueError(f"design has shape {X.shape}; expected (points, {problem['num_vars']})")
+    return X
+
+
+def _evaluate_point(
+    evaluate: Evaluate, task: tuple[dict[str, float], np.random.Generator]
+) -> Mapping[str, float]:
+    values, rng = task
+    return evaluate(values, rng)
+
+
+def evaluate_design(
+    problem: Mapping[str, Any],
+    X: np.ndarray,
+    evaluate: Evaluate,
+    seed: int,
+    common_random_numbers: bool = True,
+    mapper: Mapper = map,
+) -> dict[str, np.ndarray]:
+    """Outputs at every design point: ``evaluate(values, rng)`` with ``values`` assumption name
+    -> value and :func:`point_rng`; returns output name -> array over points. ``mapper``
+    (``map``, a pool's ``map``) runs the points; every point must give the same outputs."""
+    names = list(problem["names"])
+    X = _checked_design(problem, X)
+    tasks = [
+        (dict(zip(names, map(float, row), strict=True)), point_rng(seed, i, common_random_numbers))
+        for i, row in enumerate(X)
+    ]
+    results = list(mapper(functools.partial(_evaluate_point, evaluate), tasks))
+    outputs = list(results[0]) if results else []
+    for i, result in enumerate(results):
+        if list(result) != outputs:
+            raise ValueError(f"design point {i} gave outputs {list(result)}, point 0 {outputs}")
+    return {o: np.array([float(r[o]) for r in results]) for o in outputs}
+
+
+# --- indices ----------------------------------------------------------------------------------
+
+
+def sensitivity_indices(
+    problem: Mapping[str, Any],
+    X: np.ndarray,
+    Y: Mapping[str, np.ndarray],
+    seed: int,
+    conf_level: float = 0.95,
+    resamples: int = 1000,
+) -> pd.DataFrame:
+    """Morris indices per output and assumption (columns ``SENSITIVITY_COLUMNS``): ``mu`` (mean
+    elementary effect, its sign the direction), ``mu_star`` (mean absolute effect),
+    ``mu_star_conf`` (half-width of its ``conf_level`` bootstrap interval), ``sigma``
+    (interactions, non-linearity), ``rank`` (1 = largest ``mu_star`` in that output)."""
+    X = _checked_design(problem, X)
+    rows = []
+    for output, values in Y.items():
+        y = np.asarray(values, float)
+        if y.shape != (X.shape[0],):
+            raise ValueError(f"output {output}: {y.size} values for {X.shape[0]} points")
+        bad = np.flatnonzero(~np.isfinite(y))
+        if bad.size:
+            raise ValueError(f"output {output}: not a finite number at design points {bad[:10]}")
+        si = morris_analyze.analyze(
+            _salib(problem),
+            X,
+            y,
+            num_resamples=int(resamples),
+            conf_level=conf_level,
+            num_levels=int(problem["num_levels"]),
+            seed=stream_rng(seed, "transmission/sensitivity", _BOOTSTRAP),
+        )
+        part = pd.DataFrame(
+            {
+                "output": output,
+                "parameter": list(problem["names"]),
+                "kind": list(problem["kinds"]),
+                "low": [b[0] for b in problem["bounds"]],
+                "high": [b[1] for b in problem["bounds"]],
+                "mu": _floats(si["mu"]),
+                "mu_star": _floats(si["mu_star"]),
+                "mu_star_conf": _floats(si["mu_star_conf"]),
+                "sigma": _floats(si["sigma"]),
+                "source": list(problem["sources"]),
+            }
+        )
+        part["rank"] = part["mu_star"].rank(method="min", ascending=False).astype(int)
+        rows.append(part.sort_values(["rank", "parameter"], kind="stable"))
+    if not rows:
+        return pd.DataFrame(columns=list(SENSITIVITY_COLUMNS))
+    return pd.concat(rows, ignore_index=True)[list(SENSITIVITY_COLUMNS)]
+
+
+def _floats(values: Any) -> np.ndarray:
+    """SALib's (masked) arrays as plain floats."""
+    return np.ma.filled(np.ma.asarray(values, dtype=float), np.nan)
+
+
+def uncertainty_drivers(
+    indices: pd.DataFrame, output: str, top: int = 3, min_share: float = 0.0
+) -> list[str]:
+    """The assumptions that move ``output`` most: by rank, ``mu_star`` above 0 and at least
+    ``min_share`` x the largest, at most ``top``."""
+    rows = _output_rows(indices, output)
+    largest = float(rows["mu_star"].max())
+    keep = rows[(rows["mu_star"] > 0) & (rows["mu_star"] >= min_share * largest)]
+    return keep["parameter"].head(int(top)).tolist()
+
+
+def _output_rows(indices: pd.DataFrame, output: str) -> pd.DataFrame:
+    rows = indices[indices["output"] == output]
+    if rows.empty:
+        raise KeyError(f"no sensitivity indices for output {output!r}")
+    return rows.sort_values(["rank", "parameter"], kind="stable")
+
+
+# --- figure -----------------------------------------------------------------------------------
+
+
+def tornado_rows(
+    indices: pd.DataFrame, output: str, labels: Mapping[str, str] | None = None, top: int = 12
+) -> pd.DataFrame:
+    """The bars of the tornado, largest first: ``parameter``, ``label`` (with the range),
+    ``mu_star``, ``mu_star_conf``."""
+    rows = _output_rows(indices, output).head(int(top))
+    labels = labels or {}
+    text = [
+        f"{labels.get(p, p)} ({lo:g} to {hi:g})"
+        for p, lo, hi in zip(rows["parameter"], rows["low"], rows["high"], strict=True)
+    ]
+    return pd.DataFrame(
+        {
+            "parameter": rows["parameter"].to_numpy(),
+            "label": text,
+            "mu_star": rows["mu_star"].to_numpy(float),
+            "mu_star_conf": rows["mu_star_conf"].to_numpy(float),
+        }
+    )
+
+
+def plot_tornado(
+    indices: pd.DataFrame,
+    output: str,
+    path: str | Path,
+    labels: Mapping[str, str] | None = None,
+    top: int = 12,
+    title: str | None = None,
+) -> None:
+    """Horizontal bars of ``mu_star`` with its 95% interval for the ``top`` assumptions of
+    ``output``, largest on top; ``labels`` maps assumption names to readable text."""
+    bars = tornado_rows(indices, output, labels, top)
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(8.0, 1.0 + 0.34 * len(bars)))
+    y = np.arange(len(bars))
+    ax.barh(
+        y, bars["mu_star"], xerr=np.nan_to_num(bars["mu_star_conf"]), color="#b5541b",
+        ecolor="#333333", capsize=3,
+    )  # fmt: skip
+    ax.set_yticks(y, bars["label"])
+    ax.invert_yaxis()
+    ax.set_xlim(left=0)
+    ax.set_xlabel("mu*: mean absolute change of the output over a range (whisker: 95%)")
+    ax.set_title(title or output)
+    ax.grid(axis="x", alpha=0.3)
+    save_png(fig, path, bbox_inches="tight")
+
+
+def design_size(problem: Mapping[str, Any], trajectories: int) -> int:
+    """Model evaluations of a Morris design: ``trajectories x (num_vars + 1)``."""
+    return int(trajectories) * (int(problem["num_vars"]) + 1)
