@@ -52,6 +52,7 @@ report: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/seroprevalence.py
 	$(BIN)/python bench/transmission.py
+	$(BIN)/python bench/calibration.py
 	$(BIN)/python bench/lineage_typing.py
 
 clean:

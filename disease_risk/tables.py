@@ -94,6 +94,11 @@ def p_transmission_column(rule: str) -> str:
     return f"p_transmission_{rule}"
 
 
+def contact_rate_factor_column(rule: str) -> str:
+    """A factor on a contact rule's ``rate_per_year`` (sensitivity analysis; 1 otherwise)."""
+    return f"contact_rate_factor_{rule}"
+
+
 def outside_infection_column(species: str) -> str:
     """A species' annual rate of infection from beyond the landscape (replicate and
     calibration tables)."""

@@ -46,6 +46,7 @@ class ReportData:
     transmission: pd.DataFrame | None = None
     calibration_fit: pd.DataFrame | None = None
     calibration_parameters: pd.DataFrame | None = None
+    sensitivity: pd.DataFrame | None = None
     names: SpeciesNames = field(default_factory=SpeciesNames)
     extra_figures: Mapping[str, bytes] = field(default_factory=dict)
     horizon_days: float | None = None

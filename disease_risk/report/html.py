@@ -185,6 +185,7 @@ def _tables_html(
         "lineages": data.lineages, "network": data.network, "foi": data.foi,
         "calibration_fit": data.calibration_fit,
         "calibration_parameters": data.calibration_parameters,
+        "sensitivity": _top_sensitivity(data.sensitivity),
         "diagnostics": data.diagnostics,
         "prevalence_species": _prevalence_part(data.prevalence, "species"),
         "prevalence_site": _prevalence_part(data.prevalence, "site"),
@@ -197,6 +198,15 @@ def _tables_html(
         name: table_html(df, max_rows, "glance" if name.endswith("glance") else "full")
         for name, df in tables.items()
     }
+
+
+def _top_sensitivity(indices: pd.DataFrame | None, top: int = 5) -> pd.DataFrame | None:
+    """The ``top`` assumptions of each output of the sensitivity analysis (full table in
+    ``results/sensitivity/indices.tsv``)."""
+    if indices is None or indices.empty:
+        return indices
+    shown = indices[indices["rank"] <= top]
+    return shown[["output", "rank", "parameter", "low", "high", "mu_star", "mu_star_conf"]]
 
 
 def failed_fit_checks(conclusions: pd.DataFrame) -> int:

@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 RISK_TABLES = ("hazards", "estimation", "management")  # with conclusions: the risk stage's
 EVIDENCE_TABLES = (
     "prevalence", "foi", "diagnostics", "lineages", "network", "transmission",
-    "calibration_fit", "calibration_parameters",
+    "calibration_fit", "calibration_parameters", "sensitivity",
 )  # fmt: skip
 EXTRA_FIGURES = {  # figure name in the report -> rule input of an upstream PNG
     "tree": "tree",
@@ -35,6 +35,7 @@ EXTRA_FIGURES = {  # figure name in the report -> rule input of an upstream PNG
     "transmission_target_risk": "target_risk",
     "ppc_posterior_predictive": "posterior_predictive",
     "calibration_foi_fit": "calibration_figure",
+    "sensitivity_tornado": "sensitivity_tornado",
 }
 
 
@@ -61,9 +62,10 @@ def report_html(
     """Write the report and, as PNG, its own figures.
 
     ``inputs``: hazards, estimation, management, conclusions (risk stage); prevalence, foi,
-    diagnostics, lineages, network, transmission, calibration_fit, calibration_parameters
-    (tables); tree, outbreak_sizes, target_risk, posterior_predictive, calibration_figure
-    (PNG); species (the registry, for common names); provenance (the record's files).
+    diagnostics, lineages, network, transmission, calibration_fit, calibration_parameters,
+    sensitivity (tables); tree, outbreak_sizes, target_risk, posterior_predictive,
+    calibration_figure, sensitivity_tornado (PNG); species (the registry, for common names);
+    provenance (the record's files).
     ``outputs``: html, figures (one PNG per name in ``REPORT_FIGURES``).
     ``params``: risk (config section), report (title, max_table_rows), horizon_days.
     """

@@ -217,9 +217,9 @@ class FoiSimulator:
         self, theta: Mapping[str, float], rng: np.random.Generator
     ) -> tuple[np.ndarray, np.ndarray]:
         """(infections, susceptible years) per target species in the window."""
-        params, _ = draw_parameters(self.plan, rng, dict(theta))
-        survival, _ = draw_survival(self.plan, rng)
-        state0 = initial_immunity(self.plan, rng)
+        params, _ = draw_parameters(self.plan, rng, theta)
+        survival, _ = draw_survival(self.plan, rng, theta)
+        state0 = initial_immunity(self.plan, rng, theta)
         result = run_kernel(
             self.plan,
             params,
@@ -471,6 +471,8 @@ def foi_fit(
 def plot_foi_fit(fit: pd.DataFrame, path: str | Path, names: Mapping[str, str]) -> None:
     """Per species: serology FOI and calibrated-model FOI, medians with 95% intervals (log
     scale); a species whose intervals do not overlap is marked MISMATCH."""
+    from matplotlib import ticker
+
     from disease_risk.figures import pyplot, save_png
     from disease_risk.intake.registry import species_label
 
@@ -496,6 +498,8 @@ def plot_foi_fit(fit: pd.DataFrame, path: str | Path, names: Mapping[str, str]) 
     ]
     ax.set_yticks(y, labels)
     ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda value, _: f"{value:g}"))
+    ax.xaxis.set_minor_formatter(ticker.NullFormatter())
     ax.set_xlabel("force of infection: new infections per susceptible animal per year (log scale)")
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()

@@ -10,6 +10,7 @@ other draw of a replicate as it was.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,7 @@ from disease_risk.tables import (
     INDEX_SOURCE,
     OUTSIDE_SOURCE,
     RELEASED_SUFFIX,
+    contact_rate_factor_column,
     origin_column,
     outside_infection_column,
     p_transmission_column,
@@ -59,6 +61,13 @@ def draw_value(spec, rng: np.random.Generator) -> float:
     if isinstance(spec, dict):
         return float(rng.uniform(spec["low"], spec["high"]))
     return float(spec)
+
+
+def pick_value(fixed: Mapping[str, float], name: str, spec, rng: np.random.Generator) -> float:
+    """``fixed[name]`` if given, else :func:`draw_value`; the draw is made either way, so fixing
+    one value leaves every other draw of the generator as it was."""
+    value = draw_value(spec, rng)
+    return float(fixed.get(name, value))
 
 
 @dataclass(frozen=True)
@@ -251,18 +260,21 @@ def run_replicate(
     rep: int,
     rng: np.random.Generator,
     demography_rng: np.random.Generator,
+    fixed: Mapping[str, float] | None = None,
 ) -> dict[str, Any]:
     """One replicate: draw its parameters and starting states, run the kernel, count outcomes.
 
     The order of draws from ``rng`` is fixed (calibration parameter set, disease parameters,
     immunity, kernel seed, index cases, then the scenario's own day-0 vaccination last), so
-    replicate r matches across scenarios; survival comes from ``demography_rng``.
+    replicate r matches across scenarios; survival comes from ``demography_rng``. ``fixed``
+    (assumption name -> value, as in the replicate table) overrides drawn and calibrated values.
     """
     net = plan.net
-    draw, fixed = posterior.draw(rng) if posterior is not None else (-1, {})
+    draw, calibrated = posterior.draw(rng) if posterior is not None else (-1, {})
+    fixed = {**calibrated, **(fixed or {})}
     params, drawn = draw_parameters(plan, rng, fixed)
-    survival, drawn_survival = draw_survival(plan, demography_rng)
-    state0 = initial_immunity(plan, rng)
+    survival, drawn_survival = draw_survival(plan, demography_rng, fixed)
+    state0 = initial_immunity(plan, rng, fixed)
     kernel_seed = int(rng.integers(2**31 - 1))
     index_cases = []
     for sp, count in sorted(plan.index_cases.items()):
@@ -335,15 +347,16 @@ class ReplicateParameters:
 
 
 def draw_parameters(
-    plan: ScenarioPlan, rng: np.random.Generator, fixed: dict[str, float] | None = None
+    plan: ScenarioPlan, rng: np.random.Generator, fixed: Mapping[str, float] | None = None
 ) -> tuple[ReplicateParameters, dict[str, Any]]:
     """Draw one replicate's parameters; also as the replicate table's columns (each species'
     outside infection and case fatality, each contact rule's transmission probability).
 
-    ``fixed`` (a calibration parameter set: ``p_transmission_<rule>``,
-    ``outside_infection_<species>``) gives those values; every other value is the config's
-    number or a uniform draw from its ``{low, high}`` (drawn even when fixed, so the draws of
-    the other parameters stay the same with or without a calibration).
+    ``fixed`` (name -> value: a calibration parameter set ``p_transmission_<rule>``,
+    ``outside_infection_<species>``, or any assumption of the sensitivity analysis such as
+    ``case_fatality_<species>``, ``latent_days_<species>``, ``contact_rate_factor_<rule>``)
+    gives those values; every other value is the config's number or a uniform draw from its
+    ``{low, high}`` (drawn even when fixed, so the other draws stay the same).
     """
     fixed = fixed or {}
     names = plan.net.species_names
@@ -352,48 +365,55 @@ def draw_parameters(
     row: dict[str, Any] = {}
     for c, sp in enumerate(names):
         p = plan.disease[sp]
-        lat[c] = draw_value(p["latent_days"], rng)
-        inf[c] = draw_value(p["infectious_days"], rng)
-        cfr[c] = draw_value(p["case_fatality"], rng)
-        sus[c] = draw_value(p.get("susceptibility", 1.0), rng)
-        ext[c] = draw_value(p.get("outside_infection", 0.0), rng)
-        ext[c] = fixed.get(outside_infection_column(sp), ext[c])
+        lat[c] = pick_value(fixed, f"latent_days_{sp}", p["latent_days"], rng)
+        inf[c] = pick_value(fixed, f"infectious_days_{sp}", p["infectious_days"], rng)
+        cfr[c] = pick_value(fixed, f"case_fatality_{sp}", p["case_fatality"], rng)
+        sus[c] = pick_value(fixed, f"susceptibility_{sp}", p.get("susceptibility", 1.0), rng)
+        ext[c] = pick_value(
+            fixed, outside_infection_column(sp), p.get("outside_infection", 0.0), rng
+        )
         row[outside_infection_column(sp)] = ext[c]
         row[f"case_fatality_{sp}"] = cfr[c]
     probability = np.zeros(len(plan.rules))
     for r, rule in enumerate(plan.rules):
         column = p_transmission_column(rule["name"])
-        probability[r] = fixed.get(column, draw_value(rule["p_transmission"], rng))
+        probability[r] = pick_value(fixed, column, rule["p_transmission"], rng)
+        probability[r] *= fixed.get(contact_rate_factor_column(rule["name"]), 1.0)
         row[column] = probability[r]
     arc_rates = plan.rule_rates @ probability / DAYS_PER_YEAR
     return ReplicateParameters(lat, inf, cfr, sus, ext, arc_rates), row
 
 
 def draw_survival(
-    plan: ScenarioPlan, rng: np.random.Generator
+    plan: ScenarioPlan, rng: np.random.Generator, fixed: Mapping[str, float] | None = None
 ) -> tuple[np.ndarray, dict[str, float]]:
-    """Annual survival per species code for one replicate, and as columns
-    ``annual_survival_<species>``; 1 everywhere (closed populations) without demography."""
+    """Annual survival per species code for one replicate (``fixed``: by name
+    ``annual_survival_<species>``), and as those columns; 1 everywhere (closed populations)
+    without demography."""
     names = plan.net.species_names
     survival = np.ones(len(names))
     if plan.demography:
         for c, sp in enumerate(names):
-            survival[c] = draw_value(plan.demography[sp]["annual_survival"], rng)
+            survival[c] = pick_value(
+                fixed or {}, f"annual_survival_{sp}", plan.demography[sp]["annual_survival"], rng
+            )
     return survival, {f"annual_survival_{sp}": float(survival[c]) for c, sp in enumerate(names)}
 
 
-def initial_immunity(plan: ScenarioPlan, rng: np.random.Generator) -> np.ndarray:
+def initial_immunity(
+    plan: ScenarioPlan, rng: np.random.Generator, fixed: Mapping[str, float] | None = None
+) -> np.ndarray:
     """Starting states: a drawn share ``initial_immune`` of each species' resident animals
-    immune (released animals start susceptible), everyone else susceptible."""
+    immune (released animals start susceptible; ``fixed``: by name ``initial_immune_<sp>``),
+    everyone else susceptible."""
     net = plan.net
     state0 = np.zeros(net.n, np.int8)
     for c, sp in enumerate(net.species_names):
         members = np.flatnonzero((net.species == c) & ~plan.released)
-        immune = rng.choice(
-            members,
-            round(draw_value(plan.disease[sp].get("initial_immune", 0.0), rng) * members.size),
-            replace=False,
+        share = pick_value(
+            fixed or {}, f"initial_immune_{sp}", plan.disease[sp].get("initial_immune", 0.0), rng
         )
+        immune = rng.choice(members, round(share * members.size), replace=False)
         state0[immune] = R
     return state0
 

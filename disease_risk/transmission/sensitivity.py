@@ -36,6 +36,7 @@ from disease_risk.figures import pyplot, save_png
 from disease_risk.seeds import stream_rng, stream_seed
 from disease_risk.tables import (
     SENSITIVITY_COLUMNS,
+    contact_rate_factor_column,
     outside_infection_column,
     p_transmission_column,
 )
@@ -135,17 +136,12 @@ def assumption_ranges(
             source = f"{factor}, on {rule['rate_per_year']:g} a year; {rule.get('source', '')}"
             out.append(
                 _assumption(
-                    contact_rate_factor_name(rule["name"]), "contact rate",
+                    contact_rate_factor_column(rule["name"]), "contact rate",
                     {**contact_rate_factor, "source": source}, source,
                     _label("contact_rate_factor", rule["name"]),
                 )
             )  # fmt: skip
     return [a for a in out if a is not None]
-
-
-def contact_rate_factor_name(rule: str) -> str:
-    """The assumption scaling a contact rule's ``rate_per_year``."""
-    return f"contact_rate_factor_{rule}"
 
 
 def with_ranges(
@@ -345,7 +341,7 @@ def tornado_rows(
     rows = _output_rows(indices, output).head(int(top))
     labels = labels or {}
     text = [
-        f"{labels.get(p, p)} ({lo:g} to {hi:g})"
+        f"{labels.get(p, p)} ({lo:.3g} to {hi:.3g})"
         for p, lo, hi in zip(rows["parameter"], rows["low"], rows["high"], strict=True)
     ]
     return pd.DataFrame(
@@ -383,6 +379,74 @@ def plot_tornado(
     ax.set_title(title or output)
     ax.grid(axis="x", alpha=0.3)
     save_png(fig, path, bbox_inches="tight")
+
+
+# --- the transmission model's answers ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScenarioOutputs:
+    """``evaluate`` for the transmission model: at one point, ``replicates`` replicates of every
+    scenario plan with the point's values fixed (the same replicate seeds in every scenario);
+    outputs per target: ``p_infection_<target>`` and ``deaths_<target>`` (mean) in the
+    baseline, and ``effect_<scenario>_<target>``: the baseline's chance of any infection
+    minus the scenario's (positive: the option protects)."""
+
+    plans: Mapping[str, Any]  # scenario name -> ScenarioPlan
+    baseline: str
+    targets: tuple[str, ...]
+    replicates: int
+
+    def __call__(self, values: dict[str, float], rng: np.random.Generator) -> dict[str, float]:
+        from disease_risk.transmission.scenarios import run_replicate
+
+        seeds = rng.integers(2**63 - 1, size=(self.replicates, 2))
+        infected = {}
+        deaths = {}
+        for name, plan in self.plans.items():
+            rows = [
+                run_replicate(
+                    plan, None, r, np.random.default_rng(a), np.random.default_rng(b), values
+                )
+                for r, (a, b) in enumerate(seeds)
+            ]
+            infected[name] = {t: np.mean([row[f"infected_{t}"] > 0 for row in rows])
+                              for t in self.targets}  # fmt: skip
+            deaths[name] = {t: np.mean([row[f"deaths_{t}"] for row in rows]) for t in self.targets}
+        out: dict[str, float] = {}
+        for t in self.targets:
+            out[f"p_infection_{t}"] = float(infected[self.baseline][t])
+            out[f"deaths_{t}"] = float(deaths[self.baseline][t])
+            base = infected[self.baseline][t]
+            for name in self.plans:
+                if name != self.baseline:
+                    out[f"effect_{name}_{t}"] = float(base - infected[name][t])
+        return out
+
+
+_EVALUATE: Evaluate | None = None  # set before worker processes fork (not pickled per task)
+
+
+def _evaluate_forked(values: dict[str, float], rng: np.random.Generator) -> Mapping[str, float]:
+    return _EVALUATE(values, rng)
+
+
+def evaluate_in_processes(
+    problem: Mapping[str, Any], X: np.ndarray, evaluate: Evaluate, seed: int, processes: int
+) -> dict[str, np.ndarray]:
+    """:func:`evaluate_design` on ``processes`` forked workers that inherit ``evaluate`` (its
+    network arrays are not sent to them point by point); same result as on one process."""
+    import multiprocessing
+
+    global _EVALUATE
+    _EVALUATE = evaluate
+    try:
+        if processes <= 1:
+            return evaluate_design(problem, X, _evaluate_forked, seed)
+        with multiprocessing.get_context("fork").Pool(processes) as pool:
+            return evaluate_design(problem, X, _evaluate_forked, seed, mapper=pool.map)
+    finally:
+        _EVALUATE = None
 
 
 def design_size(problem: Mapping[str, Any], trajectories: int) -> int:

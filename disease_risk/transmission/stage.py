@@ -1,5 +1,5 @@
 """Entry points of the transmission stage: rules ``contact_network``, ``network_graphml``,
-``calibration``, ``transmission_scenario`` and ``transmission_summary``.
+``calibration``, ``transmission_scenario``, ``transmission_summary`` and ``sensitivity``.
 
 Each takes the rule's named ``inputs``, ``outputs`` and ``params`` (with ``threads`` and the
 wildcards). The only file I/O of the stage happens here and in
@@ -155,3 +155,60 @@ def transmission_summary(
     plot_outbreak_sizes(replicates, outputs["sizes"], names)
     plot_target_risk(summary, outputs["targets"], list(params["targets"]), names)
     return summary
+
+
+def sensitivity(
+    inputs: Mapping[str, Any], outputs: Mapping[str, Any], params: Mapping[str, Any]
+) -> pd.DataFrame:
+    """Rule ``sensitivity``: inputs nodes, arcs, network_config, parameters (the calibration's
+    parameter table), species; outputs indices, tornado; params settings (transmission, every
+    scenario), sensitivity (config section), baseline, targets, seed, threads.
+
+    Morris screening over every configured range; calibrated parameters vary over their
+    posterior 90% interval (what the serology leaves open), the others over their config range.
+    """
+    from disease_risk.transmission import sensitivity as sa  # SALib takes seconds to import
+
+    settings, section, seed = params["settings"], params["sensitivity"], int(params["seed"])
+    network_config = load_network_config(inputs["network_config"])
+    network = read_network(inputs["nodes"], inputs["arcs"])
+    plans = {
+        name: plan_scenario(
+            scenario_setup(network, spec or {}, network_config, seed), settings, name,
+            network_config,
+        )
+        for name, spec in settings["scenarios"].items()
+    }  # fmt: skip
+    calibrated = read_table(inputs["parameters"])
+    assumptions = sa.with_ranges(
+        sa.assumption_ranges(settings, network_config, section.get("contact_rate_factor")),
+        {
+            row.parameter: (row.posterior_lo90, row.posterior_hi90)
+            for row in calibrated.itertuples()
+            if row.posterior_hi90 > row.posterior_lo90
+        },
+        "varied over its calibrated posterior 90% interval",
+    )
+    problem = sa.morris_problem(assumptions, int(section.get("levels", 4)))
+    design = sa.morris_design(problem, int(section.get("trajectories", 4)), seed)
+    targets = tuple(params["targets"])
+    evaluate = sa.ScenarioOutputs(
+        plans, params["baseline"], targets, int(section.get("replicates", 20))
+    )
+    log.info(
+        "sensitivity: %d assumptions, %d design points x %d scenarios x %d replicates",
+        problem["num_vars"], len(design), len(plans), evaluate.replicates,
+    )  # fmt: skip
+    start = time.perf_counter()
+    values = sa.evaluate_in_processes(problem, design, evaluate, seed, int(params["threads"]))
+    log.info("sensitivity: %.1f s", time.perf_counter() - start)
+    indices = sa.sensitivity_indices(problem, design, values, seed)
+    write_table(indices, outputs["indices"])
+    names = load_species_registry(inputs["species"]).labels()
+    target = targets[0]
+    sa.plot_tornado(
+        indices, f"p_infection_{target}", outputs["tornado"],
+        labels={a.name: a.label for a in assumptions},
+        title=f"What moves the chance of any {names.get(target, target)} infection",
+    )  # fmt: skip
+    return indices

@@ -301,3 +301,82 @@ def test_tornado_shows_the_top_assumptions_with_labels(tmp_path):
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(KeyError, match="deaths"):
         sens.plot_tornado(indices, "deaths", path)
+
+
+# --- the transmission model through ScenarioOutputs ---------------------------------------------
+
+
+def _village_plans():
+    """Dogs infected from outside pass CDV to leopards; one scenario vaccinates every dog."""
+    import networkx as nx
+
+    from disease_risk.transmission import scenarios
+    from disease_risk.transmission.contact_network import ContactNetwork
+
+    graph = nx.DiGraph()
+    dogs = [f"d{i}" for i in range(40)]
+    leopards = [f"l{i}" for i in range(10)]
+    for node in [*dogs, *leopards]:
+        species = "domestic_dog" if node.startswith("d") else "amur_leopard"
+        graph.add_node(node, species=species, site="s", x=0.0, y=0.0, origin="simulated")
+    for d in dogs:
+        for x in leopards:
+            graph.add_edge(d, x, weight=1.0, transmission_rate=0.5)
+    network = ContactNetwork.from_graph(graph)
+    disease = {
+        "latent_days": 5, "infectious_days": {"low": 5, "high": 15}, "case_fatality": 0.5,
+        "source": "test",
+    }  # fmt: skip
+    settings = {
+        "horizon_days": 365.0,
+        "replicates": 1,
+        "disease": {
+            "domestic_dog": {**disease, "outside_infection": {"low": 0.1, "high": 0.5}},
+            "amur_leopard": {**disease, "outside_infection": 0.0},
+        },
+        "scenarios": {
+            "baseline": {},
+            "all_dogs": {"vaccination_coverage": {"domestic_dog": 1.0}},
+        },
+    }
+    plans = {
+        name: scenarios.plan_scenario(network, settings, name) for name in settings["scenarios"]
+    }
+    return plans, settings
+
+
+def test_fixed_values_reach_the_replicate_and_leave_other_draws_alone():
+    from disease_risk.transmission import scenarios
+
+    plans, _ = _village_plans()
+    plan = plans["baseline"]
+    free = scenarios.run_replicate(
+        plan, None, 0, np.random.default_rng(1), np.random.default_rng(2)
+    )
+    fixed = scenarios.run_replicate(
+        plan, None, 0, np.random.default_rng(1), np.random.default_rng(2),
+        {"outside_infection_domestic_dog": 0.3},
+    )  # fmt: skip
+    assert fixed["outside_infection_domestic_dog"] == 0.3
+    assert free["outside_infection_domestic_dog"] != 0.3
+    assert fixed["case_fatality_domestic_dog"] == free["case_fatality_domestic_dog"]
+
+
+def test_scenario_outputs_see_the_protection_and_match_on_two_processes():
+    """Vaccinating every dog removes the leopards' only source: the effect equals the
+    baseline's chance of infection exactly; two processes give the same values."""
+    plans, settings = _village_plans()
+    evaluate = sens.ScenarioOutputs(plans, "baseline", ("amur_leopard",), 10)
+    out = evaluate({"outside_infection_domestic_dog": 0.5}, np.random.default_rng(3))
+    assert out["p_infection_amur_leopard"] > 0.5
+    assert out["effect_all_dogs_amur_leopard"] == out["p_infection_amur_leopard"]
+    assumptions = sens.assumption_ranges(settings, {"contact_rules": []})
+    problem = sens.morris_problem(assumptions)
+    design = sens.morris_design(problem, 2, seed=4)
+    one = sens.evaluate_in_processes(problem, design, evaluate, 4, processes=1)
+    two = sens.evaluate_in_processes(problem, design, evaluate, 4, processes=2)
+    for name in one:
+        np.testing.assert_array_equal(one[name], two[name])
+    indices = sens.sensitivity_indices(problem, design, one, seed=4)
+    top = sens.uncertainty_drivers(indices, "p_infection_amur_leopard", top=1)
+    assert top == ["outside_infection_domestic_dog"]

@@ -32,6 +32,7 @@ from reproducibility import (
 
 RUN_TIMEOUT = 1200  # seconds per pipeline run
 PROVENANCE_RULES = {"provenance"}  # rules recording the config used (rerun on any config change)
+ALL_SCENARIO_RULES = {"sensitivity"}  # rules that run every scenario (its settings are params)
 
 
 def copy_run(example_run: Path, dest: Path) -> Path:
@@ -111,8 +112,9 @@ def test_changed_scenario_reruns_only_that_scenario_and_what_follows(example_run
     every_job = dryrun(workdir, "--forceall")
     own = [job for job in every_job if f"scenario={changed}" in job.wildcards.split(",")]
     assert own, f"no job has the wildcard scenario={changed}"
-    # The provenance record holds the whole config, so it (and what embeds it) follows too.
-    record = [job for job in every_job if job.rule in PROVENANCE_RULES]
+    # The provenance record holds the whole config, and the sensitivity analysis runs every
+    # scenario, so they (and what embeds them) follow too.
+    record = [job for job in every_job if job.rule in PROVENANCE_RULES | ALL_SCENARIO_RULES]
     expected = downstream(every_job, own + record) - {"all"}
     rerun = job_names(dryrun(workdir))
 

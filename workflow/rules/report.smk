@@ -45,6 +45,8 @@ rule report_html:
         calibration_fit=rules.calibration.output.fit,
         calibration_parameters=rules.calibration.output.parameters,
         calibration_figure=rules.calibration.output.figure,
+        sensitivity=rules.sensitivity.output.indices,
+        sensitivity_tornado=rules.sensitivity.output.tornado,
         species=config["species_file"],
         provenance=rules.provenance.output,
     output:

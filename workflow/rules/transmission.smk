@@ -170,7 +170,44 @@ rule transmission_summary:
         "../scripts/transmission_summary.py"
 
 
+rule sensitivity:
+    conda:
+        "../envs/disease_risk.yaml"
+    input:
+        nodes=rules.contact_network.output.nodes,
+        arcs=rules.contact_network.output.arcs,
+        network_config=config["network_file"],
+        parameters=rules.calibration.output.parameters,
+        species=config["species_file"],
+    output:
+        indices=report(
+            "results/sensitivity/indices.tsv",
+            caption="../report/sensitivity.rst",
+            category="Transmission",
+        ),
+        tornado=report(
+            "results/sensitivity/tornado.png",
+            caption="../report/sensitivity.rst",
+            category="Transmission",
+        ),
+    params:
+        settings=TX,
+        sensitivity=config.get("sensitivity", {}),
+        baseline=config.get("risk", {}).get("baseline_scenario", "baseline"),
+        targets=TARGETS,
+        seed=config["seed"],
+    log:
+        "results/logs/transmission/sensitivity.log",
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    script:
+        "../scripts/sensitivity.py"
+
+
 FINAL_OUTPUTS += [
+    *rules.sensitivity.output,
     rules.contact_network.output.summary,
     *rules.calibration.output,
     *rules.network_graphml.output,
