@@ -25,11 +25,15 @@ import pandas as pd
 from scipy import stats
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "unit"))
-from test_calibration import PRIOR_HIGH, isolated_plan
+from test_calibration import (
+    COVERAGE_SETTINGS,
+    PRIOR_HIGH,
+    SYNTHETIC_SD,
+    coverage_setup,
+    synthetic_data,
+)
 
 from disease_risk.transmission import calibration as cal
-
-SD = np.array([0.25, 0.4])
 
 
 def grid_interval(
@@ -43,7 +47,7 @@ def grid_interval(
     for g, rate in enumerate(grid):
         theta = {"outside_infection_domestic_dog": rate, "outside_infection_red_fox": rate}
         draws = np.array([simulator.log_foi(theta, rng) for _ in range(sims)])
-        like[:, g] = stats.norm.pdf(observed, draws, SD).mean(axis=0)
+        like[:, g] = stats.norm.pdf(observed, draws, SYNTHETIC_SD).mean(axis=0)
     for i in range(2):
         cdf = np.cumsum(like[i]) / like[i].sum()
         lo[i] = grid[np.searchsorted(cdf, 0.05)]
@@ -59,33 +63,21 @@ def main() -> None:
     logging.getLogger("ABC").setLevel(logging.WARNING)  # pyabc's per-generation messages
     datasets = 10 if args.quick else args.datasets
     grid = np.linspace(0.0025, PRIOR_HIGH - 0.0025, 40 if args.quick else 100)
-    plan, settings = isolated_plan()
-    calibration = cal.CalibrationSettings(
-        burn_in_years=3, window_years=5, population_size=150, max_generations=8,
-        max_simulations=3000,
-    )  # fmt: skip
-    simulator = cal.FoiSimulator.build(plan, ["domestic_dog", "red_fox"], calibration)
-    params = cal.calibration_parameters([], settings["disease"])
+    simulator, params = coverage_setup()
     rows = []
     for rep in range(datasets):
-        rng = np.random.default_rng(1000 + rep)
-        truth = np.array([rng.uniform(p.low, p.high) for p in params])
-        columns = [p.column for p in params]
-        observed = simulator.log_foi(dict(zip(columns, truth, strict=True)), rng)
-        observed = observed + rng.normal(0, SD)
-        targets = pd.DataFrame(
-            {"species": list(simulator.species), "log_foi_mean": observed, "log_foi_sd": SD}
-        )
+        truth, targets = synthetic_data(simulator, params, rep)
+        observed = targets["log_foi_mean"].to_numpy()
         start = time.perf_counter()
-        result = cal.calibrate(simulator, targets, params, calibration, seed=rep)
+        result = cal.calibrate(simulator, targets, params, COVERAGE_SETTINGS, seed=rep)
         seconds = time.perf_counter() - start
         table = cal.parameter_table(params, result.posterior)
         g_lo, g_hi = grid_interval(simulator, observed, grid, 20 if args.quick else 50, rep)
         for i, row in enumerate(table.itertuples()):
             rows.append(
                 {
-                    "abc_covers": row.posterior_lo90 <= truth[i] <= row.posterior_hi90,
-                    "grid_covers": g_lo[i] <= truth[i] <= g_hi[i],
+                    "abc_covers": row.posterior_lo90 <= truth[row.parameter] <= row.posterior_hi90,
+                    "grid_covers": g_lo[i] <= truth[row.parameter] <= g_hi[i],
                     "abc_width": row.posterior_hi90 - row.posterior_lo90,
                     "grid_width": g_hi[i] - g_lo[i],
                     "simulations": int(result.progress["simulations"].sum()),

@@ -127,29 +127,44 @@ def isolated_plan(n: int = 300) -> scenarios.ScenarioPlan:
     return scenarios.plan_scenario(ContactNetwork(nodes, arcs), settings, "calibration"), settings
 
 
+SYNTHETIC_SD = np.array([0.25, 0.4])  # serology SD of each species' log FOI
+COVERAGE_SETTINGS = cal.CalibrationSettings(
+    burn_in_years=3, window_years=5, population_size=150, max_generations=8, max_simulations=3000
+)
+
+
+def coverage_setup() -> tuple[cal.FoiSimulator, list[cal.CalibrationParameter]]:
+    """The simulator and calibrated parameters of the coverage check (test and benchmark)."""
+    plan, settings = isolated_plan()
+    simulator = cal.FoiSimulator.build(plan, ["domestic_dog", "red_fox"], COVERAGE_SETTINGS)
+    return simulator, cal.calibration_parameters([], settings["disease"])
+
+
+def synthetic_data(
+    simulator: cal.FoiSimulator, params: list[cal.CalibrationParameter], rep: int
+) -> tuple[dict[str, float], pd.DataFrame]:
+    """Data set ``rep``: truth drawn from the prior; observed log FOI = one simulation at the
+    truth plus Normal(0, SYNTHETIC_SD) (the measurement model the calibration assumes)."""
+    rng = np.random.default_rng(1000 + rep)
+    truth = {p.column: rng.uniform(p.low, p.high) for p in params}
+    observed = simulator.log_foi(truth, rng) + rng.normal(0, SYNTHETIC_SD)
+    targets = pd.DataFrame(
+        {"species": list(simulator.species), "log_foi_mean": observed, "log_foi_sd": SYNTHETIC_SD}
+    )
+    return truth, targets
+
+
 @pytest.mark.slow
 def test_calibration_covers_the_truth_at_the_nominal_rate():
     """12 data sets: truth from the prior; observed log FOI = one simulation at the truth plus
     Normal(0, sd) noise (the measurement model the calibration assumes). 24 intervals: at
     least 18 must cover (P(X <= 17) = 0.007 under the nominal 90%; a calibration that ignored
     the serology's error covered 14 of 40); mean width under 0.6 x the prior's."""
-    plan, settings = isolated_plan()
-    calibration = cal.CalibrationSettings(
-        burn_in_years=3, window_years=5, population_size=150, max_generations=8,
-        max_simulations=3000,
-    )  # fmt: skip
-    simulator = cal.FoiSimulator.build(plan, ["domestic_dog", "red_fox"], calibration)
-    params = cal.calibration_parameters([], settings["disease"])
-    sd = np.array([0.25, 0.4])
+    simulator, params = coverage_setup()
     covered, widths = [], []
     for rep in range(12):
-        rng = np.random.default_rng(1000 + rep)
-        truth = {p.column: rng.uniform(p.low, p.high) for p in params}
-        observed = simulator.log_foi(truth, rng) + rng.normal(0, sd)
-        targets = pd.DataFrame(
-            {"species": list(simulator.species), "log_foi_mean": observed, "log_foi_sd": sd}
-        )
-        result = cal.calibrate(simulator, targets, params, calibration, seed=rep)
+        truth, targets = synthetic_data(simulator, params, rep)
+        result = cal.calibrate(simulator, targets, params, COVERAGE_SETTINGS, seed=rep)
         table = cal.parameter_table(params, result.posterior)
         for row in table.itertuples():
             covered.append(row.posterior_lo90 <= truth[row.parameter] <= row.posterior_hi90)
