@@ -21,9 +21,11 @@ STREAMS: dict[str, str] = {
     "seroprevalence/foi_ppc": "replicated positives of the force-of-infection check",
     "network/individuals": "home-range centres of simulated animals in the contact network",
     "transmission/scenario_setup": "where a scenario's released animals are placed",
-    "transmission/replicates": "per-replicate parameter draws, day-0 vaccination and simulator "
-    "seeds (the same in every scenario: common random numbers)",
-    "transmission/demography": "per-replicate annual survival draws (the same in every "
+    "transmission/parameters": "per-parameter-set calibration draw, assumptions drawn from "
+    "their ranges and starting immune shares (the same in every scenario)",
+    "transmission/replicates": "per-replicate luck: immune animals, index cases, day-0 "
+    "vaccination and simulator seeds (the same in every scenario: common random numbers)",
+    "transmission/demography": "per-parameter-set annual survival draws (the same in every "
     "scenario; its own stream, so demography on or off leaves the other draws as they are)",
     "transmission/calibration": "ABC-SMC proposals and the seed of every pyabc task",
     "transmission/calibration_fit": "posterior draws and simulations of the calibration's "

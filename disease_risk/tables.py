@@ -64,10 +64,12 @@ NODE_COLUMNS = ("node", "species", "site", "x", "y", "home_range_km2", "origin")
 ARC_COLUMNS = ("source", "target", "weight", "transmission_rate", "rules")
 NETWORK_SUMMARY_COLUMNS = ("metric", "species_a", "species_b", "value")
 TRANSMISSION_SUMMARY_COLUMNS = (
-    "scenario", "species", "replicates", "population",
-    "p_any_infection", "p_any_infection_mcse", "infected_median", "infected_median_mcse",
+    "scenario", "species", "replicates", "parameter_sets", "population",
+    "p_any_infection", "p_any_infection_mcse", "p_any_infection_lo95", "p_any_infection_hi95",
+    "infected_median", "infected_median_mcse",
     "infected_hi95", "infected_hi95_mcse", "deaths_median", "deaths_median_mcse",
-    "deaths_hi95", "deaths_hi95_mcse", "p_any_death", "p_any_death_mcse",
+    "deaths_hi95", "deaths_hi95_mcse",
+    "p_any_death", "p_any_death_mcse", "p_any_death_lo95", "p_any_death_hi95",
     "days_to_first_case_median", "days_to_first_case_median_mcse",
     "background_deaths_median", "background_deaths_median_mcse",
     "births_median", "births_median_mcse",
@@ -133,8 +135,8 @@ ESTIMATION_COLUMNS = (
     "hazard", "target_species", "pathway", "basis", "scenario", "source_species",
     "release_probability", "release_lo95", "release_hi95", "release_likelihood",
     "exposure_probability", "exposure_likelihood",
-    "infection_probability", "infection_lo95", "infection_hi95", "likelihood",
-    "target_p_any_infection", "infection_share",
+    "infection_probability", "infection_lo95", "infection_hi95", "infection_mcse",
+    "likelihood", "target_p_any_infection", "infection_share",
     "infection_by_source", "infection_by_source_lo95", "infection_by_source_hi95",
     "infection_by_origin", "infection_by_origin_lo95", "infection_by_origin_hi95",
     "deaths_median", "deaths_hi95", "population_size", "share_lost_hi95", "consequence",
@@ -147,8 +149,10 @@ MANAGEMENT_COLUMNS = (
     "scenario", "target_species",
     "p_any_infection", "p_any_infection_lo95", "p_any_infection_hi95",
     "baseline_p_any_infection", "change_p_any_infection", "change_p_lo95", "change_p_hi95",
+    "change_p_mcse",
     "deaths_median", "deaths_hi95", "baseline_deaths_median",
-    "change_deaths_mean", "change_deaths_lo95", "change_deaths_hi95", "paired_replicates",
+    "change_deaths_mean", "change_deaths_lo95", "change_deaths_hi95", "change_deaths_mcse",
+    "paired_replicates",
     "likelihood", "consequence", "risk", "baseline_risk", "rank",
 )  # fmt: skip
 
@@ -158,7 +162,7 @@ CONCLUSION_COLUMNS = (
     "overall_pathway", "main_pathway", "main_pathway_probability",
     "fits_reliable", "failed_fit_checks",
     "largest_drop_scenario", "largest_drop_change_p", "largest_drop_change_p_lo95",
-    "largest_drop_change_p_hi95", "best_scenario",
+    "largest_drop_change_p_hi95", "largest_drop_change_p_mcse", "best_scenario",
 )  # fmt: skip
 CONCLUSION_TEXT_COLUMNS = (
     "target_species", "overall_risk", "overall_likelihood", "overall_consequence",

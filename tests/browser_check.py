@@ -2,7 +2,8 @@
 
 No selenium or CDP client: a small script is appended to a copy of the report; chromium runs it
 (``--dump-dom`` after a virtual-time budget) and the script writes its measurements (every image
-decoded and laid out, every section and table visible) into the DOM as JSON.
+decoded and laid out, every section and table visible, whether the page is wider than the
+window) into the DOM as JSON. The report is checked on a desktop and a phone screen.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ SECTIONS = (
     "summary", "dra", "serology", "foi", "lineages", "network", "scenarios", "diagnostics",
     "provenance",
 )
+WIDTHS = {"desktop": 1280, "phone": 390}  # window widths in CSS px the report must fit
+MIN_WINDOW = 500  # headless chromium widens narrower windows: a phone is a frame this wide
 CHROMIUM_FLAGS = (
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -45,17 +48,48 @@ window.addEventListener("load", function () {
                           : null;
   });
   document.querySelectorAll("table").forEach(function (t) {
+    if (t.closest(".print-only")) return;  // the printed parts of a wide table
     out.tables.push({rows: t.querySelectorAll("tbody tr").length, visible: visible(t),
                      section: (t.closest("section") || {}).id || ""});
   });
   var summary = document.getElementById("summary");
   out.summary_chars = summary ? summary.innerText.length : 0;
+  // Horizontal overflow of the page (tables and the config may scroll in their own box).
+  var root = document.documentElement;
+  out.window_width = root.clientWidth;
+  out.overflow_px = root.scrollWidth - root.clientWidth;
+  out.too_wide = [];
+  document.querySelectorAll("body *").forEach(function (el) {
+    if (el.closest(".table-wrap, pre") && !el.matches(".table-wrap, pre")) return;
+    var r = el.getBoundingClientRect();
+    if (r.width > 0 && r.right > root.clientWidth + 1 && out.too_wide.length < 5) {
+      out.too_wide.push(el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") + " " +
+                        Math.round(r.right) + " px: " + (el.textContent || "").slice(0, 60));
+    }
+  });
+  if (window.parent !== window) {  // in FRAME: the window holding it writes the result
+    window.parent.postMessage(JSON.stringify(out), "*");
+    return;
+  }
   var pre = document.createElement("pre");
   pre.id = "browser-check";
   pre.textContent = JSON.stringify(out);
   document.body.appendChild(pre);
 });
 </script>
+"""
+FRAME = """<!DOCTYPE html>
+<html><body style="margin:0">
+<iframe src="PAGE" style="width:WIDTHpx;height:2000px;border:0"></iframe>
+<script>
+window.addEventListener("message", function (event) {
+  var pre = document.createElement("pre");
+  pre.id = "browser-check";
+  pre.textContent = event.data;
+  document.body.appendChild(pre);
+});
+</script>
+</body></html>
 """
 
 
@@ -87,17 +121,21 @@ def _run(args: list[str], timeout: float = 120) -> subprocess.CompletedProcess:
     return subprocess.run(args, capture_output=True, text=True, timeout=timeout)
 
 
-def inspect_report(html: Path, workdir: Path) -> dict:
-    """Measurements of the rendered report (see ``PROBE``)."""
+def inspect_report(html: Path, workdir: Path, width: int = WIDTHS["desktop"]) -> dict:
+    """Measurements of the report rendered in a window ``width`` CSS px wide (see ``PROBE``)."""
     chromium = chromium_or_skip()
     probe = PROBE.replace("SECTIONS", json.dumps(list(SECTIONS)))
     page = html.read_text(encoding="utf-8").replace("</body>", probe + "</body>")
-    probed = workdir / "probed.html"
+    probed = workdir / f"probed_{width}.html"
     probed.write_text(page, encoding="utf-8")
+    if width < MIN_WINDOW:  # the report in a frame of that width, in a window of the minimum
+        frame = workdir / f"frame_{width}.html"
+        frame.write_text(FRAME.replace("PAGE", probed.name).replace("WIDTH", str(width)))
+        probed = frame
     result = _run(
         [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={workdir / 'profile-dom'}",
-         "--window-size=1280,2000", "--virtual-time-budget=15000", "--dump-dom",
-         probed.as_uri()]
+         f"--window-size={max(width, MIN_WINDOW)},2000", "--virtual-time-budget=15000",
+         "--dump-dom", probed.as_uri()]
     )
     match = re.search(r'<pre id="browser-check">(.*?)</pre>', result.stdout, re.S)
     if not match:
@@ -121,9 +159,23 @@ def screenshot(html: Path, out: Path, workdir: Path, size: str = "1280,1800") ->
     return out
 
 
+def assert_fits_width(checks: dict, name: str) -> None:
+    """The page is no wider than the window (no sideways scrolling of the whole report)."""
+    assert checks["overflow_px"] <= 0, (
+        f"report wider than a {name} window ({checks['window_width']} px) by "
+        f"{checks['overflow_px']} px; too wide: {checks['too_wide']}"
+    )
+
+
 def assert_report_renders(html: Path, workdir: Path) -> dict:
-    """The checks a vet's browser must pass: summary, every section, tables and figures."""
+    """The checks a vet's browser must pass: summary, every section, tables and figures, on a
+    desktop screen, and no page wider than the window on desktop and phone."""
     checks = inspect_report(html, workdir)
+    assert_fits_width(checks, "desktop")
+    phone = inspect_report(html, workdir, WIDTHS["phone"])
+    assert phone["window_width"] <= WIDTHS["phone"], phone["window_width"]  # not widened
+    assert_fits_width(phone, "phone")
+    assert all(phone["sections"][s] and phone["sections"][s]["visible"] for s in SECTIONS)
     assert checks["summary_chars"] > 300, checks["summary_chars"]
     for section in SECTIONS:
         info = checks["sections"][section]

@@ -22,6 +22,7 @@ from disease_risk.tables import (
     OUTSIDE_SOURCE,
     PREVALENCE_COLUMNS,
     RELEASED_SUFFIX,
+    SENSITIVITY_COLUMNS,
     TRANSMISSION_SUMMARY_COLUMNS,
     origin_column,
     source_column,
@@ -229,6 +230,17 @@ def png(color: str = "#1f4e79") -> bytes:
     return buffer.getvalue()
 
 
+def sensitivity() -> pd.DataFrame:
+    """Morris indices as the sensitivity rule writes them: per target, one assumption that
+    moves its chance of infection by 0.05 across its range (below every uncertainty bound)."""
+    rows = [
+        (f"p_infection_{t}", "case_fatality_red_fox", "disease", 0.3, 0.7, 0.05, 0.05, 0.02,
+         0.03, 1, "test")
+        for t in ("amur_leopard", "amur_tiger")
+    ]
+    return pd.DataFrame(rows, columns=list(SENSITIVITY_COLUMNS))
+
+
 def write_upstream(root: Path, unreliable: bool = False) -> dict[str, Any]:
     """Write the synthetic upstream outputs under ``root`` in the pipeline's layout; keys are
     the risk and report rules' input names (``replicates`` lists one file per scenario of
@@ -240,11 +252,12 @@ def write_upstream(root: Path, unreliable: bool = False) -> dict[str, Any]:
         "transmission": root / "results/transmission/summary.tsv",
         "network": root / "results/network/summary.tsv",
         "lineages": root / "results/sequences/lineages.tsv",
+        "sensitivity": root / "results/sensitivity/indices.tsv",
     }
     tables = {
         "prevalence": prevalence_summary(), "foi": force_of_infection(),
         "diagnostics": diagnostics(unreliable), "transmission": transmission_summary(),
-        "network": network_summary(), "lineages": lineages(),
+        "network": network_summary(), "lineages": lineages(), "sensitivity": sensitivity(),
     }
     for key, path in paths.items():
         write_table(tables[key], path)

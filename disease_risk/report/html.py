@@ -1,5 +1,7 @@
 """The report as one self-contained HTML page: tables in a vet's words and in full, the risk
-matrix, figures embedded as base64 PNG so the file opens anywhere without internet.
+matrix, figures embedded as base64 PNG so the file opens anywhere without internet. The same
+page prints (``report.pdf``): its print CSS and a wide table's printable parts keep every table
+whole on A4, and a banner names any input marked simulated.
 
 :func:`render_report` fills ``templates/report.html.j2`` from a :class:`ReportData`, the
 report's figures and the provenance record; it reads no file.
@@ -16,7 +18,7 @@ import pandas as pd
 import yaml
 
 from disease_risk.report.data import ReportData, SpeciesNames
-from disease_risk.report.provenance import Provenance
+from disease_risk.report.provenance import Provenance, simulated_inputs
 from disease_risk.report.summary import plain_summary
 from disease_risk.report.words import missing, pct
 from disease_risk.risk.attribution import pathway_label
@@ -27,6 +29,7 @@ RISK_CLASSES = {
     "negligible": "lvl-0", "very low": "lvl-1", "low": "lvl-2", "moderate": "lvl-3",
     "high": "lvl-4", "medium": "lvl-3",
 }
+PRINT_COLUMNS = 10  # a table with more columns prints as parts of this many (A4 portrait)
 EXTRA_CAPTIONS = {
     "transmission_outbreak_sizes": "Number of animals of each species infected within the "
     "simulated period: share of replicates with at most x infected, one line per scenario.",
@@ -93,14 +96,38 @@ def management_glance(management: pd.DataFrame, names: SpeciesNames) -> pd.DataF
     return pd.DataFrame(rows)
 
 
-def table_html(table: pd.DataFrame | None, max_rows: int = 200, css: str = "full") -> str:
-    """An HTML table with risk words colour-coded; cut to ``max_rows`` with a note."""
-    if table is None or table.empty:
-        return '<p class="missing">Not available in this run.</p>'
-    shown = table.head(max_rows)
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in shown.columns)
+def breakable(text: str) -> str:
+    """``text`` escaped for HTML, free to wrap after its underscores (column names in narrow
+    columns on a phone or a printed page)."""
+    return html.escape(text).replace("_", "_<wbr>")
+
+
+def row_key_columns(table: pd.DataFrame, most: int = 3) -> int:
+    """How many leading columns name a row: the fewest (up to ``most``) whose values are unique
+    together; each printed part of a wide table repeats them."""
+    for k in range(1, most):
+        if not table.iloc[:, :k].astype(str).duplicated().any():
+            return k
+    return most
+
+
+def print_parts(table: pd.DataFrame, width: int = PRINT_COLUMNS) -> tuple[int, list[pd.DataFrame]]:
+    """A table of more than ``width`` columns as tables of at most ``width`` columns for
+    print, each with the row keys (:func:`row_key_columns`) and the next columns in order;
+    returns the number of key columns and the parts (the table itself when narrow enough)."""
+    if len(table.columns) <= width:
+        return 0, [table]
+    keys = list(table.columns[: row_key_columns(table, min(3, width - 1))])
+    rest = [c for c in table.columns if c not in keys]
+    step = width - len(keys)
+    return len(keys), [table[keys + rest[i:i + step]] for i in range(0, len(rest), step)]
+
+
+def _table(table: pd.DataFrame, css: str, caption: str = "") -> str:
+    """One HTML table, risk words colour-coded, in a wrapper of class ``table-wrap {css}``."""
+    head = "".join(f"<th>{breakable(str(c))}</th>" for c in table.columns)
     body = []
-    for row in shown.itertuples(index=False):
+    for row in table.itertuples(index=False):
         cells = []
         for value in row:
             text = format_cell(value)
@@ -108,15 +135,37 @@ def table_html(table: pd.DataFrame | None, max_rows: int = 200, css: str = "full
             cells.append(f'<td class="{cls}">{html.escape(text)}</td>' if cls
                          else f"<td>{html.escape(text)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
+    cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
+    return (
+        f'<div class="table-wrap {css}"><table>{cap}<thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table></div>"
+    )
+
+
+def table_html(table: pd.DataFrame | None, max_rows: int = 200, css: str = "full") -> str:
+    """An HTML table with risk words colour-coded; cut to ``max_rows`` with a note. One of more
+    than ``PRINT_COLUMNS`` columns scrolls sideways on screen and prints as parts of that
+    many columns (:func:`print_parts`), so that every column is on the A4 page."""
+    if table is None or table.empty:
+        return '<p class="missing">Not available in this run.</p>'
+    shown = table.head(max_rows)
     note = (
         f'<p class="note">First {max_rows} of {len(table)} rows; the full table is in results/.</p>'
         if len(table) > max_rows
         else ""
     )
-    return (
-        f'<div class="table-wrap {css}"><table><thead><tr>{head}</tr></thead>'
-        f"<tbody>{''.join(body)}</tbody></table></div>{note}"
-    )
+    keys, parts = print_parts(shown)
+    if len(parts) == 1:
+        return _table(shown, css) + note
+    printed, first = [], keys + 1
+    for i, part in enumerate(parts, start=1):
+        last = first + len(part.columns) - keys - 1
+        printed.append(_table(part, css, (
+            f"Part {i} of {len(parts)}: columns {first} to {last} of {len(shown.columns)}, "
+            f"after the first {keys}, which name the rows")))
+        first = last + 1
+    return (f'{_table(shown, f"{css} screen-only")}'
+            f'<div class="print-only">{"".join(printed)}</div>{note}')
 
 
 def matrix_html(settings: RiskSettings) -> str:
@@ -129,7 +178,8 @@ def matrix_html(settings: RiskSettings) -> str:
         + "</tr>"
         for lk, cells in zip(m.likelihood, m.cells, strict=True)
     )
-    return f'<table class="matrix"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
+    return (f'<div class="table-wrap"><table class="matrix"><thead><tr>{head}</tr></thead>'
+            f"<tbody>{rows}</tbody></table></div>")
 
 
 def img_src(png: bytes) -> str:
@@ -166,6 +216,7 @@ def render_report(
         consequence_thresholds=settings.consequence_thresholds,
         n_unreliable=failed_fit_checks(data.conclusions),
         provenance=provenance,
+        simulated=simulated_inputs(provenance.checksums["path"]),
         config_yaml=yaml.safe_dump(dict(provenance.config), sort_keys=True),
         unreliable_rows=table_html(failed_rows) if failed_rows is not None else "",
         ppc_note=ppc_note(data.diagnostics),

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 import pandas as pd
@@ -38,6 +38,7 @@ PROVENANCE_FILES = {  # key (the provenance rule's output name) -> file in resul
     "run": "run.yaml",
 }
 RUN_HEADER = "# volatile: changes on every run; every other provenance file is deterministic\n"
+SIMULATED_MARK = "SIMULATED_"  # file or folder names starting so hold made-up data (any case)
 KEY_PACKAGES = (
     "disease-risk", "snakemake", "pymc", "pytensor", "nutpie", "numba", "arviz", "biopython",
     "networkx", "scipy", "numpy", "pandas", "matplotlib",
@@ -153,6 +154,15 @@ def file_checksums(paths: Iterable[str | Path], base_dir: str | Path = ".") -> p
         full = base / p
         rows.append({"path": p, "bytes": full.stat().st_size, "sha256": sha256_file(full)})
     return pd.DataFrame(rows, columns=["path", "bytes", "sha256"])
+
+
+def simulated_inputs(paths: Iterable[str | Path]) -> list[str]:
+    """The inputs marked simulated (a file or folder name starting with :data:`SIMULATED_MARK`,
+    e.g. the example data), sorted: the report warns that their numbers are not for decisions."""
+    return sorted({
+        str(p) for p in paths
+        if any(part.upper().startswith(SIMULATED_MARK) for part in PurePath(p).parts)
+    })
 
 
 def package_versions() -> pd.DataFrame:

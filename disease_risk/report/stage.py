@@ -2,7 +2,8 @@
 
 ``provenance`` records the run (input checksums, config, packages, code version, run date) in
 ``results/provenance/``; ``report_html`` reads that record, the risk stage's tables and
-conclusions and the upstream results and writes the self-contained HTML report and its figures.
+conclusions and the upstream results and writes the self-contained HTML report, its figures and
+the same report as PDF (A4, for print and e-mail).
 The only modules of :mod:`disease_risk.report` that touch files are this one and the
 provenance record's reader and writer.
 """
@@ -18,6 +19,7 @@ from disease_risk.intake.registry import load_species_registry
 from disease_risk.report.data import ReportData, SpeciesNames
 from disease_risk.report.figures import make_figures
 from disease_risk.report.html import render_report
+from disease_risk.report.pdf import cut_table_cells, layout_report, pdf_bytes
 from disease_risk.report.provenance import collect_provenance, read_provenance, write_provenance
 from disease_risk.risk.scales import RiskSettings
 from disease_risk.tables import CONCLUSION_TEXT_COLUMNS, read_table
@@ -59,14 +61,14 @@ def provenance(
 def report_html(
     inputs: Mapping[str, Any], outputs: Mapping[str, Any], params: Mapping[str, Any]
 ) -> Path:
-    """Write the report and, as PNG, its own figures.
+    """Write the report (HTML, and PDF when ``outputs`` name one) and, as PNG, its own figures.
 
     ``inputs``: hazards, estimation, management, conclusions (risk stage); prevalence, foi,
     diagnostics, lineages, network, transmission, calibration_fit, calibration_parameters,
     sensitivity (tables); tree, outbreak_sizes, target_risk, posterior_predictive,
     calibration_figure, sensitivity_tornado (PNG); species (the registry, for common names);
     provenance (the record's files).
-    ``outputs``: html, figures (one PNG per name in ``REPORT_FIGURES``).
+    ``outputs``: html, figures (one PNG per name in ``REPORT_FIGURES``), pdf (optional).
     ``params``: risk (config section), report (title, max_table_rows), horizon_days.
     """
     settings = RiskSettings.from_config(params["risk"])
@@ -85,6 +87,19 @@ def report_html(
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(page, encoding="utf-8")
     log.info("report written to %s", out)
+    if outputs.get("pdf"):
+        write_report_pdf(page, Path(outputs["pdf"]))
+    return out
+
+
+def write_report_pdf(page: str, out: Path) -> Path:
+    """The HTML report as PDF at ``out``; a table that a page cuts is logged as a warning."""
+    document = layout_report(page)
+    for cell in cut_table_cells(document):
+        log.warning("PDF table cell beyond the page width: %s", cell)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(pdf_bytes(document))
+    log.info("PDF report (%d A4 pages) written to %s", len(document.pages), out)
     return out
 
 

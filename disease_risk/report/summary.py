@@ -68,7 +68,8 @@ def _how_likely(data: ReportData, target: str, base: str, conclusion: Conclusion
     text = (
         f"With no extra intervention (scenario '{base}'), the chance that at least one "
         f"{name} is infected within {period(data.horizon_days)} is {pct(row.p_any_infection)} "
-        f"(95% interval {pct(row.p_any_infection_lo95)} to {pct(row.p_any_infection_hi95)}). "
+        f"(95% interval over the plausible parameter values {pct(row.p_any_infection_lo95)} to "
+        f"{pct(row.p_any_infection_hi95)}). "
         f"{capitalised(name)} deaths: median {count(row.deaths_median)}, "
         f"about {count(row.deaths_hi95)} or more in the worst 2.5% of simulations. "
     )
@@ -135,20 +136,27 @@ def _what_helps(data: ReportData, target: str, base: str, conclusion: Conclusion
     if conclusion is None or not conclusion["largest_drop_scenario"]:
         return f"No simulated intervention lowered the chance of {name} infection."
     scenario = conclusion["largest_drop_scenario"]
-    change, lo, hi = (100 * conclusion[f"largest_drop_change_p{s}"] for s in ("", "_lo95", "_hi95"))
+    change, lo, hi, mcse = (
+        100 * conclusion[f"largest_drop_change_p{s}"] for s in ("", "_lo95", "_hi95", "_mcse")
+    )
     if not conclusion["best_scenario"]:
         return (
             f"No simulated intervention clearly lowered the chance of {name} infection: the "
-            f"largest estimated drop, '{scenario}' ({change:+.1f} percentage points, 95% "
-            f"interval {lo:+.1f} to {hi:+.1f}), is within simulation noise. More replicates or "
+            f"largest estimated drop, '{scenario}' ({change:+.1f} percentage points, simulation "
+            f"error +/- {1.96 * mcse:.1f}), is within simulation noise. More replicates or "
             "stronger interventions are needed to tell."
         )
     best = _management_row(data.management, scenario, target)
+    holds = (
+        "under every plausible parameter set" if hi < 0
+        else "on average, though not under every plausible parameter set"
+    )
     text = (
         f"'{scenario}' helps most: it changes the chance of any {name} infection from "
         f"{pct(best.baseline_p_any_infection)} to {pct(best.p_any_infection)} (change "
-        f"{change:+.0f} percentage points, 95% interval {lo:+.0f} to {hi:+.0f}); resulting "
-        f"risk level {best.risk}."
+        f"{change:+.1f} percentage points, simulation error +/- {1.96 * mcse:.1f}; 95% interval "
+        f"over the plausible parameter values {lo:+.1f} to {hi:+.1f}, so it helps {holds}); "
+        f"resulting risk level {best.risk}."
     )
     others = data.management[
         (data.management["target_species"] == target)

@@ -5,17 +5,20 @@ In each replicate the target's infections are split by the species of the direct
 (``source``: a species, ``outside`` the landscape or an ``index_case``) or by the species whose
 spillover or index case started the chain (``origin``). A pathway's likelihood is the mean over
 replicates of [target infected] x [share of that replicate's target infections via the pathway],
-so the pathways of a target add up exactly to its chance of any infection. Reads nothing from
-disk.
+so the pathways of a target add up exactly to its chance of any infection. Its interval is that
+of its value over parameter sets, with the Monte Carlo error apart
+(:mod:`disease_risk.montecarlo`). Reads nothing from disk.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
 
+from disease_risk.montecarlo import split_uncertainty
 from disease_risk.risk.evidence import probability_interval, require_columns
 from disease_risk.risk.scales import ATTRIBUTIONS, RiskConfigError
 from disease_risk.tables import INDEX_SOURCE, OUTSIDE_SOURCE, origin_column, source_column
@@ -41,11 +44,13 @@ class ChainCountsError(ValueError):
 
 @dataclass(frozen=True)
 class PathwayLikelihood:
-    """A pathway's share of the target's chance of infection, with its 95% interval."""
+    """A pathway's share of the target's chance of infection, the 95% interval of its value
+    over parameter sets and its Monte Carlo standard error."""
 
     probability: float
     lo95: float
     hi95: float
+    mcse: float = float("nan")
 
 
 def pathway_label(name: str, pathways: Mapping[str, Mapping]) -> str:
@@ -110,13 +115,15 @@ def pathway_shares(
     return by_pathway.div(total.where(hit, 1.0), axis=0).mul(hit.astype(float), axis=0)
 
 
-def mean_with_interval(per_replicate: pd.Series) -> PathwayLikelihood:
-    """Mean over replicates with a 95% Jeffreys interval, the summed shares taken as the count
-    of infected replicates (exact for 0/1 values, conservative for shares between)."""
-    n = float(len(per_replicate))
-    p = float(per_replicate.mean()) if n else float("nan")
-    lo, hi = probability_interval(p, float("nan"), n)
-    return PathwayLikelihood(p, lo, hi)
+def mean_with_interval(per_replicate: pd.Series, parameter_set: pd.Series) -> PathwayLikelihood:
+    """Mean over replicates, the 95% interval of its value over parameter sets and its Monte
+    Carlo error; with one run per set, the Monte Carlo (Jeffreys) interval instead, the summed
+    shares taken as the count of infected replicates (exact for 0/1, conservative between)."""
+    split = split_uncertainty(per_replicate.to_numpy(float), parameter_set.to_numpy())
+    lo, hi = split.lo95, split.hi95
+    if math.isnan(lo) or math.isnan(hi):
+        lo, hi = probability_interval(split.estimate, float("nan"), float(len(per_replicate)))
+    return PathwayLikelihood(split.estimate, lo, hi, split.mcse)
 
 
 @dataclass(frozen=True)
@@ -126,8 +133,18 @@ class ChainAttribution:
     total: PathwayLikelihood
     by_source: Mapping[str, PathwayLikelihood]
     by_origin: Mapping[str, PathwayLikelihood]
-    replicates: int
+    parameter_set: pd.Series  # of each replicate
     species_pathway: Mapping[str, str]  # the pathway each simulated species belongs to
+
+    @property
+    def replicates(self) -> int:
+        """Replicates the attribution averages over."""
+        return len(self.parameter_set)
+
+    @property
+    def parameter_sets(self) -> int:
+        """Parameter sets among them."""
+        return int(self.parameter_set.nunique())
 
     def pathways(self, configured: Sequence[str]) -> list[str]:
         """Rows to report: every configured pathway, then chain pathways with a nonzero share
@@ -144,7 +161,7 @@ class ChainAttribution:
         split = self.by_source if attribution == "source" else self.by_origin
         if pathway in split:
             return split[pathway]
-        return mean_with_interval(pd.Series(0.0, index=range(self.replicates)))
+        return mean_with_interval(0.0 * self.parameter_set, self.parameter_set)
 
 
 def attribute_infections(
@@ -160,13 +177,17 @@ def attribute_infections(
     require_columns(replicates, [infected_column], what)
     pathway_of = species_pathways(target, pathways, species)
     infected = replicates[infected_column]
+    sets = (
+        replicates["parameter_set"] if "parameter_set" in replicates
+        else pd.Series(range(len(replicates)), index=replicates.index)
+    )
     splits = {}
     for attribution in ATTRIBUTIONS:
         counts = chain_counts(replicates, target, species, attribution, what)
         shares = pathway_shares(counts, infected, pathway_of, what)
-        splits[attribution] = {name: mean_with_interval(shares[name]) for name in shares}
+        splits[attribution] = {name: mean_with_interval(shares[name], sets) for name in shares}
     hit = (infected > 0).astype(float)
     return ChainAttribution(
-        total=mean_with_interval(hit), by_source=splits["source"], by_origin=splits["origin"],
-        replicates=len(replicates), species_pathway=pathway_of,
+        total=mean_with_interval(hit, sets), by_source=splits["source"],
+        by_origin=splits["origin"], parameter_set=sets, species_pathway=pathway_of,
     )

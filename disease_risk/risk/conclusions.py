@@ -17,7 +17,7 @@ import pandas as pd
 
 from disease_risk.risk.attribution import ALL_PATHWAYS
 from disease_risk.risk.evidence import require_columns, unreliable_blocks
-from disease_risk.risk.management import most_effective
+from disease_risk.risk.management import clearly_lowers, most_effective
 from disease_risk.risk.scales import RiskSettings, risk_rank
 from disease_risk.tables import (
     CONCLUSION_COLUMNS,
@@ -87,21 +87,23 @@ def _main_pathway(baseline_rows: pd.DataFrame) -> dict[str, Any]:
 
 
 def _best_option(management: pd.DataFrame, target: str, baseline: str) -> dict[str, Any]:
-    """The largest estimated drop in the target's infection chance; ``best_scenario`` only
-    when its 95% interval excludes no change."""
+    """The largest estimated drop in the target's infection chance, its interval over
+    parameter sets and Monte Carlo error; ``best_scenario`` only when the drop exceeds Monte
+    Carlo noise (:func:`clearly_lowers`)."""
     best = most_effective(management, target, baseline)
     if best is None:
         return {
             "largest_drop_scenario": "", "largest_drop_change_p": NAN,
             "largest_drop_change_p_lo95": NAN, "largest_drop_change_p_hi95": NAN,
-            "best_scenario": "",
+            "largest_drop_change_p_mcse": NAN, "best_scenario": "",
         }
     return {
         "largest_drop_scenario": best["scenario"],
         "largest_drop_change_p": float(best["change_p_any_infection"]),
         "largest_drop_change_p_lo95": float(best["change_p_lo95"]),
         "largest_drop_change_p_hi95": float(best["change_p_hi95"]),
-        "best_scenario": best["scenario"] if best["change_p_hi95"] < 0 else "",
+        "largest_drop_change_p_mcse": float(best["change_p_mcse"]),
+        "best_scenario": best["scenario"] if clearly_lowers(best) else "",
     }
 
 

@@ -42,6 +42,7 @@ from disease_risk.risk.evidence import (
     source_evidence,
 )
 from disease_risk.risk.scales import (
+    AssumptionDriver,
     RiskConfigError,
     RiskSettings,
     combine_likelihoods,
@@ -57,6 +58,10 @@ from disease_risk.tables import (
 )
 
 NAN = float("nan")
+INTERVAL_WORDS = (
+    "95% interval of the probability over parameter sets (calibration posterior and "
+    "assumption ranges), Monte Carlo error apart in infection_mcse"
+)
 Release = tuple[float, float, float, str]  # probability, lo95, hi95, source species
 # Pathways whose release is certain by the model's construction, and how ``method`` says so.
 CERTAIN_RELEASE: dict[str, tuple[Release, str]] = {
@@ -84,6 +89,21 @@ class CdvEvidence:
     foi: pd.DataFrame
     network_summary: pd.DataFrame | None
     fits_reliable: bool
+    sensitivity: pd.DataFrame | None = None  # Morris indices (results/sensitivity/indices.tsv)
+
+    def assumption_driver(self, group: str) -> AssumptionDriver | None:
+        """The assumption with the largest Morris ``mu_star`` on ``group``'s chance of
+        infection (output ``p_infection_<group>``); None without that output."""
+        if self.sensitivity is None:
+            return None
+        rows = self.sensitivity[self.sensitivity["output"].astype(str) == f"p_infection_{group}"]
+        if rows.empty:
+            return None
+        top = rows.sort_values(["mu_star", "parameter"], ascending=[False, True]).iloc[0]
+        return AssumptionDriver(
+            str(top["parameter"]), str(top["kind"]), float(top["mu_star"]),
+            float(top["mu_star_conf"]),
+        )
 
     def reservoir_species(self) -> list[str]:
         """Simulated species that are neither targets nor released groups (sorted)."""
@@ -120,6 +140,7 @@ def build_risk_estimation(
     foi: pd.DataFrame,
     diagnostics: pd.DataFrame,
     network_summary: pd.DataFrame | None,
+    sensitivity: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Risk estimation: one row per hazard x target species x pathway.
 
@@ -137,6 +158,7 @@ def build_risk_estimation(
         foi=foi,
         network_summary=require_network(network_summary),
         fits_reliable=fits_reliable(diagnostics),
+        sensitivity=sensitivity,
     )
     rows: list[dict[str, Any]] = []
     for hazard in hazards:
@@ -221,11 +243,12 @@ def _chain_row(
         release = _most_infected(evidence.transmission, base, species, evidence.prevalence)
         words = "probability CDV circulates in the pathway's most-infected species"
     method = (
-        f"scenario {base!r}, {chains.replicates} replicates: infection = mean over replicates "
+        f"scenario {base!r}, {chains.replicates} replicates in {chains.parameter_sets} "
+        "parameter sets: infection = mean over replicates "
         "of [target infected] x the share of its infections attributed to this pathway by "
         f"{ATTRIBUTION_WORDS[attribution]} (risk.attribution: {attribution}; "
-        "infection_by_source and infection_by_origin give both ways), 95% Jeffreys interval "
-        f"over replicates; release = {words}"
+        f"infection_by_source and infection_by_origin give both ways), {INTERVAL_WORDS}; "
+        f"release = {words}"
     )
     return _quantified_row(
         hazard_id, target, pathway, base,
@@ -242,9 +265,10 @@ def _total_row(
     """All pathways of a target together: its chance of any infection in the baseline, the
     sum of its pathway rows; the overall risk is rated on it."""
     method = (
-        f"scenario {evidence.settings.baseline_scenario!r}, {chains.replicates} replicates: "
+        f"scenario {evidence.settings.baseline_scenario!r}, {chains.replicates} replicates in "
+        f"{chains.parameter_sets} parameter sets: "
         "infection = share of replicates in which any target animal is infected, the sum of "
-        "the target's pathway rows (the overall risk is rated on it), 95% Jeffreys interval; "
+        f"the target's pathway rows (the overall risk is rated on it), {INTERVAL_WORDS}; "
         "release = probability CDV circulates in the most-infected reservoir species"
     )
     base = evidence.settings.baseline_scenario
@@ -268,12 +292,15 @@ def _scenario_pathway_row(
     sources = [s for s in spec.get("sources", []) if s != target] or evidence.reservoir_species()
     method = (
         f"scenario {scenario!r}: infection probability of the {group} group in that "
-        "scenario (Jeffreys interval; the group's whole chance, not split by the infection "
+        f"scenario ({INTERVAL_WORDS}; the group's whole chance, not split by the infection "
         "chains); release = probability CDV circulates in the most-infected reservoir species "
         "there"
     )
     group_row = scenario_row(evidence.transmission, scenario, group)
-    whole = PathwayLikelihood(*p_with_interval(group_row))
+    whole = PathwayLikelihood(
+        *p_with_interval(group_row),
+        float(group_row["p_any_infection_mcse"]) if group_row is not None else NAN,
+    )
     return _quantified_row(
         hazard_id, group, pathway, scenario, infection=whole, total=whole, by_source=whole,
         by_origin=whole,
@@ -341,7 +368,7 @@ def _likelihood_columns(
         "exposure_probability": exposure,
         "exposure_likelihood": likelihood_word(exposure, thresholds),
         "infection_probability": p, "infection_lo95": infection.lo95,
-        "infection_hi95": infection.hi95,
+        "infection_hi95": infection.hi95, "infection_mcse": infection.mcse,
         "likelihood": likelihood_word(p, thresholds),
         "target_p_any_infection": total.probability,
         "infection_share": p / total.probability if total.probability > 0 else NAN,
@@ -398,6 +425,7 @@ def _serology_columns(
         n_tested=n_tested(evidence.prevalence, list(dict.fromkeys([target, *sources]))),
         fit_reliable=evidence.fits_reliable,
         settings=evidence.settings.uncertainty,
+        driver=evidence.assumption_driver(target),
     )
     return {
         "serology_species": backing, **numbers,

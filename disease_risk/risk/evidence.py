@@ -170,13 +170,18 @@ def probability_interval(p: float, mcse: float, n: float = float("nan")) -> tupl
 
 
 def p_with_interval(row: pd.Series | None) -> tuple[float, float, float]:
-    """Chance of any infection of a summary row with its 95% interval (NaN for no row)."""
+    """Chance of any infection of a summary row with the 95% interval of its value over
+    parameter sets (``p_any_infection_lo95/_hi95``); where the summary cannot separate that
+    from Monte Carlo error (one run per parameter set), the Monte Carlo interval. NaN for no
+    row."""
     if row is None:
         return float("nan"), float("nan"), float("nan")
     p = float(row["p_any_infection"])
-    lo, hi = probability_interval(
-        p, float(row["p_any_infection_mcse"]), float(row["replicates"])
-    )
+    lo, hi = (float(row.get(f"p_any_infection_{end}", float("nan"))) for end in ("lo95", "hi95"))
+    if math.isnan(lo) or math.isnan(hi):
+        lo, hi = probability_interval(
+            p, float(row["p_any_infection_mcse"]), float(row["replicates"])
+        )
     return p, lo, hi
 
 

@@ -1,8 +1,10 @@
 """Risk management: each transmission scenario (an intervention) against the baseline.
 
 Scenarios share random numbers replicate by replicate (common random numbers), so the change an
-intervention makes is measured pair by pair: mean difference +/- 1.96 standard errors. The
-option that lowers a target's chance of infection most is :func:`most_effective`.
+intervention makes is measured pair by pair: the mean difference, the 95% interval of its value
+over parameter sets (calibration posterior and assumption ranges) and its Monte Carlo standard
+error (:mod:`disease_risk.montecarlo`). The option that lowers a target's chance of infection
+most, by more than Monte Carlo noise, is :func:`most_effective`.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Mapping
 
 import pandas as pd
 
+from disease_risk.montecarlo import Z95, split_uncertainty
 from disease_risk.risk.evidence import (
     p_with_interval,
     population_size,
@@ -25,6 +28,7 @@ from disease_risk.tables import MANAGEMENT_COLUMNS
 
 NAN = float("nan")
 Interval = tuple[float, float, float]  # estimate, lo95, hi95
+Change = tuple[float, float, float, float]  # estimate, lo95, hi95, Monte Carlo standard error
 
 
 def build_risk_management(
@@ -38,10 +42,10 @@ def build_risk_management(
     and in deaths with 95% intervals, and the resulting risk level.
 
     ``replicates`` maps scenario -> its replicate table (columns ``replicate``,
-    ``infected_<species>``, ``deaths_<species>``). Changes are paired per replicate; without
-    replicates the probability change treats the summaries' Monte Carlo errors as independent
-    and the deaths change is left empty. ``rank`` orders scenarios by how much they lower the
-    first target's infection probability (then its deaths).
+    ``infected_<species>``, ``deaths_<species>``, optionally ``parameter_set``). Changes are
+    paired per replicate; without replicates the probability change treats the summaries'
+    intervals as independent and the deaths change is left empty. ``rank`` orders scenarios
+    by how much they lower the first target's infection probability (then its deaths).
     """
     require_transmission(transmission)
     require_network(network_summary)
@@ -76,20 +80,21 @@ def _management_row(
     paired = _paired_changes(replicates, scenario, base, target)
     if paired is None:
         unpaired = _unpaired_change(scenario == base, (p, lo, hi), (bp, blo, bhi))
-        paired = unpaired, (NAN, NAN, NAN), 0
+        paired = unpaired, (NAN, NAN, NAN, NAN), 0
     change, deaths_change, n_pairs = paired
     likelihood, consequence = _risk_words(row, p, target, settings, network_summary)
     return {
         "scenario": scenario, "target_species": target,
         "p_any_infection": p, "p_any_infection_lo95": lo, "p_any_infection_hi95": hi,
         "baseline_p_any_infection": bp, "change_p_any_infection": change[0],
-        "change_p_lo95": change[1], "change_p_hi95": change[2],
+        "change_p_lo95": change[1], "change_p_hi95": change[2], "change_p_mcse": change[3],
         "deaths_median": float(row["deaths_median"]),
         "deaths_hi95": float(row["deaths_hi95"]),
         "baseline_deaths_median": float(base_row["deaths_median"]),
         "change_deaths_mean": deaths_change[0],
         "change_deaths_lo95": deaths_change[1],
-        "change_deaths_hi95": deaths_change[2], "paired_replicates": n_pairs,
+        "change_deaths_hi95": deaths_change[2], "change_deaths_mcse": deaths_change[3],
+        "paired_replicates": n_pairs,
         "likelihood": likelihood, "consequence": consequence,
         "risk": settings.matrix.lookup(likelihood, consequence),
         "baseline_risk": settings.matrix.lookup(
@@ -116,13 +121,14 @@ def _risk_words(
     )
 
 
-def _unpaired_change(is_baseline: bool, scenario: Interval, baseline: Interval) -> Interval:
-    """Change in probability from two summaries, their errors taken as independent."""
+def _unpaired_change(is_baseline: bool, scenario: Interval, baseline: Interval) -> Change:
+    """Change in probability from two summaries, their intervals taken as independent normal
+    ones (no Monte Carlo error of the change is known)."""
     p, lo, hi = scenario
     bp, blo, bhi = baseline
     change = p - bp
-    se = 0.0 if is_baseline else math.hypot((hi - lo) / 3.92, (bhi - blo) / 3.92)
-    return change, change - 1.96 * se, change + 1.96 * se
+    se = 0.0 if is_baseline else math.hypot((hi - lo) / (2 * Z95), (bhi - blo) / (2 * Z95))
+    return change, change - Z95 * se, change + Z95 * se, NAN
 
 
 def _ranked(table: pd.DataFrame, first_target: str) -> pd.DataFrame:
@@ -138,17 +144,22 @@ def _ranked(table: pd.DataFrame, first_target: str) -> pd.DataFrame:
     return table.sort_values(["rank", "target_species"], kind="stable").reset_index(drop=True)
 
 
-def paired_change(a: pd.Series, b: pd.Series) -> Interval:
-    """Mean of the per-replicate difference ``a - b`` with a normal 95% interval."""
-    diff = (a - b).dropna().astype(float)
-    mean = float(diff.mean())
-    se = float(diff.std(ddof=1) / math.sqrt(len(diff))) if len(diff) > 1 else float("nan")
-    return mean, mean - 1.96 * se, mean + 1.96 * se
+def paired_change(a: pd.Series, b: pd.Series, parameter_set: pd.Series | None = None) -> Change:
+    """Mean of the per-replicate difference ``a - b``, the normal 95% interval of its value over
+    parameter sets and its Monte Carlo standard error; with one run per set (or no sets given)
+    the interval is the Monte Carlo one, mean +/- 1.96 standard errors."""
+    diff = a - b
+    sets = parameter_set if parameter_set is not None else pd.Series(range(len(diff)), diff.index)
+    split = split_uncertainty(diff.to_numpy(float), sets.to_numpy(), bounded=False)
+    lo, hi = split.lo95, split.hi95
+    if math.isnan(lo) or math.isnan(hi):
+        lo, hi = split.estimate - Z95 * split.mcse, split.estimate + Z95 * split.mcse
+    return split.estimate, lo, hi, split.mcse
 
 
 def _paired_changes(
     replicates: Mapping[str, pd.DataFrame] | None, scenario: str, base: str, species: str
-) -> tuple[Interval, Interval, int] | None:
+) -> tuple[Change, Change, int] | None:
     """Paired changes in infection probability and deaths of ``species`` and the number of
     pairs; None without replicate tables for both scenarios."""
     if not replicates or scenario not in replicates or base not in replicates:
@@ -160,8 +171,20 @@ def _paired_changes(
     a, b = a.set_index("replicate"), b.set_index("replicate")
     common = a.index.intersection(b.index)
     a, b = a.loc[common], b.loc[common]
-    p_change = paired_change((a[infected] > 0).astype(float), (b[infected] > 0).astype(float))
-    return p_change, paired_change(a[deaths], b[deaths]), len(common)
+    sets = b.get("parameter_set")
+    p_change = paired_change(
+        (a[infected] > 0).astype(float), (b[infected] > 0).astype(float), sets
+    )
+    return p_change, paired_change(a[deaths], b[deaths], sets), len(common)
+
+
+def clearly_lowers(row: pd.Series) -> bool:
+    """The mean change in infection probability is below 0 by more than Monte Carlo noise
+    (1.96 standard errors; without a Monte Carlo error, the whole interval below 0)."""
+    mcse = float(row["change_p_mcse"])
+    if math.isnan(mcse):
+        return bool(row["change_p_hi95"] < 0)
+    return bool(row["change_p_any_infection"] + Z95 * mcse < 0)
 
 
 def most_effective(management: pd.DataFrame, target: str, baseline: str) -> pd.Series | None:

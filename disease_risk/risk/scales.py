@@ -178,18 +178,31 @@ def risk_rank(word: str) -> int:
     return RISK_ORDER.index(word) if word in RISK_ORDER else 0
 
 
+@dataclass(frozen=True)
+class AssumptionDriver:
+    """The assumption that moves a target's chance of infection most (sensitivity analysis):
+    its name, Morris ``mu_star`` (change across its range) and the bootstrap half-width."""
+
+    parameter: str
+    kind: str
+    mu_star: float
+    mu_star_conf: float
+
+
 def uncertainty_level(
     *,
     relative_width: float,
     n_tested: float,
     fit_reliable: bool,
     settings: Mapping[str, Any],
+    driver: AssumptionDriver | None = None,
 ) -> tuple[str, str]:
     """Uncertainty word (low/medium/high) and its reasons.
 
-    The level is the worst of three criteria: the relative width of the serology interval
-    ((hi95 - lo95) / median), the number of animals tested, and whether the model fits passed
-    their diagnostics.
+    The level is the worst of four criteria: the relative width of the serology interval
+    ((hi95 - lo95) / median), the number of animals tested, whether the model fits passed
+    their diagnostics, and how far the assumption that drives the answer most moves it
+    (``driver``, with thresholds ``assumption_effect``; skipped without either).
     """
     levels: list[tuple[str, str]] = []
     width_bounds = settings["relative_width"]
@@ -208,6 +221,13 @@ def uncertainty_level(
         levels.append(("low", f"{n} animals tested"))
     if not fit_reliable:
         levels.append((settings.get("unreliable_fit", "high"), "a model fit failed diagnostics"))
+    if driver is not None and "assumption_effect" in settings:
+        word = scale_word(driver.mu_star, settings["assumption_effect"], "low")
+        conf = "" if math.isnan(driver.mu_star_conf) else f" (+/- {driver.mu_star_conf:.2g})"
+        levels.append((word, (
+            f"the chance of infection moves by {driver.mu_star:.2g}{conf} across the range of "
+            f"{driver.parameter} ({driver.kind}; sensitivity analysis)"
+        )))
     worst = max(levels, key=lambda lv: UNCERTAINTY_WORDS.index(lv[0]))[0]
     reasons = "; ".join(reason for word, reason in levels if word == worst)
     return worst, reasons

@@ -35,6 +35,7 @@ TEXT_COLUMNS = {  # identifier columns read as text (codes such as 'all' or 'con
     "diagnostics": ("section", "model", "item", "sampler", "reliable"),
     "transmission": ("scenario", "species"),
     "network": ("metric", "species_a", "species_b"),
+    "sensitivity": ("output", "parameter", "kind", "source"),
 }
 
 
@@ -44,7 +45,8 @@ def risk_tables(
     """Build and write the DRA tables and the conclusions.
 
     ``inputs``: hazards (config/hazards.yaml), prevalence, foi, diagnostics, transmission,
-    network, replicates (one per scenario, in the order of ``params['scenarios']``);
+    network, sensitivity (Morris indices), replicates (one per scenario, in the order of
+    ``params['scenarios']``);
     ``outputs``: hazards, risk_estimation, risk_management, conclusions (TSV), workbook (.xlsx);
     ``params``: risk (the config section), scenarios.
     """
@@ -64,6 +66,7 @@ def risk_tables(
             foi=latest_foi(read["foi"]),
             diagnostics=read["diagnostics"],
             network_summary=read["network"],
+            sensitivity=read["sensitivity"],
         ),
         "risk_management": build_risk_management(
             read["transmission"],
@@ -83,13 +86,14 @@ def risk_tables(
 
 
 def read_replicates(paths: Mapping[str, str | Path]) -> dict[str, pd.DataFrame]:
-    """Replicate tables by scenario, keeping ``replicate``, the per-species counts and the
-    infection chains (``infections_<target>_from_/origin_<species>``)."""
+    """Replicate tables by scenario, keeping ``replicate``, ``parameter_set``, the per-species
+    counts and the infection chains (``infections_<target>_from_/origin_<species>``)."""
     out = {}
     for scenario, path in paths.items():
         df = pd.read_parquet(path)
         counts = ("infected_", "deaths_", "infections_")
-        keep = ["replicate"] + [c for c in df.columns if c.startswith(counts)]
+        sets = ["parameter_set"] if "parameter_set" in df else []
+        keep = ["replicate", *sets] + [c for c in df.columns if c.startswith(counts)]
         out[scenario] = df[keep]
     return out
 

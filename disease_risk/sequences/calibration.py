@@ -10,6 +10,9 @@
 Each is run on full-length genes and on 600-nt windows (nt 1-600, 601-1200, 1225-1824). The
 factors of :mod:`~disease_risk.sequences.lineage_spread` are calibrated on these runs by
 :func:`lineage_grid` (``bench/lineage_typing.py`` prints the figures; the unit tests check them).
+:func:`window_feasibility` re-calibrates on each window alone (optimistic) to show where no
+factors can meet both targets, and :func:`separating_sites` counts the fixed differences between
+two lineages that a window leaves to tell them apart.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from disease_risk.sequences.lineage_spread import (
     decide,
     query_evidence,
 )
-from disease_risk.sequences.lineage_typing import TypingSettings, type_sequence
+from disease_risk.sequences.lineage_typing import NOT_EXCLUDED_FLAG, TypingSettings, type_sequence
 from disease_risk.sequences.panel import ReferencePanel
 from disease_risk.sequences.reading import SequenceRecord
 
@@ -150,6 +153,7 @@ def run_cases(
                 "lineage_distance": row["lineage_distance"],
                 "spread_limit": row["spread_limit"],
                 "margin_ratio": row["margin_ratio"],
+                "not_excluded": NOT_EXCLUDED_FLAG in row["qc_flags"],
                 "outcome": _outcome(case, called, sub_called),
                 "sublineage_outcome": _sub_outcome(case, represented, called, sub_called),
             }
@@ -158,11 +162,14 @@ def run_cases(
 
 
 def summarise_runs(runs: pd.DataFrame) -> pd.DataFrame:
-    """Counts per scheme and window (and all three windows pooled) with the two error rates."""
+    """Counts per scheme and window (and all three windows pooled) with the two error rates;
+    ``flagged``: calls (right, wrong or forced) flagged ``new_lineage_not_excluded``."""
     parts = [runs, runs.loc[runs["window"] != "full"].assign(window="600-nt windows")]
     pooled = pd.concat(parts, ignore_index=True)
-    table = pooled.groupby(["scheme", "window"], sort=False)["outcome"].value_counts()
-    table = table.unstack(fill_value=0).reset_index()
+    groups = pooled.groupby(["scheme", "window"], sort=False)
+    table = groups["outcome"].value_counts().unstack(fill_value=0)
+    table["flagged"] = groups["not_excluded"].sum()
+    table = table.reset_index()
     for column in ("correct", "lost", "wrong", "unassigned", "forced"):
         if column not in table:
             table[column] = 0
@@ -174,7 +181,7 @@ def summarise_runs(runs: pd.DataFrame) -> pd.DataFrame:
     table["target"] = np.where(held, MIN_HELD_CORRECT, MIN_MISSING_UNASSIGNED)
     table["met"] = table["rate"] >= table["target"]
     columns = ["scheme", "window", "genes", "correct", "lost", "wrong", "unassigned", "forced"]
-    return table[[*columns, "rate", "target", "met"]]
+    return table[[*columns, "flagged", "rate", "target", "met"]]
 
 
 def sublineage_summary(runs: pd.DataFrame) -> pd.DataFrame:
@@ -198,16 +205,78 @@ def lineage_grid(
     Re-decides the leave-one-out and leave-one-lineage-out cases from their cached evidence, so
     no alignment is repeated; the maximum divergence and the untyped checks are not re-applied.
     """
+    rows = [
+        {"spread_factor": factor, "clear_margin": margin, **_rates(chosen, called)}
+        for factor, margin, chosen, called in _redecided(runs, evidence, factors, margins)
+    ]
+    return pd.DataFrame(rows)
+
+
+def _redecided(
+    runs: pd.DataFrame,
+    evidence: Sequence[CaseEvidence],
+    factors: Iterable[float],
+    margins: Iterable[float],
+) -> Iterable[tuple[float, float, pd.DataFrame, np.ndarray]]:
+    """Per (spread_factor, clear_margin): the leave-one-out and leave-one-lineage-out rows and
+    their lineage calls re-decided from the cached evidence."""
     keep = runs["scheme"].isin(["leave_one_out", "leave_one_lineage_out"]).to_numpy()
     chosen = runs.loc[keep].reset_index(drop=True)
     kept = [e.evidence.lineage for e, k in zip(evidence, keep, strict=True) if k]
-    rows = []
+    margins = list(margins)
     for factor in factors:
         for margin in margins:
-            called = np.array([decide(e, factor, margin).label for e in kept])
-            rows.append({"spread_factor": factor, "clear_margin": margin,
-                         **_rates(chosen, called)})  # fmt: skip
-    return pd.DataFrame(rows)
+            yield factor, margin, chosen, np.array([decide(e, factor, margin).label for e in kept])
+
+
+def window_feasibility(
+    runs: pd.DataFrame,
+    evidence: Sequence[CaseEvidence],
+    factors: Iterable[float],
+    margins: Iterable[float],
+) -> pd.DataFrame:
+    """Per window, the (spread_factor, clear_margin) pairs that meet both targets in that window
+    alone, and the best pair (largest smaller slack over the two targets). Calibrated on the
+    window it is judged on, so optimistic: a window where no pair meets both cannot with this
+    rule and panel, whatever the factors."""
+    rows = []
+    for factor, margin, chosen, called in _redecided(runs, evidence, factors, margins):
+        held = (chosen["scheme"] == "leave_one_out").to_numpy()
+        right = called == chosen["lineage"].to_numpy()
+        unassigned = called == UNASSIGNED
+        for window in WINDOWS:
+            inside = (chosen["window"] == window).to_numpy()
+            rows.append({
+                "window": window, "spread_factor": factor, "clear_margin": margin,
+                "held_correct": right[held & inside].mean(),
+                "missing_unassigned": unassigned[~held & inside].mean(),
+            })  # fmt: skip
+    grid = pd.DataFrame(rows)
+    grid["slack"] = np.minimum(
+        grid["held_correct"] - MIN_HELD_CORRECT, grid["missing_unassigned"] - MIN_MISSING_UNASSIGNED
+    )
+    best = grid.loc[grid.groupby("window", sort=False)["slack"].idxmax()].reset_index(drop=True)
+    best["pairs_meeting_both"] = (
+        grid.assign(met=grid["slack"] >= 0).groupby("window", sort=False)["met"].sum().to_numpy()
+    )
+    best["pairs"] = len(grid) // len(WINDOWS)
+    return best
+
+
+def separating_sites(
+    panel: ReferencePanel, first: str, second: str, span: tuple[int, int] | None
+) -> int:
+    """Sites in ``span`` (frame nt, ``None``: whole gene) where no reference of lineage ``first``
+    shares a base with any of ``second``: the fixed differences that can tell the two apart."""
+    encoded, lineage = panel.encoded, panel.labels("lineage")
+    if span is not None:
+        encoded = encoded[:, span[0] : span[1]]
+    seen_first = encoded[lineage == first].any(axis=0)
+    seen_second = encoded[lineage == second].any(axis=0)
+    fixed = (
+        seen_first.any(axis=1) & seen_second.any(axis=1) & ~(seen_first & seen_second).any(axis=1)
+    )
+    return int(fixed.sum())
 
 
 def sublineage_grid(

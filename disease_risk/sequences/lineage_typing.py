@@ -6,7 +6,9 @@ nearest reference and its identity. The lineage call knows each lineage's spread
 inside it as the panel's members do, or is clearly nearer to it than to any other lineage;
 otherwise the call is ``unassigned`` (possible new lineage) with the reason. A sequence further
 than ``max_divergence`` from every reference is ``unassigned`` too, and one that is not
-recognisably CDV H is ``untyped``. Nothing is forced.
+recognisably CDV H is ``untyped``. Nothing is forced; a call made in a region where the panel's own
+genes of another lineage K, left out, would get the same call is flagged
+``new_lineage_not_excluded:K`` (the region cannot tell the call from a new lineage like K).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from disease_risk.sequences.lineage_spread import (
     GroupCall,
     SpreadSettings,
     call_groups,
+    lineages_called_as,
     query_evidence,
 )
 from disease_risk.sequences.panel import ReferencePanel
@@ -49,6 +52,9 @@ _SETTING_KEYS = (
 )  # fmt: skip
 # qc flag of an unassigned call, by the basis of the spread rule
 UNASSIGNED_FLAGS = {"outside_spread": "outside_lineage_spread", "tied": "tied_lineages"}
+# flag of a call whose region cannot tell its lineage from a new lineage like <K> (see
+# lineage_spread.lineages_called_as)
+NOT_EXCLUDED_FLAG = "new_lineage_not_excluded"
 
 
 @dataclass(frozen=True)
@@ -266,11 +272,13 @@ def type_sequence(
     best = summaries[nearest]
     start, end, called = called_region(projection)
     labels = panel.labels("lineage"), panel.labels("sublineage")
-    calls = call_groups(
-        query_evidence(projection, panel.encoded, *labels), *labels, settings.spread
-    )
+    evidence = query_evidence(projection, panel.encoded, *labels)
+    calls = call_groups(evidence, *labels, settings.spread)
     bases = sum(seq.count(b) for b in UNAMBIGUOUS)
     lineage, basis, call_flags = _call(best, bases, settings, calls)
+    if lineage not in (UNTYPED, UNASSIGNED):
+        unexcluded = lineages_called_as(evidence.pair, *labels, calls[0].label, settings.spread)
+        call_flags += [f"{NOT_EXCLUDED_FLAG}:{other}" for other in unexcluded]
     ambiguous = sum(c not in UNAMBIGUOUS for c in seq)
     flags = ["reverse_complement"] if flipped else []
     if lineage != UNTYPED:
@@ -375,6 +383,15 @@ def typing_messages(lineages: pd.DataFrame) -> list[str]:
             messages.append(
                 f"{where}: unassigned, nearest reference {row.nearest_reference} at identity "
                 f"{row.identity:.3f} ({';'.join(flags)}); {_unassigned_reason(row)}"
+            )
+        unexcluded = [f.split(":", 1)[1] for f in flags if f.startswith(NOT_EXCLUDED_FLAG + ":")]
+        if unexcluded:
+            messages.append(
+                f"{where}: called {row.lineage}, but over the region it covers (nt "
+                f"{row.covered_start}-{row.covered_end}) the panel's own {'/'.join(unexcluded)} "
+                "genes, typed with their lineage left out, get the same lineage call: this region "
+                "cannot tell the call from a new lineage as distinct as those; sequence more of "
+                "H or add references"
             )
         for flag in flags:
             if flag == "frameshift" or flag.startswith("internal_stop"):

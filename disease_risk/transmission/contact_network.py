@@ -73,16 +73,22 @@ def simulate_individuals(
 
     Wildlife is spread uniformly over the study area, dogs normally around their village; an
     animal in the location table takes the place of one simulated animal of its species (and, for
-    dogs, of its nearest village).
+    dogs, of its nearest village). Each species (dogs: each site) draws from its own child of
+    ``rng``, animal by animal, so a larger population keeps every animal of a smaller one where
+    it was and leaves the other species alone (population sizes can be varied one at a time).
     """
     real = _real_animals(locations, config) if locations is not None else pd.DataFrame()
     sizes = population_sizes(config)
+    species = sorted(config["populations"])
+    streams = rng.spawn(len(species) + len(config["sites"]))
     rows = []
-    for species, spec in sorted(config["populations"].items()):
-        mine = real[real["species"] == species] if len(real) else real
-        rows += _wildlife_rows(config, species, spec["home_range_km2"], sizes[species], mine, rng)
+    for s, stream in zip(species, streams, strict=False):
+        mine = real[real["species"] == s] if len(real) else real
+        home_range = config["populations"][s]["home_range_km2"]
+        rows += _wildlife_rows(config, s, home_range, sizes[s], mine, stream)
     rows += _located_dog_rows(config, real[real["species"] == DOG] if len(real) else real)
-    rows += _simulated_dog_rows(config, Counter(r[2] for r in rows if r[1] == DOG), rng)
+    located = Counter(r[2] for r in rows if r[1] == DOG)
+    rows += _simulated_dog_rows(config, located, streams[len(species):])
     return _as_individuals(rows)
 
 
@@ -101,11 +107,10 @@ def _wildlife_rows(
         for rec in located.itertuples()
     ]
     n_sim = max(n_total - len(located), 0)
-    xs = rng.uniform(0, area["width_km"], n_sim)
-    ys = rng.uniform(0, area["height_km"], n_sim)
+    xy = rng.uniform(0, 1, (n_sim, 2)) * [area["width_km"], area["height_km"]]
     rows += [
-        (f"{species}_{k:04d}", species, area["name"], xs[k], ys[k], home_range, "simulated")
-        for k in range(n_sim)
+        (f"{species}_{k:04d}", species, area["name"], x, y, home_range, "simulated")
+        for k, (x, y) in enumerate(xy.tolist())
     ]
     return rows
 
@@ -125,15 +130,17 @@ def _located_dog_rows(config: dict, located: pd.DataFrame) -> list[tuple]:
 
 
 def _simulated_dog_rows(
-    config: dict, located_per_site: Counter, rng: np.random.Generator
+    config: dict, located_per_site: Counter, site_rngs: list[np.random.Generator]
 ) -> list[tuple]:
-    """Each site's dogs not in the location table, spread normally around the site centre."""
+    """Each site's dogs not in the location table, spread normally around the site centre
+    (one generator per site, animal by animal)."""
     dogs = config["dogs"]
     rows = []
-    for site in config["sites"]:
+    for site, rng in zip(config["sites"], site_rngs, strict=True):
         n_sim = max(int(site.get("dogs", 0)) - located_per_site.get(site["name"], 0), 0)
-        xs = site["x_km"] + rng.normal(0, dogs["village_spread_km"], n_sim)
-        ys = site["y_km"] + rng.normal(0, dogs["village_spread_km"], n_sim)
+        offsets = rng.normal(0, dogs["village_spread_km"], (n_sim, 2))
+        xs = site["x_km"] + offsets[:, 0]
+        ys = site["y_km"] + offsets[:, 1]
         rows += [
             (
                 f"{DOG}_{site['name']}_{k:03d}",

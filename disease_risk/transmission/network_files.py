@@ -120,7 +120,12 @@ def network_from_config(config_path: str | Path, seed: int) -> ContactNetwork:
 
     Simulated home-range centres come from the random stream ``network/individuals``.
     """
-    config = load_network_config(config_path)
+    return network_from_settings(load_network_config(config_path), seed)
+
+
+def network_from_settings(config: dict, seed: int) -> ContactNetwork:
+    """The network of an already loaded (and possibly changed) network config: its location
+    table, if any, is read; positions from the random stream ``network/individuals``."""
     locations = None
     loc_file = config.get("locations_file")
     if loc_file:

@@ -1,11 +1,16 @@
 """Transmission scenarios: the network a scenario runs on, parameter draws and its replicates.
 
 A scenario is an intervention (vaccination at day 0 or in yearly rounds, a release of zoo-born
-animals) on the same network and disease settings. Replicate r of every scenario draws from the
-same random streams (``transmission/replicates`` and ``transmission/demography``, split by r), so
-scenarios share parameter draws and each animal's luck (common random numbers) and differ only by
-the intervention. Survival has its own stream, so switching demography on or off leaves every
-other draw of a replicate as it was.
+animals) on the same network and disease settings. Replicates come in parameter sets of
+``runs_per_parameter_set``: replicate r belongs to set ``r // runs_per_parameter_set``, whose
+parameters (a calibration posterior draw, the assumptions drawn from their ranges, starting
+immune shares) come from stream ``transmission/parameters`` and survival from
+``transmission/demography``, both split by the set; the luck of the run (which animals start
+immune, the kernel's events, index cases, who is vaccinated) comes from
+``transmission/replicates`` split by r. Every scenario uses the same streams (common random
+numbers), so scenarios differ only by the intervention, and runs of one set separate parameter
+uncertainty from Monte Carlo error (:mod:`disease_risk.montecarlo`). Survival has its own
+stream, so switching demography on or off leaves every other draw as it was.
 """
 
 from __future__ import annotations
@@ -234,20 +239,23 @@ def run_scenario(
 ) -> pd.DataFrame:
     """All replicates of one scenario: one row per replicate with counts, timings and draws.
 
-    Replicate r draws from streams ``transmission/replicates`` and ``transmission/demography``
-    split by r in every scenario (common random numbers), so scenario differences are not
-    blurred by different draws: the same calibration parameter set, the same disease
-    parameters and the same luck of each animal.
+    Replicate r runs parameter set ``r // runs_per_parameter_set`` (streams
+    ``transmission/parameters`` and ``transmission/demography`` split by the set) with its own
+    luck (``transmission/replicates`` split by r), the same in every scenario (common random
+    numbers), so scenario differences are not blurred by different draws.
     """
     plan = plan_scenario(network, settings, scenario_name, network_config)
     n_rep = int(replicates if replicates is not None else settings["replicates"])
+    runs = int(settings.get("runs_per_parameter_set", 1))
     rows = [
         run_replicate(
             plan,
             posterior,
             rep,
             stream_rng(seed, "transmission/replicates", rep),
-            stream_rng(seed, "transmission/demography", rep),
+            stream_rng(seed, "transmission/demography", rep // runs),
+            parameter_rng=stream_rng(seed, "transmission/parameters", rep // runs),
+            parameter_set=rep // runs,
         )
         for rep in range(n_rep)
     ]
@@ -261,20 +269,25 @@ def run_replicate(
     rng: np.random.Generator,
     demography_rng: np.random.Generator,
     fixed: Mapping[str, float] | None = None,
+    parameter_rng: np.random.Generator | None = None,
+    parameter_set: int | None = None,
 ) -> dict[str, Any]:
     """One replicate: draw its parameters and starting states, run the kernel, count outcomes.
 
-    The order of draws from ``rng`` is fixed (calibration parameter set, disease parameters,
-    immunity, kernel seed, index cases, then the scenario's own day-0 vaccination last), so
-    replicate r matches across scenarios; survival comes from ``demography_rng``. ``fixed``
-    (assumption name -> value, as in the replicate table) overrides drawn and calibrated values.
+    Parameters (calibration parameter set, disease parameters, starting immune shares) come
+    from ``parameter_rng`` (default ``rng``), survival from ``demography_rng``; then, in a fixed
+    order from ``rng``, immune animals, kernel seed, index cases and the scenario's own day-0
+    vaccination last, so replicate r matches across scenarios. ``fixed`` (assumption name ->
+    value, as in the replicate table) overrides drawn and calibrated values.
     """
     net = plan.net
-    draw, calibrated = posterior.draw(rng) if posterior is not None else (-1, {})
+    parameter_rng = rng if parameter_rng is None else parameter_rng
+    draw, calibrated = posterior.draw(parameter_rng) if posterior is not None else (-1, {})
     fixed = {**calibrated, **(fixed or {})}
-    params, drawn = draw_parameters(plan, rng, fixed)
+    params, drawn = draw_parameters(plan, parameter_rng, fixed)
     survival, drawn_survival = draw_survival(plan, demography_rng, fixed)
-    state0 = initial_immunity(plan, rng, fixed)
+    shares = immune_shares(plan, parameter_rng, fixed)
+    state0 = initial_immunity(plan, rng, {**fixed, **shares})
     kernel_seed = int(rng.integers(2**31 - 1))
     index_cases = []
     for sp, count in sorted(plan.index_cases.items()):
@@ -288,6 +301,7 @@ def run_replicate(
     return {
         "scenario": plan.name,
         "replicate": rep,
+        "parameter_set": rep if parameter_set is None else parameter_set,
         "calibration_draw": draw,
         **drawn,
         **drawn_survival,
@@ -398,6 +412,19 @@ def draw_survival(
                 fixed or {}, f"annual_survival_{sp}", plan.demography[sp]["annual_survival"], rng
             )
     return survival, {f"annual_survival_{sp}": float(survival[c]) for c, sp in enumerate(names)}
+
+
+def immune_shares(
+    plan: ScenarioPlan, rng: np.random.Generator, fixed: Mapping[str, float] | None = None
+) -> dict[str, float]:
+    """Each species' starting immune share (``initial_immune_<sp>``): ``fixed``, the config's
+    number or a uniform draw from its range."""
+    return {
+        f"initial_immune_{sp}": pick_value(
+            fixed or {}, f"initial_immune_{sp}", plan.disease[sp].get("initial_immune", 0.0), rng
+        )
+        for sp in plan.net.species_names
+    }
 
 
 def initial_immunity(

@@ -8,6 +8,13 @@ assumption at a time by ``delta = levels / (2 (levels - 1))`` of its range along
 trajectories; an effect is the output's change per unit of the range, so ``mu_star`` of a linear
 output ``a x`` is ``|a| (high - low)`` and an ignored assumption has ``mu_star`` 0.
 
+Population sizes change the network itself, so they are varied one at a time instead
+(:func:`one_at_a_time`): each population (``population_factor_<species>``; dogs: every
+settlement's dogs) scaled by the ends of the config's ``population_factor`` range, every other
+assumption at the middle of its range, the same runs' luck at both ends; the change across the
+range is its ``mu`` (``mu_star`` its size), on the same scale as the Morris effects, without a
+bootstrap interval or ``sigma`` (one effect, not a distribution of them).
+
 Morris is a screening: it ranks assumptions, it does not split variance. On the Ishigami
 function (Sobol' total indices x1 0.558 > x2 0.442 > x3 0.244) its ranking is x1 > x3 > x2 for
 6 to 40 levels and x2 > x1 > x3 for 4, because ``delta`` is near half the range and x2 enters as
@@ -21,6 +28,8 @@ effect is not blurred by Monte Carlo noise) and the bootstrap of ``mu_star_conf`
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -142,6 +151,94 @@ def assumption_ranges(
                 )
             )  # fmt: skip
     return [a for a in out if a is not None]
+
+
+POPULATION_KIND = "population size"
+
+
+def population_factor_column(species: str) -> str:
+    """A population's size as a factor on its configured count or density."""
+    return f"population_factor_{species}"
+
+
+def population_assumptions(
+    network_config: Mapping[str, Any], factor: Mapping[str, Any] | None
+) -> list[Assumption]:
+    """``population_factor_<species>`` for every wild population and for the settlements'
+    dogs, over ``factor`` (``{low, high}``); none without a factor range."""
+    if factor is None:
+        return []
+    note = factor.get("source", "assumption")
+    out = []
+    blocks = {**network_config.get("populations", {}), "domestic_dog": network_config["dogs"]}
+    for species, block in blocks.items():
+        if species == "domestic_dog":
+            size = "dogs of every settlement"
+        else:
+            size = "count" if "count" in block else "density_per_km2"
+        source = f"{note}, on the {size}; {block.get('source', '')}"
+        out.append(_assumption(
+            population_factor_column(species), POPULATION_KIND, {**factor, "source": source},
+            source, _label("population_size", species),
+        ))
+    return [a for a in out if a is not None]
+
+
+def scaled_population(
+    network_config: Mapping[str, Any], species: str, factor: float
+) -> dict[str, Any]:
+    """A copy of the network config with one population's size times ``factor`` (wildlife:
+    its count or density; dogs: every settlement's dogs), rounded to whole animals."""
+    config = copy.deepcopy(dict(network_config))
+    if species == "domestic_dog":
+        for site in config["sites"]:
+            site["dogs"] = round(int(site.get("dogs", 0)) * factor)
+        return config
+    block = config["populations"][species]
+    if "count" in block:
+        block["count"] = max(round(int(block["count"]) * factor), 0)
+    else:
+        block["density_per_km2"] = float(block["density_per_km2"]) * factor
+    return config
+
+
+def one_at_a_time(
+    assumptions: Sequence[Assumption],
+    evaluate_at: Callable[[tuple[Assumption, float]], Mapping[str, float]],
+    mapper: Mapper = map,
+) -> pd.DataFrame:
+    """Each assumption's change across its range, others held: ``evaluate_at((a, value))``
+    gives the outputs with ``a`` at ``value`` (the ends mapped with ``mapper``); rows as
+    :func:`sensitivity_indices` (``rank`` 0: set when merged by :func:`merged_indices`)."""
+    ends = [(a, value) for a in assumptions for value in (a.low, a.high)]
+    results = list(mapper(evaluate_at, ends))
+    rows = []
+    for k, a in enumerate(assumptions):
+        low, high = results[2 * k], results[2 * k + 1]
+        for output in low:
+            change = float(high[output]) - float(low[output])
+            rows.append((output, a.name, a.kind, a.low, a.high, change, abs(change), np.nan,
+                         np.nan, 0, a.source))
+    return pd.DataFrame(rows, columns=list(SENSITIVITY_COLUMNS))
+
+
+def merged_indices(*tables: pd.DataFrame) -> pd.DataFrame:
+    """Index tables of the same outputs as one, ranked again within each output by ``mu_star``
+    (1 = largest) and sorted by output, rank and parameter."""
+    parts = [t for t in tables if not t.empty]
+    if not parts:
+        return pd.DataFrame(columns=list(SENSITIVITY_COLUMNS))
+    table = pd.concat(parts, ignore_index=True)
+    table["rank"] = (
+        table.groupby("output")["mu_star"].rank(method="min", ascending=False).astype(int)
+    )
+    order = {o: i for i, o in enumerate(dict.fromkeys(table["output"]))}
+    return (
+        table.assign(_order=table["output"].map(order))
+        .sort_values(["_order", "rank", "parameter"], kind="stable")
+        .drop(columns="_order")
+        .reset_index(drop=True)[list(SENSITIVITY_COLUMNS)]
+    )
 
 
 def with_ranges(
@@ -424,29 +521,39 @@ class ScenarioOutputs:
         return out
 
 
-_EVALUATE: Evaluate | None = None  # set before worker processes fork (not pickled per task)
+_TASK: Callable[..., Any] | None = None  # set before worker processes fork (never pickled)
 
 
-def _evaluate_forked(values: dict[str, float], rng: np.random.Generator) -> Mapping[str, float]:
-    return _EVALUATE(values, rng)
+def _run_task(*args: Any) -> Any:
+    return _TASK(*args)
+
+
+@contextlib.contextmanager
+def forked_mapper(task: Callable[..., Any], processes: int):
+    """A ``map`` for ``task`` on ``processes`` forked workers that inherit it (its network
+    arrays are not sent to them item by item); plain ``map`` on one process. Yields
+    ``(mapper, function to map)``; results come back in order, the same on any process count."""
+    import multiprocessing
+
+    global _TASK
+    _TASK = task
+    try:
+        if processes <= 1:
+            yield map, _run_task
+        else:
+            with multiprocessing.get_context("fork").Pool(processes) as pool:
+                yield pool.map, _run_task
+    finally:
+        _TASK = None
 
 
 def evaluate_in_processes(
     problem: Mapping[str, Any], X: np.ndarray, evaluate: Evaluate, seed: int, processes: int
 ) -> dict[str, np.ndarray]:
-    """:func:`evaluate_design` on ``processes`` forked workers that inherit ``evaluate`` (its
-    network arrays are not sent to them point by point); same result as on one process."""
-    import multiprocessing
-
-    global _EVALUATE
-    _EVALUATE = evaluate
-    try:
-        if processes <= 1:
-            return evaluate_design(problem, X, _evaluate_forked, seed)
-        with multiprocessing.get_context("fork").Pool(processes) as pool:
-            return evaluate_design(problem, X, _evaluate_forked, seed, mapper=pool.map)
-    finally:
-        _EVALUATE = None
+    """:func:`evaluate_design` on ``processes`` forked workers (:func:`forked_mapper`); same
+    result as on one process."""
+    with forked_mapper(evaluate, processes) as (mapper, task):
+        return evaluate_design(problem, X, task, seed, mapper=mapper)
 
 
 def design_size(problem: Mapping[str, Any], trajectories: int) -> int:

@@ -20,16 +20,18 @@ import pandas as pd
 from disease_risk.intake.registry import load_species_registry
 from disease_risk.seeds import stream_rng
 from disease_risk.tables import read_table, write_table
-from disease_risk.transmission.contact_network import network_summary
+from disease_risk.transmission.contact_network import ContactNetwork, network_summary
 from disease_risk.transmission.network_files import (
     load_network_config,
     network_from_config,
+    network_from_settings,
     read_network,
     write_graphml,
     write_network,
 )
 from disease_risk.transmission.scenarios import (
     CalibrationPosterior,
+    ScenarioPlan,
     plan_scenario,
     run_scenario,
     scenario_setup,
@@ -157,6 +159,19 @@ def transmission_summary(
     return summary
 
 
+def scenario_plans(
+    network: ContactNetwork, settings: Mapping[str, Any], network_config: dict, seed: int
+) -> dict[str, ScenarioPlan]:
+    """Every configured scenario's plan on ``network`` (released animals placed as configured)."""
+    return {
+        name: plan_scenario(
+            scenario_setup(network, spec or {}, network_config, seed), settings, name,
+            network_config,
+        )
+        for name, spec in settings["scenarios"].items()
+    }  # fmt: skip
+
+
 def sensitivity(
     inputs: Mapping[str, Any], outputs: Mapping[str, Any], params: Mapping[str, Any]
 ) -> pd.DataFrame:
@@ -172,13 +187,7 @@ def sensitivity(
     settings, section, seed = params["settings"], params["sensitivity"], int(params["seed"])
     network_config = load_network_config(inputs["network_config"])
     network = read_network(inputs["nodes"], inputs["arcs"])
-    plans = {
-        name: plan_scenario(
-            scenario_setup(network, spec or {}, network_config, seed), settings, name,
-            network_config,
-        )
-        for name, spec in settings["scenarios"].items()
-    }  # fmt: skip
+    plans = scenario_plans(network, settings, network_config, seed)
     calibrated = read_table(inputs["parameters"])
     assumptions = sa.with_ranges(
         sa.assumption_ranges(settings, network_config, section.get("contact_rate_factor")),
@@ -202,7 +211,28 @@ def sensitivity(
     start = time.perf_counter()
     values = sa.evaluate_in_processes(problem, design, evaluate, seed, int(params["threads"]))
     log.info("sensitivity: %.1f s", time.perf_counter() - start)
-    indices = sa.sensitivity_indices(problem, design, values, seed)
+    populations = sa.population_assumptions(network_config, section.get("population_factor"))
+    held = {a.name: (a.low + a.high) / 2 for a in assumptions}
+    population_runs = int(section.get("population_replicates", evaluate.replicates))
+
+    def outputs_at(end: tuple[sa.Assumption, float]) -> Mapping[str, float]:
+        assumption, factor = end
+        species = assumption.name.removeprefix("population_factor_")
+        scaled = sa.scaled_population(network_config, species, factor)
+        scaled_plans = scenario_plans(network_from_settings(scaled, seed), settings, scaled, seed)
+        outputs = sa.ScenarioOutputs(scaled_plans, params["baseline"], targets, population_runs)
+        return outputs(held, sa.point_rng(seed, 0))
+
+    start = time.perf_counter()
+    with sa.forked_mapper(outputs_at, int(params["threads"])) as (mapper, task):
+        by_population = sa.one_at_a_time(populations, task, mapper)
+    morris = sa.sensitivity_indices(problem, design, values, seed)
+    indices = sa.merged_indices(morris, by_population)
+    log.info(
+        "sensitivity: %d population sizes one at a time, %d replicates, %.1f s",
+        len(populations), population_runs, time.perf_counter() - start,
+    )  # fmt: skip
+    assumptions = [*assumptions, *populations]
     write_table(indices, outputs["indices"])
     names = load_species_registry(inputs["species"]).labels()
     target = targets[0]

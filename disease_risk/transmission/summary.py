@@ -1,8 +1,10 @@
 """Monte Carlo summaries of the scenarios' replicates and their figures.
 
 One row per scenario and species with Monte Carlo standard errors (columns
-:data:`disease_risk.tables.TRANSMISSION_SUMMARY_COLUMNS`); figures label species by the common
-names of the species registry.
+:data:`disease_risk.tables.TRANSMISSION_SUMMARY_COLUMNS`); the chances of any infection and of
+any death also carry the 95% interval of their value over parameter sets
+(:mod:`disease_risk.montecarlo`). Figures label species by the common names of the species
+registry.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import pandas as pd
 
 from disease_risk.figures import pyplot, save_png
 from disease_risk.intake.registry import species_label
+from disease_risk.montecarlo import split_uncertainty
 from disease_risk.tables import FLOAT_FORMAT, TRANSMISSION_SUMMARY_COLUMNS
 
 Z95 = 1.959964  # standard normal 97.5% quantile
@@ -58,28 +61,35 @@ def summarise(replicates: pd.DataFrame) -> pd.DataFrame:
 def _summary_values(reps: pd.DataFrame, label: str) -> list:
     """The summary row of one group in one scenario's replicates, after scenario and species."""
     n = len(reps)
+    sets = parameter_sets(reps)
     infected = reps[f"infected_{label}"].dropna().to_numpy(float)
     deaths = reps[f"deaths_{label}"].to_numpy(float)
     first = reps[f"first_case_day_{label}"].dropna().to_numpy(float)
-    p_inf = float(np.mean(infected > 0))
-    p_death = float(np.mean(deaths > 0))
+    p_inf = split_uncertainty((reps[f"infected_{label}"] > 0).to_numpy(float), sets)
+    p_death = split_uncertainty((deaths > 0).astype(float), sets)
     return [
         n,
+        p_inf.parameter_sets,
         int(reps[f"population_{label}"].iloc[0]),
-        p_inf,
-        float(np.sqrt(p_inf * (1 - p_inf) / n)),
+        p_inf.estimate, p_inf.mcse, p_inf.lo95, p_inf.hi95,
         *quantile_with_mcse(infected, 0.5),
         *quantile_with_mcse(infected, 0.975),
         *quantile_with_mcse(deaths, 0.5),
         *quantile_with_mcse(deaths, 0.975),
-        p_death,
-        float(np.sqrt(p_death * (1 - p_death) / n)),
+        p_death.estimate, p_death.mcse, p_death.lo95, p_death.hi95,
         *quantile_with_mcse(first, 0.5),
         *quantile_with_mcse(_values(reps, f"background_deaths_{label}"), 0.5),
         *quantile_with_mcse(_values(reps, f"births_{label}"), 0.5),
         *main_share(reps, label, "from"),
         *main_share(reps, label, "origin"),
     ]
+
+
+def parameter_sets(reps: pd.DataFrame) -> np.ndarray:
+    """Each replicate's parameter set (its own set in tables without ``parameter_set``)."""
+    if "parameter_set" in reps:
+        return reps["parameter_set"].to_numpy()
+    return np.arange(len(reps))
 
 
 def _values(reps: pd.DataFrame, column: str) -> np.ndarray:
@@ -149,10 +159,13 @@ def _target_panels(a1, a2, rows: pd.DataFrame, name: str) -> None:
         a2.axis("off")
         return
     y = np.arange(len(rows))
-    a1.barh(y, rows["p_any_infection"], xerr=1.96 * rows["p_any_infection_mcse"], color="#b5541b")
+    p = rows["p_any_infection"].to_numpy(float)
+    lo = rows["p_any_infection_lo95"].fillna(rows["p_any_infection"]).to_numpy(float)
+    hi = rows["p_any_infection_hi95"].fillna(rows["p_any_infection"]).to_numpy(float)
+    a1.barh(y, p, xerr=[p - lo, hi - p], color="#b5541b", capsize=3)
     a1.set_yticks(y, rows["scenario"])
     a1.set_xlim(0, 1)
-    a1.set_xlabel(f"P(at least one {name} infected)")
+    a1.set_xlabel(f"P(at least one {name} infected)\nbar: 95% interval over parameter sets")
     a2.errorbar(
         rows["deaths_median"],
         y,

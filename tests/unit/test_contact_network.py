@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 
 import networkx as nx
@@ -370,3 +371,20 @@ def test_graphml_reads_back_as_the_graph(located, tmp_path):
     assert dict(got.nodes(data=True)) == dict(expected.nodes(data=True))
     assert list(got.edges(data=True)) == list(expected.edges(data=True))
     assert got.number_of_edges() == len(network.arcs) > 10
+
+
+def test_a_larger_population_keeps_every_other_animal_in_place():
+    """Population sizes are varied one at a time (sensitivity): scaling one species adds or
+    removes its last animals only; every other animal keeps its position."""
+    config = small_config()
+    config["populations"]["raccoon_dog"] = {"density_per_km2": 0.01, "home_range_km2": 5}
+    config["dogs"]["village_spread_km"] = 0.5
+    bigger = copy.deepcopy(config)
+    bigger["populations"]["amur_leopard"]["count"] = 6
+    bigger["sites"][0]["dogs"] = 5
+    a = cn.simulate_individuals(config, np.random.default_rng(3)).table.set_index("node")
+    b = cn.simulate_individuals(bigger, np.random.default_rng(3)).table.set_index("node")
+    assert len(b) == len(a) + 3 + 2
+    shared = a.index
+    assert set(shared) <= set(b.index)
+    pd.testing.assert_frame_equal(a.loc[shared, ["x", "y"]], b.loc[shared, ["x", "y"]])

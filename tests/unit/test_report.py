@@ -15,7 +15,7 @@ from conftest import REPO_ROOT
 
 from disease_risk.report.data import ReportData, SpeciesNames
 from disease_risk.report.figures import REPORT_FIGURES
-from disease_risk.report.provenance import provenance_paths, read_provenance
+from disease_risk.report.provenance import provenance_paths, read_provenance, simulated_inputs
 from disease_risk.report.stage import provenance, report_html
 from disease_risk.report.summary import plain_summary
 from disease_risk.risk.conclusions import build_conclusions
@@ -100,7 +100,7 @@ def test_summary_answers_the_four_questions_from_the_numbers():
     assert "464 tested" in answers["How much CDV is there?"]
     likely = answers["How likely is CDV to reach the Far Eastern (Amur) leopard population?"]
     assert "at least one Far Eastern (Amur) leopard is infected" in likely
-    assert "is 40% (95% interval 33% to 47%)" in likely
+    assert "is 40% (95% interval over the plausible parameter values 33% to 47%)" in likely
     assert "about 6 or more in the worst 2.5%" in likely
     assert "most likely route is mesocarnivores" in likely  # 3/4 of the infection chains
     helps = answers["What helps most?"]
@@ -182,6 +182,38 @@ def test_report_reads_the_provenance_record(tmp_path):
     html = render(tmp_path, inputs).read_text()
     assert "config/recorded_only.csv" in html and "ab" * 32 in html
     assert "Run 1999-12-31T23:59:59Z" in html
+
+
+def test_simulated_inputs_are_marked_by_file_or_folder_name():
+    paths = [
+        "config/samples/SIMULATED_village_dogs.csv", "config/samples/lab_2026.csv",
+        "data/simulated_2025/tigers.tsv", "/data/refs/SIMULATED_panel.fasta",
+        "config/sequences/README.md", "config/samples/not_SIMULATED_yet.csv",
+    ]
+    assert simulated_inputs(paths) == [
+        "/data/refs/SIMULATED_panel.fasta", "config/samples/SIMULATED_village_dogs.csv",
+        "data/simulated_2025/tigers.tsv",
+    ]
+
+
+def test_simulated_banner_names_the_simulated_inputs_and_only_then(tmp_path):
+    inputs = write_synthetic_run(tmp_path)
+    real = render(tmp_path, inputs).read_text()
+    assert 'id="simulated-banner"' not in real and '<div class="banner simulated"' not in real
+    checksums_file = next(p for p in inputs["provenance"] if Path(p).name ==
+                          "input_checksums.tsv")
+    checksums = read_provenance(inputs["provenance"]).checksums
+    checksums.loc[len(checksums)] = ["config/samples/SIMULATED_dogs.csv", 12, "ab" * 32]
+    write_table(checksums, checksums_file)
+    marked = render(tmp_path, inputs).read_text()
+    banner = re.search(r'<div class="banner simulated" id="simulated-banner">(.*?)</div>',
+                       marked, re.S)
+    assert banner, "no SIMULATED banner"
+    assert marked.index('id="simulated-banner"') < marked.index('id="summary"')  # at the top
+    text = banner.group(1)
+    assert "not for decisions" in text and "1 input file(s) are marked simulated" in text
+    assert "<code>config/samples/SIMULATED_dogs.csv</code>" in text
+    assert "hazards.yaml" not in text
 
 
 def test_report_renders_in_chromium(tmp_path):

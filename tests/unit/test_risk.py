@@ -4,6 +4,7 @@ conclusions the report states, and the column contracts of the tables the risk s
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 
 import dra_synthetic as synth
@@ -24,6 +25,7 @@ from disease_risk.risk.evidence import (
 from disease_risk.risk.hazards import build_hazards, load_hazards
 from disease_risk.risk.management import build_risk_management
 from disease_risk.risk.scales import (
+    UNCERTAINTY_WORDS,
     RiskConfigError,
     RiskMatrix,
     RiskSettings,
@@ -47,7 +49,11 @@ def replicates() -> dict[str, pd.DataFrame]:
     return {s: synth.replicates(s) for s in synth.SCENARIOS}
 
 
-def estimation(settings: RiskSettings, diagnostics: pd.DataFrame | None = None) -> pd.DataFrame:
+def estimation(
+    settings: RiskSettings,
+    diagnostics: pd.DataFrame | None = None,
+    sensitivity: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     return build_risk_estimation(
         hazards=synth.hazards(),
         settings=settings,
@@ -57,6 +63,7 @@ def estimation(settings: RiskSettings, diagnostics: pd.DataFrame | None = None) 
         foi=latest_foi(synth.force_of_infection()),
         diagnostics=synth.diagnostics() if diagnostics is None else diagnostics,
         network_summary=synth.network_summary(),
+        sensitivity=sensitivity,
     )
 
 
@@ -271,6 +278,38 @@ def test_unreliable_fit_raises_uncertainty(settings):
     assert cdv["uncertainty_reasons"].str.contains("diagnostics").all()
 
 
+def sensitivity_indices(leopard_effect: float) -> pd.DataFrame:
+    """Morris indices: one assumption moves the leopards' chance of infection by
+    ``leopard_effect`` across its range, another moves the tigers' by 0.01."""
+    return pd.DataFrame({
+        "output": ["p_infection_amur_leopard", "p_infection_amur_leopard",
+                   "p_infection_amur_tiger"],
+        "parameter": ["contact_rate_factor_felid_predation", "case_fatality_red_fox",
+                      "latent_days_amur_tiger"],
+        "kind": ["contact rate", "disease", "disease"],
+        "mu_star": [leopard_effect, 0.02, 0.01], "mu_star_conf": [0.05, 0.01, 0.01],
+    })
+
+
+@pytest.mark.parametrize(("effect", "word"), [(0.3, "high"), (0.15, "medium")])
+def test_an_assumption_that_moves_the_answer_raises_its_uncertainty(settings, effect, word):
+    settings = dataclasses.replace(settings, uncertainty={
+        **settings.uncertainty, "assumption_effect": {"medium": 0.1, "high": 0.25}})
+    plain = estimation(settings)
+    driven = estimation(settings, sensitivity=sensitivity_indices(effect))
+    leopard = (driven["target_species"] == "amur_leopard") & (driven["basis"] == "quantified")
+    words = list(UNCERTAINTY_WORDS)
+    for before, after, reasons in zip(plain.loc[leopard, "uncertainty"],
+                                      driven.loc[leopard, "uncertainty"],
+                                      driven.loc[leopard, "uncertainty_reasons"], strict=True):
+        assert words.index(after) == max(words.index(before), words.index(word))
+        if after == word:
+            assert "contact_rate_factor_felid_predation" in reasons
+    tiger = driven["target_species"] == "amur_tiger"
+    pd.testing.assert_series_equal(
+        driven.loc[tiger, "uncertainty"], plain.loc[tiger, "uncertainty"])
+
+
 def test_management_paired_changes_match_replicates(settings):
     replicates = {s: synth.replicates(s) for s in synth.SCENARIOS}
     table = build_risk_management(
@@ -284,7 +323,8 @@ def test_management_paired_changes_match_replicates(settings):
     diff = (a["infected_amur_leopard"] > 0).astype(float) - (b["infected_amur_leopard"] > 0)
     se = diff.std(ddof=1) / np.sqrt(len(diff))
     assert row["change_p_any_infection"] == pytest.approx(diff.mean())
-    assert row["change_p_lo95"] == pytest.approx(diff.mean() - 1.96 * se)
+    assert row["change_p_mcse"] == pytest.approx(se)
+    assert row["change_p_lo95"] == pytest.approx(diff.mean() - 1.959964 * se)  # 1 run per set
     deaths = a["deaths_amur_leopard"] - b["deaths_amur_leopard"]
     assert row["change_deaths_mean"] == pytest.approx(deaths.mean())
     assert row["paired_replicates"] == 200
@@ -292,6 +332,35 @@ def test_management_paired_changes_match_replicates(settings):
     base = table[table["scenario"] == "baseline"]
     assert (base["change_p_any_infection"] == 0).all() and (base["change_p_hi95"] == 0).all()
     assert set(table["risk"]) <= {"negligible", "low", "moderate", "high"}
+
+
+def test_management_change_interval_is_its_spread_over_parameter_sets(settings):
+    """Effects that differ by parameter set: the interval is the spread of the per-set effect
+    (normal, method of moments), the Monte Carlo error that of the mean over sets."""
+    rng = np.random.default_rng(7)
+    sets, runs = 2000, 5
+    effect = rng.normal(-0.3, 0.1, sets).clip(-0.8, 0)
+    base_p = np.repeat(rng.uniform(0.85, 0.95, sets), runs)
+    luck = rng.random(sets * runs)
+    columns = {"replicate": np.arange(sets * runs),
+               "parameter_set": np.repeat(np.arange(sets), runs),
+               "infected_amur_tiger": 0, "deaths_amur_tiger": 0, "deaths_amur_leopard": 0}
+    base = pd.DataFrame({**columns, "infected_amur_leopard": (luck < base_p).astype(int)})
+    option = pd.DataFrame({**columns, "infected_amur_leopard":
+                           (luck < base_p + np.repeat(effect, runs)).astype(int)})
+    table = build_risk_management(
+        synth.transmission_summary(), settings,
+        replicates={"baseline": base, "leopard_vaccination_5": option},
+        network_summary=synth.network_summary(),
+    )
+    row = table[(table["scenario"] == "leopard_vaccination_5")
+                & (table["target_species"] == "amur_leopard")].iloc[0]
+    spread = np.std(effect)
+    assert row["change_p_any_infection"] == pytest.approx(effect.mean(), abs=0.02)
+    assert row["change_p_hi95"] - row["change_p_lo95"] == pytest.approx(
+        2 * 1.959964 * spread, rel=0.15)
+    assert row["change_p_mcse"] == pytest.approx(
+        np.sqrt(np.var(effect) / sets + 0.2 / (sets * runs)), rel=0.2)
 
 
 def test_management_without_replicates_uses_summary_errors(settings):
@@ -439,10 +508,14 @@ def test_conclusions_name_no_best_option_within_noise_or_without_a_drop(settings
     est, mgmt = estimation(settings), management(settings)
     leopard = mgmt["target_species"] == "amur_leopard"
     noisy = mgmt.copy()
-    noisy.loc[leopard & (noisy["scenario"] != "baseline"), "change_p_hi95"] = 0.01
+    options = leopard & (noisy["scenario"] != "baseline")
+    noisy.loc[options, "change_p_mcse"] = -noisy.loc[options, "change_p_any_infection"] / 1.9
     row = build_conclusions(est, noisy, synth.diagnostics(), settings).iloc[0]
     assert row["largest_drop_scenario"] == "leopard_vaccination_5"
-    assert row["best_scenario"] == ""
+    assert row["best_scenario"] == ""  # the drop is under 1.96 Monte Carlo standard errors
+    noisy.loc[options, "change_p_mcse"] = -noisy.loc[options, "change_p_any_infection"] / 2.0
+    row = build_conclusions(est, noisy, synth.diagnostics(), settings).iloc[0]
+    assert row["best_scenario"] == "leopard_vaccination_5"
     no_drop = mgmt.copy()
     no_drop.loc[leopard, "change_p_any_infection"] = 0.0
     row = build_conclusions(est, no_drop, synth.diagnostics(), settings).iloc[0]

@@ -380,3 +380,47 @@ def test_scenario_outputs_see_the_protection_and_match_on_two_processes():
     indices = sens.sensitivity_indices(problem, design, one, seed=4)
     top = sens.uncertainty_drivers(indices, "p_infection_amur_leopard", top=1)
     assert top == ["outside_infection_domestic_dog"]
+
+
+def test_one_at_a_time_effect_is_the_change_across_the_range_and_ranks_with_morris():
+    pops = [Assumption("population_factor_a", sens.POPULATION_KIND, 0.5, 1.5, "s", "a"),
+            Assumption("population_factor_b", sens.POPULATION_KIND, 1.0, 3.0, "s", "b")]
+    slopes = {"population_factor_a": 0.4, "population_factor_b": -0.01}
+
+    def evaluate_at(end):
+        assumption, value = end
+        return {"y": slopes[assumption.name] * value}
+
+    oat = sens.one_at_a_time(pops, evaluate_at)
+    effects = by_parameter(oat)
+    assert effects.loc["population_factor_a", "mu"] == pytest.approx(0.4)
+    assert effects.loc["population_factor_b", "mu"] == pytest.approx(-0.02)
+    assert effects.loc["population_factor_b", "mu_star"] == pytest.approx(0.02)
+    assert effects["mu_star_conf"].isna().all()
+    *_, morris = run(linear, LINEAR_BOUNDS, trajectories=4, levels=4)
+    merged = sens.merged_indices(morris, oat)
+    assert len(merged) == len(morris) + len(oat)
+    ranked = merged.sort_values("mu_star", ascending=False)
+    assert ranked["rank"].tolist() == sorted(ranked["rank"].tolist())
+    assert list(merged.columns) == list(SENSITIVITY_COLUMNS)
+
+
+def test_population_sizes_scale_counts_densities_and_every_settlements_dogs():
+    config = {
+        "sites": [{"name": "A", "dogs": 10}, {"name": "B", "dogs": 3}],
+        "dogs": {"home_range_km2": 1, "source": "dogs"},
+        "populations": {"amur_leopard": {"count": 120, "source": "census"},
+                        "raccoon_dog": {"density_per_km2": 0.05, "source": "assumption"}},
+    }
+    factor = {"low": 0.5, "high": 1.5}
+    names = [a.name for a in sens.population_assumptions(config, factor)]
+    assert names == ["population_factor_amur_leopard", "population_factor_raccoon_dog",
+                     "population_factor_domestic_dog"]
+    assert sens.population_assumptions(config, None) == []
+    assert sens.scaled_population(config, "amur_leopard", 0.5)["populations"]["amur_leopard"][
+        "count"] == 60
+    assert sens.scaled_population(config, "raccoon_dog", 1.5)["populations"]["raccoon_dog"][
+        "density_per_km2"] == pytest.approx(0.075)
+    dogs = sens.scaled_population(config, "domestic_dog", 1.5)["sites"]
+    assert [s["dogs"] for s in dogs] == [15, 4]  # round(4.5) = 4
+    assert config["sites"][0]["dogs"] == 10  # the config itself is left alone

@@ -209,6 +209,24 @@ def test_divergent_sequence_is_unassigned_not_forced(real_panel):
     assert "possible new lineage" in messages[0] and "beyond that lineage's spread" in messages[0]
 
 
+def test_call_in_a_region_that_cannot_exclude_a_new_lineage_is_flagged(real_panel):
+    # nt 1225-1824 of an L2 gene, its own reference left out: called L2 (right), but there the
+    # panel's L3 genes, L3 left out, are called L2 too, so the typing says so
+    gene = "HM563058.1|L2|L2.1|PT|2008|WOLF"
+    panel = real_panel.without(gene)
+    window = real_panel.sequences[gene][1224:1824]
+    table, _ = type_sequences([SequenceRecord("w3", window, "w3.fasta", 1)], panel, SETTINGS)
+    row = table.iloc[0]
+    assert row["lineage"] == "L2"
+    assert "new_lineage_not_excluded:L3" in row["qc_flags"].split(";")
+    (message,) = typing_messages(table)
+    assert "nt 1225-1824" in message and "cannot tell the call from a new lineage" in message
+    # a lineage the panel separates from every other gets no such flag
+    far = "AY964108.1|L5|L5.2|US|2004|DOG"
+    row = _type(real_panel.without(far), far, real_panel.sequences[far])
+    assert row["lineage"] == "L5" and "new_lineage_not_excluded" not in row["qc_flags"]
+
+
 def test_other_gene_shuffled_and_reversed_sequences_are_untyped(real_panel):
     rng = np.random.default_rng(7)
     seq = real_panel.sequences["Z77673.1|L2|L2.1|DE|1994|DOG"]

@@ -367,6 +367,23 @@ def test_same_seed_identical_results_and_parameters_from_the_calibration():
     )
 
 
+def test_replicates_of_a_parameter_set_share_its_parameters_not_their_luck():
+    table = pd.DataFrame({"draw": np.arange(50), "weight": 1.0,
+                          "outside_infection_domestic_dog": np.linspace(0.1, 2.0, 50)})
+    posterior = scenarios.CalibrationPosterior.from_table(table)
+    graph = ContactNetwork.from_graph(tiny_network())
+    ranged = {**settings(), "runs_per_parameter_set": 4}
+    ranged["disease"]["amur_leopard"]["case_fatality"] = {"low": 0.2, "high": 0.8}
+    reps = scenarios.run_scenario(graph, ranged, "s", posterior, seed=3, replicates=40)
+    assert (reps["parameter_set"] == np.arange(40) // 4).all()
+    drawn = ["calibration_draw", "outside_infection_domestic_dog", "case_fatality_amur_leopard"]
+    per_set = reps.groupby("parameter_set")[drawn].nunique()
+    assert (per_set == 1).all().all()  # one parameter set per group of 4 runs
+    assert reps.groupby("parameter_set")[drawn].first().nunique().min() > 5
+    luck = reps.groupby("parameter_set")["infected_domestic_dog"].nunique()
+    assert (luck > 1).sum() > 5  # runs of one set differ by chance
+
+
 def test_quantile_mcse_matches_binomial_theory():
     x = np.arange(1000, dtype=float)
     q, se = summary.quantile_with_mcse(x, 0.5)

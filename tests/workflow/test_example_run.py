@@ -41,3 +41,4 @@ def test_example_run_tables_complete_and_report_renders(example_run, tmp_path):
     with_foi = cdv[cdv["serology_species"].isin(set(foi["species"]))]
     assert not with_foi.filter(like="source_foi").isna().any().any()
     browser_check.assert_report_renders(example_run / "results/report/report.html", tmp_path)
+    assert (example_run / "results/report/report.pdf").read_bytes().startswith(b"%PDF-")

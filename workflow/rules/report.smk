@@ -1,4 +1,4 @@
-# Provenance of the run and the self-contained HTML report for wildlife vets.
+# Provenance of the run and the self-contained HTML report for wildlife vets (and its PDF).
 from disease_risk.report.figures import REPORT_FIGURES
 from disease_risk.report.provenance import provenance_paths
 
@@ -55,6 +55,11 @@ rule report_html:
             caption="../report/report_html.rst",
             category="Report",
         ),
+        pdf=report(
+            "results/report/report.pdf",
+            caption="../report/report_pdf.rst",
+            category="Report",
+        ),
         figures=report(
             expand("results/report/figures/{name}.png", name=REPORT_FIGURES),
             caption="../report/report_figure.rst",
@@ -73,4 +78,8 @@ rule report_html:
         "../scripts/report_html.py"
 
 
-FINAL_OUTPUTS += [rules.report_html.output.html, *rules.provenance.output]
+FINAL_OUTPUTS += [
+    rules.report_html.output.html,
+    rules.report_html.output.pdf,
+    *rules.provenance.output,
+]

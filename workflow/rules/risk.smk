@@ -14,6 +14,7 @@ rule risk_tables:
         diagnostics=rules.serology_diagnostics.output.table,
         transmission=rules.transmission_summary.output.summary,
         network=rules.contact_network.output.summary,
+        sensitivity=rules.sensitivity.output.indices,
         replicates=expand(rules.transmission_scenario.output.replicates, scenario=RISK_SCENARIOS),
     output:
         hazards=report(

@@ -1,4 +1,4 @@
-"""Rule report_html: DRA tables, conclusions, evidence and provenance -> the HTML report."""
+"""Rule report_html: DRA tables, conclusions, evidence and provenance -> the HTML report and PDF."""
 
 from disease_risk.logs import run_rule
 from disease_risk.report.stage import report_html
