@@ -121,8 +121,8 @@ CALIBRATION_PROGRESS_COLUMNS = (
 )  # fmt: skip
 # One row per model output and assumption: Morris screening (transmission/sensitivity.py).
 SENSITIVITY_COLUMNS = (
-    "output", "parameter", "kind", "low", "high", "mu", "mu_star", "mu_star_conf", "sigma",
-    "rank", "source",
+    "output", "parameter", "label", "kind", "low", "high", "mu", "mu_star", "mu_star_conf",
+    "sigma", "rank", "source",
 )  # fmt: skip
 
 
@@ -145,14 +145,27 @@ ESTIMATION_COLUMNS = (
     "source_prevalence_hi95", "source_foi_median", "source_foi_lo95", "source_foi_hi95",
     "method",
 )  # fmt: skip
+# One row per assumption (configured range): the DRA's assumptions register; then one column
+# ``moves_infection_<target>`` per target species (Morris mu_star of its chance of infection).
+ASSUMPTION_REGISTER_COLUMNS = (
+    "assumption", "label", "kind", "low", "high", "where_it_enters", "serology", "source",
+)  # fmt: skip
+
+
+def moves_infection_column(target: str) -> str:
+    """How far an assumption moves ``target``'s chance of infection across its range."""
+    return f"moves_infection_{target}"
+
+
 MANAGEMENT_COLUMNS = (
-    "scenario", "target_species",
+    "scenario", "target_species", "compared_with",
     "p_any_infection", "p_any_infection_lo95", "p_any_infection_hi95",
     "baseline_p_any_infection", "change_p_any_infection", "change_p_lo95", "change_p_hi95",
     "change_p_mcse",
-    "deaths_median", "deaths_hi95", "baseline_deaths_median",
+    "days_to_first_case_median", "deaths_median", "deaths_hi95", "baseline_deaths_median",
     "change_deaths_mean", "change_deaths_lo95", "change_deaths_hi95", "change_deaths_mcse",
-    "paired_replicates",
+    "paired_replicates", "doses_mean", "deaths_averted_per_100_doses",
+    "deaths_averted_per_100_doses_lo95", "deaths_averted_per_100_doses_hi95",
     "likelihood", "consequence", "risk", "baseline_risk", "rank",
 )  # fmt: skip
 

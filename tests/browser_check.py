@@ -17,9 +17,14 @@ from pathlib import Path
 
 import pytest
 
-SECTIONS = (
-    "summary", "dra", "serology", "foi", "lineages", "network", "scenarios", "diagnostics",
-    "provenance",
+SECTIONS = (  # in the order of the OIE/IUCN Manual, then the appendices
+    "summary", "problem", "hazards", "assessment", "estimation", "management", "implementation",
+    "communication", "assumptions", "glossary", "serology", "foi", "calibration", "sensitivity",
+    "lineages", "network", "scenarios", "diagnostics", "provenance",
+)
+MANUAL_TABLES = (  # sections of the Manual with at least one table
+    "hazards", "assessment", "estimation", "management", "implementation", "communication",
+    "assumptions",
 )
 WIDTHS = {"desktop": 1280, "phone": 390}  # window widths in CSS px the report must fit
 MIN_WINDOW = 500  # headless chromium widens narrower windows: a phone is a frame this wide
@@ -44,7 +49,8 @@ window.addEventListener("load", function () {
   });
   SECTIONS.forEach(function (id) {
     var el = document.getElementById(id);
-    out.sections[id] = el ? {visible: visible(el), height: el.getBoundingClientRect().height}
+    out.sections[id] = el ? {visible: visible(el), height: el.getBoundingClientRect().height,
+                             top: el.getBoundingClientRect().top + window.scrollY}
                           : null;
   });
   document.querySelectorAll("table").forEach(function (t) {
@@ -184,8 +190,12 @@ def assert_report_renders(html: Path, workdir: Path) -> dict:
     for img in checks["images"]:
         assert img["complete"] and img["naturalWidth"] > 0, f"figure not decoded: {img}"
         assert img["visible"] and img["width"] > 50 and img["height"] > 30, f"not shown: {img}"
-    dra_tables = [t for t in checks["tables"] if t["section"] == "dra"]
-    assert len(dra_tables) >= 4 and all(t["visible"] and t["rows"] > 0 for t in dra_tables)
+    tops = [checks["sections"][s]["top"] for s in SECTIONS]
+    order = dict(zip(SECTIONS, tops, strict=True))
+    assert tops == sorted(tops), f"sections out of the Manual's order: {order}"
+    for section in MANUAL_TABLES:
+        shown = [t for t in checks["tables"] if t["section"] == section]
+        assert shown and all(t["visible"] and t["rows"] > 0 for t in shown), (section, shown)
     shot = screenshot(html, workdir / "screenshot.png", workdir)
     from PIL import Image
 

@@ -24,6 +24,7 @@ from disease_risk.tables import (
     RELEASED_SUFFIX,
     SENSITIVITY_COLUMNS,
     TRANSMISSION_SUMMARY_COLUMNS,
+    moves_infection_column,
     origin_column,
     source_column,
     write_table,
@@ -39,6 +40,7 @@ SPECIES = {
     "amur_leopard": (20, 0.1),
     "leopard_cat": (12, 0.08),
 }
+DOSES = {"dog_vaccination_70": ("domestic_dog", 314), "leopard_vaccination_5": ("amur_leopard", 15)}
 SCENARIOS = {  # scenario: (leopard p, leopard deaths median, deaths hi95)
     "baseline": (0.4, 0.0, 6.0),
     "dog_vaccination_70": (0.36, 0.0, 5.0),
@@ -153,6 +155,7 @@ def replicates(scen: str, n: int = 200) -> pd.DataFrame:
         out[f"population_{sp}"] = pop
         out[f"infected_{sp}"] = count
         out[f"deaths_{sp}"] = np.where(infected, np.floor(d_hi * u[:, (k + 2) % 8]), 0)
+        out[f"vaccinated_{sp}"] = DOSES[scen][1] if DOSES.get(scen, ("",))[0] == sp else 0
         out.update(chain_columns(sp, scenario_species(scen), count))
     return pd.DataFrame(out)
 
@@ -234,11 +237,36 @@ def sensitivity() -> pd.DataFrame:
     """Morris indices as the sensitivity rule writes them: per target, one assumption that
     moves its chance of infection by 0.05 across its range (below every uncertainty bound)."""
     rows = [
-        (f"p_infection_{t}", "case_fatality_red_fox", "disease", 0.3, 0.7, 0.05, 0.05, 0.02,
-         0.03, 1, "test")
+        (f"p_infection_{t}", "case_fatality_red_fox", "case fatality: red fox", "disease", 0.3,
+         0.7, 0.05, 0.05, 0.02, 0.03, 1, "test")
         for t in ("amur_leopard", "amur_tiger")
     ]
     return pd.DataFrame(rows, columns=list(SENSITIVITY_COLUMNS))
+
+
+def calibration_parameters() -> pd.DataFrame:
+    """The calibration's parameter table (the columns the risk stage reads)."""
+    return pd.DataFrame({
+        "parameter": ["p_transmission_felid_predation_mesocarnivores"],
+        "kind": ["contact rule"], "name": ["felid_predation_mesocarnivores"],
+        "identified": ["not identified (prior)"], "source": ["test"],
+    })
+
+
+def assumptions_register() -> pd.DataFrame:
+    """The assumptions register as risk_tables writes it (two assumptions, two targets)."""
+    return pd.DataFrame({
+        "assumption": ["case_fatality_red_fox", "p_transmission_felid_predation_mesocarnivores"],
+        "label": ["case fatality: red fox", "p transmission: felid predation mesocarnivores"],
+        "kind": ["disease", "contact rule"],
+        "low": [0.3, 0.01], "high": [0.7, 1.0],
+        "where_it_enters": ["transmission model: disease course of red fox",
+                            "transmission model: contact rule felid_predation_mesocarnivores"],
+        "serology": ["not informed (drawn from its range)", "not identified (prior)"],
+        "source": ["test", "test"],
+        moves_infection_column("amur_leopard"): [0.05, 0.2],
+        moves_infection_column("amur_tiger"): [0.01, 0.3],
+    })
 
 
 def write_upstream(root: Path, unreliable: bool = False) -> dict[str, Any]:
@@ -253,11 +281,14 @@ def write_upstream(root: Path, unreliable: bool = False) -> dict[str, Any]:
         "network": root / "results/network/summary.tsv",
         "lineages": root / "results/sequences/lineages.tsv",
         "sensitivity": root / "results/sensitivity/indices.tsv",
+        "assumptions": root / "results/risk/assumptions_register.tsv",
+        "calibration": root / "results/calibration/parameters.tsv",
     }
     tables = {
         "prevalence": prevalence_summary(), "foi": force_of_infection(),
         "diagnostics": diagnostics(unreliable), "transmission": transmission_summary(),
         "network": network_summary(), "lineages": lineages(), "sensitivity": sensitivity(),
+        "assumptions": assumptions_register(), "calibration": calibration_parameters(),
     }
     for key, path in paths.items():
         write_table(tables[key], path)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
@@ -32,7 +33,10 @@ class SpeciesNames:
 class ReportData:
     """Everything the report shows; an evidence table may be None when its stage produced
     nothing. ``conclusions`` is the risk stage's verdict per target (overall risk, fit
-    reliability, best option), which the report states rather than recomputes."""
+    reliability, best option), which the report states rather than recomputes. ``dra`` is
+    ``config/dra.yaml`` (problem description, implementation and review, communication);
+    ``assumptions`` the risk stage's assumptions register; ``placeholder_hazards`` the hazards
+    whose qualitative ratings are placeholders; ``scenario_labels`` scenario key -> name."""
 
     hazards: pd.DataFrame
     estimation: pd.DataFrame
@@ -47,6 +51,15 @@ class ReportData:
     calibration_fit: pd.DataFrame | None = None
     calibration_parameters: pd.DataFrame | None = None
     sensitivity: pd.DataFrame | None = None
+    assumptions: pd.DataFrame | None = None
     names: SpeciesNames = field(default_factory=SpeciesNames)
+    dra: Mapping[str, Any] = field(default_factory=dict)
+    placeholder_hazards: frozenset[str] = frozenset()
+    scenario_labels: Mapping[str, str] = field(default_factory=dict)
     extra_figures: Mapping[str, bytes] = field(default_factory=dict)
     horizon_days: float | None = None
+    study_map: Any = None  # disease_risk.report.study_map.MapLayers, when the run gives one
+
+    def scenario(self, key: str) -> str:
+        """A scenario's readable name (``scenario_labels``, else its key with spaces)."""
+        return self.scenario_labels.get(str(key), str(key).replace("_", " "))

@@ -7,14 +7,17 @@ figure whose data are missing says so instead of disappearing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 
 from disease_risk.figures import png_bytes, pyplot
 from disease_risk.report.data import ReportData, SpeciesNames
+from disease_risk.report.study_map import study_map_png
 from disease_risk.risk.scales import RiskSettings
 
 REPORT_FIGURES = (
-    "seroprevalence_by_species", "seroprevalence_by_year", "force_of_infection",
+    "study_map", "seroprevalence_by_species", "seroprevalence_by_year", "force_of_infection",
     "scenario_comparison",
 )
 
@@ -22,6 +25,8 @@ REPORT_FIGURES = (
 def make_figures(data: ReportData, settings: RiskSettings) -> dict[str, bytes]:
     """The report's own PNG figures (names in ``REPORT_FIGURES``), drawn from the tables."""
     figures: dict[str, bytes] = {}
+    if data.study_map is not None:
+        figures["study_map"] = study_map_png(data.study_map)
     prevalence = data.prevalence if data.prevalence is not None else pd.DataFrame()
     if not prevalence.empty:
         figures["seroprevalence_by_species"] = _forest(prevalence, data.names)
@@ -35,7 +40,8 @@ def make_figures(data: ReportData, settings: RiskSettings) -> dict[str, bytes]:
     if data.foi is not None and not data.foi.empty:
         figures["force_of_infection"] = _foi_figure(data.foi, data.names)
     if not data.management.empty:
-        figures["scenario_comparison"] = _scenarios(data.management, settings, data.names)
+        figures["scenario_comparison"] = _scenarios(data.management, settings, data.names,
+                                                    data.scenario)
     for name in REPORT_FIGURES:
         if name not in figures:
             figures[name] = _no_data(name)
@@ -117,12 +123,16 @@ def _foi_figure(foi: pd.DataFrame, names: SpeciesNames) -> bytes:
     return _png(fig)
 
 
-def _scenarios(management: pd.DataFrame, settings: RiskSettings, names: SpeciesNames) -> bytes:
-    """Chance of any infection by scenario, one panel per target species (baseline grey)."""
+def _scenarios(management: pd.DataFrame, settings: RiskSettings, names: SpeciesNames,
+               label: Callable[[str], str] = str) -> bytes:
+    """Chance of any infection by scenario, one panel per target species (baseline grey),
+    scenarios by their readable names (``label``)."""
+    import textwrap
+
     plt = pyplot()
 
     targets = [t for t in settings.targets if t in set(management["target_species"])]
-    fig, axes = plt.subplots(1, len(targets), figsize=(5 * len(targets), 3.6), squeeze=False)
+    fig, axes = plt.subplots(1, len(targets), figsize=(6 * len(targets), 4.2), squeeze=False)
     for ax, target in zip(axes[0], targets, strict=True):
         rows = management[management["target_species"] == target].sort_values("scenario")
         y = range(len(rows))
@@ -135,7 +145,7 @@ def _scenarios(management: pd.DataFrame, settings: RiskSettings, names: SpeciesN
                   rows["p_any_infection_hi95"] - rows["p_any_infection"]],
             fmt="none", ecolor="black", capsize=3,
         )
-        ax.set_yticks(list(y), rows["scenario"])
+        ax.set_yticks(list(y), [textwrap.fill(label(s), 30) for s in rows["scenario"]])
         ax.set_xlim(0, 1)
         ax.set_title(names(target))
         ax.set_xlabel("chance of any infection (95% interval)")

@@ -17,11 +17,11 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from disease_risk.report.data import ReportData, SpeciesNames
+from disease_risk.report import dra
+from disease_risk.report.data import ReportData
 from disease_risk.report.provenance import Provenance, simulated_inputs
 from disease_risk.report.summary import plain_summary
-from disease_risk.report.words import missing, pct
-from disease_risk.risk.attribution import pathway_label
+from disease_risk.report.words import missing, number
 from disease_risk.risk.evidence import unreliable_blocks
 from disease_risk.risk.scales import RiskSettings
 
@@ -42,58 +42,15 @@ EXTRA_CAPTIONS = {
 
 
 def format_cell(value: Any) -> str:
-    """A table cell: empty when missing, floats to 3 significant digits."""
+    """A table cell: empty when missing, numbers as people write them (no exponent, no
+    ``-0``, thousands separated, 3 significant digits)."""
     if missing(value):
         return ""
-    if isinstance(value, float):
-        return f"{value:.3g}"
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float | int):
+        return number(float(value))
     return str(value)
-
-
-def _with_pct(word: str, p: float) -> str:
-    """A scale word with its probability in brackets."""
-    return word if missing(p) else f"{word} ({pct(p)})"
-
-
-def _interval(p: float, lo: float, hi: float, scale: float = 100, unit: str = "") -> str:
-    """A signed change with its 95% interval (empty when any part is missing)."""
-    if any(missing(v) for v in (p, lo, hi)):
-        return ""
-    return f"{scale * p:+.1f}{unit} ({scale * lo:+.1f} to {scale * hi:+.1f})"
-
-
-def estimation_glance(
-    estimation: pd.DataFrame, settings: RiskSettings, names: SpeciesNames
-) -> pd.DataFrame:
-    """The risk estimation table in words a vet reads at a glance (numbers in brackets)."""
-    rows = []
-    for r in estimation.itertuples():
-        rows.append({
-            "hazard": r.hazard, "target": names(r.target_species),
-            "pathway": pathway_label(r.pathway, settings.pathways),
-            "release": _with_pct(r.release_likelihood, r.release_probability),
-            "exposure": _with_pct(r.exposure_likelihood, r.exposure_probability),
-            "likelihood": _with_pct(r.likelihood, r.infection_probability),
-            "consequence": r.consequence, "risk": r.risk, "uncertainty": r.uncertainty,
-        })
-    return pd.DataFrame(rows)
-
-
-def management_glance(management: pd.DataFrame, names: SpeciesNames) -> pd.DataFrame:
-    """Scenario comparison in a vet's words: chance of infection, changes, resulting risk."""
-    rows = []
-    for r in management.itertuples():
-        rows.append({
-            "rank": r.rank, "scenario": r.scenario, "target": names(r.target_species),
-            "chance of any infection": f"{pct(r.p_any_infection)} ({pct(r.p_any_infection_lo95)}"
-                                       f" to {pct(r.p_any_infection_hi95)})",
-            "change vs baseline, % points (95% interval)": _interval(
-                r.change_p_any_infection, r.change_p_lo95, r.change_p_hi95),
-            "change in deaths (95% interval)": _interval(
-                r.change_deaths_mean, r.change_deaths_lo95, r.change_deaths_hi95, scale=1),
-            "risk": r.risk, "baseline risk": r.baseline_risk,
-        })
-    return pd.DataFrame(rows)
 
 
 def breakable(text: str) -> str:
@@ -221,6 +178,15 @@ def render_report(
         unreliable_rows=table_html(failed_rows) if failed_rows is not None else "",
         ppc_note=ppc_note(data.diagnostics),
         captions=EXTRA_CAPTIONS,
+        dra=data.dra,
+        study_map_notes=data.study_map.notes() if data.study_map is not None else None,
+        problem_species=[
+            {"name": data.names(s["species"]), "role": s["role"]}
+            for s in data.dra.get("problem_description", {}).get("species", [])
+        ],
+        overall=overall_ratings(data),
+        glossary=dra.GLOSSARY,
+        n_placeholders=len(data.placeholder_hazards),
     )
 
 
@@ -228,11 +194,26 @@ def _tables_html(
     data: ReportData, settings: RiskSettings, provenance: Provenance, max_rows: int
 ) -> dict[str, str]:
     """Every table of the report as HTML, by its name in the template."""
+    labels, placeholders = data.scenario_labels, set(data.placeholder_hazards)
+    hazards = dra.hazard_names(data.hazards)
     tables = {
         "estimation": data.estimation, "management": data.management,
-        "estimation_glance": estimation_glance(data.estimation, settings, data.names),
-        "management_glance": management_glance(data.management, data.names),
-        "hazards": data.hazards, "transmission": data.transmission,
+        "hazard_identification": dra.hazard_identification(
+            data.hazards, placeholders, data.names, settings),
+        "excluded_hazards": dra.excluded_hazards(data.dra),
+        "assessment_moved": dra.risk_assessment(
+            data.estimation, settings, data.names, labels, placeholders, True, hazards),
+        "assessment_destination": dra.risk_assessment(
+            data.estimation, settings, data.names, labels, placeholders, False, hazards),
+        "risk_estimation": dra.risk_estimation(
+            data.estimation, settings, data.names, placeholders, hazards),
+        "risk_management": dra.risk_management(
+            data.management, data.names, labels, settings.baseline_scenario),
+        "assumptions": dra.assumptions_register(data.assumptions, settings.targets, data.names),
+        "monitoring": _records(data.dra, "implementation_and_review", "monitoring"),
+        "triggers": _records(data.dra, "implementation_and_review", "triggers"),
+        "communication": _records(data.dra, "risk_communication", "audiences"),
+        "transmission": data.transmission,
         "lineages": data.lineages, "network": data.network, "foi": data.foi,
         "calibration_fit": data.calibration_fit,
         "calibration_parameters": data.calibration_parameters,
@@ -246,9 +227,35 @@ def _tables_html(
             ["package", "version"]],
     }
     return {
-        name: table_html(df, max_rows, "glance" if name.endswith("glance") else "full")
+        name: table_html(df, max_rows, "full" if name in FULL_TABLES
+                         else "glance last-wide" if name.startswith("assessment_") else "glance")
         for name, df in tables.items()
     }
+
+
+FULL_TABLES = {  # tables of numbers, one line a row (the others wrap their text)
+    "estimation", "management", "transmission", "lineages", "network", "foi",
+    "calibration_fit", "calibration_parameters", "sensitivity", "diagnostics",
+    "prevalence_species", "prevalence_site", "prevalence_year", "checksums", "packages",
+}
+
+
+def _records(config: Mapping[str, Any], section: str, key: str) -> pd.DataFrame | None:
+    """A list of ``config/dra.yaml`` as a table (None when the file or list is absent)."""
+    rows = config.get(section, {}).get(key, [])
+    return pd.DataFrame(rows) if rows else None
+
+
+def overall_ratings(data: ReportData) -> list[str]:
+    """One sentence per target: the risk stage's overall rating (on its chance of any
+    infection, all pathways together)."""
+    if data.conclusions.empty:
+        return []
+    return [
+        f"{data.names(r.target_species)}: overall risk {r.overall_risk} (likelihood "
+        f"{r.overall_likelihood}, consequence {r.overall_consequence})"
+        for r in data.conclusions.itertuples() if not missing(r.overall_risk) and r.overall_risk
+    ]
 
 
 def _top_sensitivity(indices: pd.DataFrame | None, top: int = 5) -> pd.DataFrame | None:

@@ -13,7 +13,9 @@ from typing import Any
 import pandas as pd
 
 from disease_risk.report.data import ReportData
-from disease_risk.report.words import capitalised, count, pct, period
+from disease_risk.report.dra import BASELINE_LABEL
+from disease_risk.report.words import capitalised, count, pct, period, points
+from disease_risk.risk.attribution import pathway_label
 from disease_risk.risk.conclusions import conclusion_for
 from disease_risk.risk.scales import RiskSettings
 
@@ -29,9 +31,10 @@ def plain_summary(data: ReportData, settings: RiskSettings) -> list[dict[str, st
         {"question": "How much CDV is there?", "answer": _how_much(data)},
         {
             "question": f"How likely is CDV to reach the {data.names(target)} population?",
-            "answer": _how_likely(data, target, base, conclusion),
+            "answer": _how_likely(data, target, base, conclusion, settings.pathways),
         },
-        {"question": "How sure are we?", "answer": _how_sure(data, target, conclusion)},
+        {"question": "How sure are we?",
+         "answer": _how_sure(data, target, conclusion, settings.pathways)},
         {"question": "What helps most?", "answer": _what_helps(data, target, base, conclusion)},
     ]
 
@@ -58,15 +61,18 @@ def _how_much(data: ReportData) -> str:
     )
 
 
-def _how_likely(data: ReportData, target: str, base: str, conclusion: Conclusion) -> str:
+def _how_likely(data: ReportData, target: str, base: str, conclusion: Conclusion,
+                pathways: Mapping[str, Mapping]) -> str:
     """The target's chance of infection and deaths without intervention, the main route and
     the overall risk level."""
     name = data.names(target)
     row = _management_row(data.management, base, target)
     if row is None:
         return f"The transmission model gave no result for {name}."
+    label = data.scenario(base)
+    baseline = "" if label == BASELINE_LABEL else f" (scenario '{label}')"
     text = (
-        f"With no extra intervention (scenario '{base}'), the chance that at least one "
+        f"With no extra intervention{baseline}, the chance that at least one "
         f"{name} is infected within {period(data.horizon_days)} is {pct(row.p_any_infection)} "
         f"(95% interval over the plausible parameter values {pct(row.p_any_infection_lo95)} to "
         f"{pct(row.p_any_infection_hi95)}). "
@@ -75,7 +81,7 @@ def _how_likely(data: ReportData, target: str, base: str, conclusion: Conclusion
     )
     if conclusion is not None and conclusion["main_pathway"]:
         text += (
-            f"The most likely route is {conclusion['main_pathway'].replace('_', ' ')} "
+            f"The most likely route is {pathway_label(conclusion['main_pathway'], pathways)} "
             f"({pct(conclusion['main_pathway_probability'])}). "
         )
     if conclusion is not None and conclusion["overall_risk"]:
@@ -83,7 +89,7 @@ def _how_likely(data: ReportData, target: str, base: str, conclusion: Conclusion
             f"Overall DRA risk level: {conclusion['overall_risk']} (likelihood "
             f"{conclusion['overall_likelihood']}, consequence "
             f"{conclusion['overall_consequence']}, via "
-            f"{conclusion['overall_pathway'].replace('_', ' ')})."
+            f"{pathway_label(conclusion['overall_pathway'], pathways)})."
         )
     return text
 
@@ -95,7 +101,8 @@ def _management_row(management: pd.DataFrame, scenario: str, target: str):
     return rows.iloc[0] if len(rows) else None
 
 
-def _how_sure(data: ReportData, target: str, conclusion: Conclusion) -> str:
+def _how_sure(data: ReportData, target: str, conclusion: Conclusion,
+              pathways: Mapping[str, Mapping]) -> str:
     """Uncertainty levels of the target's CDV rows and the model fits' verdict."""
     est = data.estimation
     cdv = est[(est["basis"] == "quantified") & (est["target_species"] == target)]
@@ -106,7 +113,7 @@ def _how_sure(data: ReportData, target: str, conclusion: Conclusion) -> str:
             rows = cdv[cdv["uncertainty"] == word]
             if len(rows):
                 routes = ", ".join(
-                    f"{r.pathway.replace('_', ' ')} ({r.uncertainty_reasons})"
+                    f"{pathway_label(r.pathway, pathways)} ({r.uncertainty_reasons})"
                     for r in rows.itertuples()
                 )
                 per_level.append(f"{word} for {routes}")
@@ -136,13 +143,14 @@ def _what_helps(data: ReportData, target: str, base: str, conclusion: Conclusion
     if conclusion is None or not conclusion["largest_drop_scenario"]:
         return f"No simulated intervention lowered the chance of {name} infection."
     scenario = conclusion["largest_drop_scenario"]
+    label = data.scenario(scenario)
     change, lo, hi, mcse = (
         100 * conclusion[f"largest_drop_change_p{s}"] for s in ("", "_lo95", "_hi95", "_mcse")
     )
     if not conclusion["best_scenario"]:
         return (
             f"No simulated intervention clearly lowered the chance of {name} infection: the "
-            f"largest estimated drop, '{scenario}' ({change:+.1f} percentage points, simulation "
+            f"largest estimated drop, '{label}' ({change:+.1f} percentage points, simulation "
             f"error +/- {1.96 * mcse:.1f}), is within simulation noise. More replicates or "
             "stronger interventions are needed to tell."
         )
@@ -152,7 +160,7 @@ def _what_helps(data: ReportData, target: str, base: str, conclusion: Conclusion
         else "on average, though not under every plausible parameter set"
     )
     text = (
-        f"'{scenario}' helps most: it changes the chance of any {name} infection from "
+        f"'{label}' helps most: it changes the chance of any {name} infection from "
         f"{pct(best.baseline_p_any_infection)} to {pct(best.p_any_infection)} (change "
         f"{change:+.1f} percentage points, simulation error +/- {1.96 * mcse:.1f}; 95% interval "
         f"over the plausible parameter values {lo:+.1f} to {hi:+.1f}, so it helps {holds}); "
@@ -164,7 +172,7 @@ def _what_helps(data: ReportData, target: str, base: str, conclusion: Conclusion
     ].sort_values("change_p_any_infection")
     if not others.empty:
         text += " Other scenarios: " + "; ".join(
-            f"'{r.scenario}' {100 * r.change_p_any_infection:+.0f} points"
+            f"'{data.scenario(r.scenario)}' {points(r.change_p_any_infection)}"
             for r in others.itertuples()
         ) + "."
     return text

@@ -102,7 +102,7 @@ class CdvEvidence:
         top = rows.sort_values(["mu_star", "parameter"], ascending=[False, True]).iloc[0]
         return AssumptionDriver(
             str(top["parameter"]), str(top["kind"]), float(top["mu_star"]),
-            float(top["mu_star_conf"]),
+            float(top["mu_star_conf"]), str(top.get("label", "") or ""),
         )
 
     def reservoir_species(self) -> list[str]:
@@ -399,11 +399,18 @@ def _most_infected(
 def _consequence_columns(
     target_row: pd.Series | None, group: str, evidence: CdvEvidence
 ) -> dict[str, Any]:
-    """Deaths of the target group, its population and the consequence word."""
+    """Deaths of the target group, its population and the consequence word. A released group
+    is rated against its whole species in that scenario (wild and released animals together):
+    the conservation unit, and no accident of a small group (1 death among 10 released is not
+    a tenth of the population lost)."""
     deaths_median = float(target_row["deaths_median"]) if target_row is not None else NAN
     deaths_hi = float(target_row["deaths_hi95"]) if target_row is not None else NAN
+    species = group.removesuffix(RELEASED_SUFFIX)
+    species_row = target_row
+    if species != group and target_row is not None:
+        species_row = scenario_row(evidence.transmission, str(target_row["scenario"]), species)
     population = population_size(
-        group, scenario_row=target_row, network_summary=evidence.network_summary,
+        species, scenario_row=species_row, network_summary=evidence.network_summary,
         fallback=evidence.settings.population_sizes,
     )
     share_lost = deaths_hi / population if population > 0 else NAN

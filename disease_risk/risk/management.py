@@ -23,8 +23,13 @@ from disease_risk.risk.evidence import (
     require_transmission,
     scenario_row,
 )
-from disease_risk.risk.scales import RiskSettings, consequence_word, likelihood_word
-from disease_risk.tables import MANAGEMENT_COLUMNS
+from disease_risk.risk.scales import (
+    RiskConfigError,
+    RiskSettings,
+    consequence_word,
+    likelihood_word,
+)
+from disease_risk.tables import MANAGEMENT_COLUMNS, RELEASED_SUFFIX
 
 NAN = float("nan")
 Interval = tuple[float, float, float]  # estimate, lo95, hi95
@@ -37,9 +42,12 @@ def build_risk_management(
     *,
     replicates: Mapping[str, pd.DataFrame] | None = None,
     network_summary: pd.DataFrame | None = None,
+    compared_with: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
-    """Each scenario against the baseline, per target species: change in infection probability
-    and in deaths with 95% intervals, and the resulting risk level.
+    """Each scenario against the baseline (or the scenario ``compared_with`` names for it, e.g.
+    a vaccinated release against the same release unvaccinated), per target species: change
+    in infection probability and in deaths with 95% intervals, and the resulting risk level;
+    the ``baseline_*`` columns are those of the scenario compared with.
 
     ``replicates`` maps scenario -> its replicate table (columns ``replicate``,
     ``infected_<species>``, ``deaths_<species>``, optionally ``parameter_set``). Changes are
@@ -49,11 +57,19 @@ def build_risk_management(
     """
     require_transmission(transmission)
     require_network(network_summary)
+    scenarios = set(transmission["scenario"].astype(str))
+    for scenario, reference in (compared_with or {}).items():
+        if reference not in scenarios:
+            raise RiskConfigError(
+                f"transmission.scenarios.{scenario}.compare_with: {reference!r} is not a "
+                f"simulated scenario; use one of {sorted(scenarios)}"
+            )
     rows = []
     for scenario in sorted(transmission["scenario"].astype(str).unique()):
         for target in settings.targets:
+            reference = (compared_with or {}).get(scenario, settings.baseline_scenario)
             row = _management_row(
-                transmission, scenario, target, settings, replicates, network_summary
+                transmission, scenario, reference, target, settings, replicates, network_summary
             )
             if row is not None:
                 rows.append(row)
@@ -64,13 +80,14 @@ def build_risk_management(
 def _management_row(
     transmission: pd.DataFrame,
     scenario: str,
+    base: str,
     target: str,
     settings: RiskSettings,
     replicates: Mapping[str, pd.DataFrame] | None,
     network_summary: pd.DataFrame | None,
 ) -> dict | None:
-    """One scenario x target row (None when either run lacks the target)."""
-    base = settings.baseline_scenario
+    """One scenario x target row against scenario ``base`` (None when either lacks the
+    target)."""
     row = scenario_row(transmission, scenario, target)
     base_row = scenario_row(transmission, base, target)
     if row is None or base_row is None:
@@ -82,12 +99,14 @@ def _management_row(
         unpaired = _unpaired_change(scenario == base, (p, lo, hi), (bp, blo, bhi))
         paired = unpaired, (NAN, NAN, NAN, NAN), 0
     change, deaths_change, n_pairs = paired
+    doses = mean_doses(replicates, scenario)
     likelihood, consequence = _risk_words(row, p, target, settings, network_summary)
     return {
-        "scenario": scenario, "target_species": target,
+        "scenario": scenario, "target_species": target, "compared_with": base,
         "p_any_infection": p, "p_any_infection_lo95": lo, "p_any_infection_hi95": hi,
         "baseline_p_any_infection": bp, "change_p_any_infection": change[0],
         "change_p_lo95": change[1], "change_p_hi95": change[2], "change_p_mcse": change[3],
+        "days_to_first_case_median": float(row["days_to_first_case_median"]),
         "deaths_median": float(row["deaths_median"]),
         "deaths_hi95": float(row["deaths_hi95"]),
         "baseline_deaths_median": float(base_row["deaths_median"]),
@@ -95,12 +114,39 @@ def _management_row(
         "change_deaths_lo95": deaths_change[1],
         "change_deaths_hi95": deaths_change[2], "change_deaths_mcse": deaths_change[3],
         "paired_replicates": n_pairs,
+        "doses_mean": doses,
+        **_averted_per_100_doses(deaths_change, doses),
         "likelihood": likelihood, "consequence": consequence,
         "risk": settings.matrix.lookup(likelihood, consequence),
         "baseline_risk": settings.matrix.lookup(
             *_risk_words(base_row, bp, target, settings, network_summary)
         ),
     }
+
+
+def mean_doses(replicates: Mapping[str, pd.DataFrame] | None, scenario: str) -> float:
+    """Mean vaccine doses given in a replicate of ``scenario``, all species together (the
+    ``vaccinated_<species>`` counts; released groups are counted within their species); NaN
+    without replicates."""
+    if not replicates or scenario not in replicates:
+        return NAN
+    table = replicates[scenario]
+    groups = [c[len("infected_"):] for c in table.columns if c.startswith("infected_")]
+    columns = [f"vaccinated_{g}" for g in groups if not g.endswith(RELEASED_SUFFIX)]
+    require_columns(table, columns, f"replicates of {scenario!r}")
+    return float(table[columns].sum(axis=1).mean())
+
+
+def _averted_per_100_doses(deaths_change: Change, doses: float) -> dict[str, float]:
+    """Deaths averted per 100 doses with its interval (the change in deaths, sign turned, per
+    dose); NaN when the option gives no dose."""
+    names = ("deaths_averted_per_100_doses", "deaths_averted_per_100_doses_lo95",
+             "deaths_averted_per_100_doses_hi95")
+    if not doses > 0:
+        return dict.fromkeys(names, NAN)
+    change, lo, hi, _ = deaths_change
+    per_dose = (-100 * change / doses, -100 * hi / doses, -100 * lo / doses)
+    return dict(zip(names, (v + 0.0 for v in per_dose), strict=True))  # no -0.0
 
 
 def _risk_words(

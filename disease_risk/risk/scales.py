@@ -187,6 +187,7 @@ class AssumptionDriver:
     kind: str
     mu_star: float
     mu_star_conf: float
+    label: str = ""  # readable name ("population size: amur leopard"); the name if empty
 
 
 def uncertainty_level(
@@ -226,7 +227,7 @@ def uncertainty_level(
         conf = "" if math.isnan(driver.mu_star_conf) else f" (+/- {driver.mu_star_conf:.2g})"
         levels.append((word, (
             f"the chance of infection moves by {driver.mu_star:.2g}{conf} across the range of "
-            f"{driver.parameter} ({driver.kind}; sensitivity analysis)"
+            f"{driver.label or driver.parameter} ({driver.kind}; sensitivity analysis)"
         )))
     worst = max(levels, key=lambda lv: UNCERTAINTY_WORDS.index(lv[0]))[0]
     reasons = "; ".join(reason for word, reason in levels if word == worst)

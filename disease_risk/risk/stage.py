@@ -18,24 +18,31 @@ from typing import Any
 
 import pandas as pd
 
+from disease_risk.risk.assumptions import assumptions_register
 from disease_risk.risk.conclusions import build_conclusions
 from disease_risk.risk.estimation import build_risk_estimation
 from disease_risk.risk.evidence import latest_foi, species_prevalence
 from disease_risk.risk.hazards import build_hazards, load_hazards
 from disease_risk.risk.management import build_risk_management
 from disease_risk.risk.scales import RiskSettings
+from disease_risk.risk.workbook import read_me
 from disease_risk.tables import read_table, write_table
 
 log = logging.getLogger(__name__)
 
-DRA_TABLES = ("hazards", "risk_estimation", "risk_management")  # the workbook's sheets
+# The workbook's sheets after its read-me, in the Manual's order: table name -> sheet name.
+DRA_SHEETS = {
+    "hazards": "hazards", "risk_estimation": "risk_estimation",
+    "risk_management": "risk_management", "assumptions": "assumptions_register",
+}
 TEXT_COLUMNS = {  # identifier columns read as text (codes such as 'all' or 'constant')
     "prevalence": ("species", "site", "year"),
     "foi": ("species", "year"),
     "diagnostics": ("section", "model", "item", "sampler", "reliable"),
     "transmission": ("scenario", "species"),
     "network": ("metric", "species_a", "species_b"),
-    "sensitivity": ("output", "parameter", "kind", "source"),
+    "sensitivity": ("output", "parameter", "label", "kind", "source"),
+    "calibration": ("parameter", "kind", "name", "identified", "source"),
 }
 
 
@@ -45,10 +52,13 @@ def risk_tables(
     """Build and write the DRA tables and the conclusions.
 
     ``inputs``: hazards (config/hazards.yaml), prevalence, foi, diagnostics, transmission,
-    network, sensitivity (Morris indices), replicates (one per scenario, in the order of
-    ``params['scenarios']``);
-    ``outputs``: hazards, risk_estimation, risk_management, conclusions (TSV), workbook (.xlsx);
-    ``params``: risk (the config section), scenarios.
+    network, sensitivity (Morris indices), calibration (parameter table), replicates (one per
+    scenario, in the order of ``params['scenarios']``);
+    ``outputs``: hazards, risk_estimation, risk_management, conclusions, assumptions (TSV),
+    workbook (.xlsx);
+    ``params``: risk (the config section), scenarios, compared_with (scenario -> the scenario
+    it is compared with, default the baseline), title (the report's), simulated (inputs marked
+    simulated).
     """
     settings = RiskSettings.from_config(params["risk"])
     hazards = load_hazards(inputs["hazards"])
@@ -73,15 +83,22 @@ def risk_tables(
             settings,
             replicates=replicates or None,
             network_summary=read["network"],
+            compared_with=params.get("compared_with"),
         ),
     }
     tables["conclusions"] = build_conclusions(
         tables["risk_estimation"], tables["risk_management"], read["diagnostics"], settings
     )
+    tables["assumptions"] = assumptions_register(
+        read["sensitivity"], read["calibration"], settings.targets
+    )
     for name, table in tables.items():
         write_table(table, outputs[name])
         log.info("%s: %d rows", name, len(table))
-    write_workbook({name: tables[name] for name in DRA_TABLES}, outputs["workbook"])
+    sheets = {"read_me": read_me(params.get("title", "Disease Risk Assessment"),
+                                 list(params.get("simulated", [])))}
+    sheets.update({sheet: tables[name] for name, sheet in DRA_SHEETS.items()})
+    write_workbook(sheets, outputs["workbook"])
     return tables
 
 
@@ -91,7 +108,7 @@ def read_replicates(paths: Mapping[str, str | Path]) -> dict[str, pd.DataFrame]:
     out = {}
     for scenario, path in paths.items():
         df = pd.read_parquet(path)
-        counts = ("infected_", "deaths_", "infections_")
+        counts = ("infected_", "deaths_", "infections_", "vaccinated_")
         sets = ["parameter_set"] if "parameter_set" in df else []
         keep = ["replicate", *sets] + [c for c in df.columns if c.startswith(counts)]
         out[scenario] = df[keep]

@@ -140,6 +140,7 @@ class ScenarioPlan:
     demography: dict[str, Any]  # species -> {annual_survival, source}; empty = closed populations
     released: np.ndarray  # mask of released animals
     released_label: str | None
+    release_vaccinated: bool = False  # released animals vaccinated before release
 
 
 def plan_scenario(
@@ -183,6 +184,7 @@ def plan_scenario(
         demography=demography,
         released=released,
         released_label=released_label,
+        release_vaccinated=bool((scenario.get("release") or {}).get("vaccinated", False)),
     )
 
 
@@ -288,6 +290,8 @@ def run_replicate(
     survival, drawn_survival = draw_survival(plan, demography_rng, fixed)
     shares = immune_shares(plan, parameter_rng, fixed)
     state0 = initial_immunity(plan, rng, {**fixed, **shares})
+    if plan.release_vaccinated:
+        state0[plan.released] = V
     kernel_seed = int(rng.integers(2**31 - 1))
     index_cases = []
     for sp, count in sorted(plan.index_cases.items()):

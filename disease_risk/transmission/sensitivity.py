@@ -156,6 +156,24 @@ def assumption_ranges(
 POPULATION_KIND = "population size"
 
 
+def screened_scenarios(
+    settings: Mapping[str, Any], names: Sequence[str] | None, baseline: str
+) -> dict[str, Any]:
+    """The transmission settings with only the baseline and the options ``names`` (all
+    scenarios when None): the options whose effects the sensitivity analysis screens."""
+    scenarios = settings["scenarios"]
+    if names is None:
+        return dict(settings)
+    unknown = sorted(set(names) - set(scenarios))
+    if unknown or baseline not in scenarios:
+        raise ValueError(
+            f"sensitivity.scenarios: {unknown or [baseline]} not among transmission.scenarios "
+            f"({sorted(scenarios)}); name configured scenarios"
+        )
+    kept = dict.fromkeys([baseline, *names])
+    return {**settings, "scenarios": {name: scenarios[name] for name in kept}}
+
+
 def population_factor_column(species: str) -> str:
     """A population's size as a factor on its configured count or density."""
     return f"population_factor_{species}"
@@ -217,8 +235,8 @@ def one_at_a_time(
         low, high = results[2 * k], results[2 * k + 1]
         for output in low:
             change = float(high[output]) - float(low[output])
-            rows.append((output, a.name, a.kind, a.low, a.high, change, abs(change), np.nan,
-                         np.nan, 0, a.source))
+            rows.append((output, a.name, a.label, a.kind, a.low, a.high, change, abs(change),
+                         np.nan, np.nan, 0, a.source))
     return pd.DataFrame(rows, columns=list(SENSITIVITY_COLUMNS))
 
 
@@ -262,7 +280,7 @@ def with_ranges(
 
 def morris_problem(assumptions: Sequence[Assumption], levels: int = 4) -> dict[str, Any]:
     """The SALib problem (``num_vars``, ``names``, ``bounds``) plus ``num_levels`` of the Morris
-    grid (even, >= 2) and each assumption's ``kinds`` and ``sources``."""
+    grid (even, >= 2) and each assumption's ``kinds``, ``labels`` and ``sources``."""
     if levels < 2 or levels % 2:
         raise ValueError(f"Morris levels must be even and >= 2, not {levels}")
     names = [a.name for a in assumptions]
@@ -277,6 +295,7 @@ def morris_problem(assumptions: Sequence[Assumption], levels: int = 4) -> dict[s
         "bounds": [[a.low, a.high] for a in assumptions],
         "num_levels": int(levels),
         "kinds": [a.kind for a in assumptions],
+        "labels": [a.label for a in assumptions],
         "sources": [a.source for a in assumptions],
     }
 
@@ -387,6 +406,7 @@ def sensitivity_indices(
             {
                 "output": output,
                 "parameter": list(problem["names"]),
+                "label": list(problem["labels"]),
                 "kind": list(problem["kinds"]),
                 "low": [b[0] for b in problem["bounds"]],
                 "high": [b[1] for b in problem["bounds"]],

@@ -187,6 +187,7 @@ def sensitivity(
     settings, section, seed = params["settings"], params["sensitivity"], int(params["seed"])
     network_config = load_network_config(inputs["network_config"])
     network = read_network(inputs["nodes"], inputs["arcs"])
+    settings = sa.screened_scenarios(settings, section.get("scenarios"), params["baseline"])
     plans = scenario_plans(network, settings, network_config, seed)
     calibrated = read_table(inputs["parameters"])
     assumptions = sa.with_ranges(

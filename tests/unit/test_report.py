@@ -14,6 +14,7 @@ import pytest
 from conftest import REPO_ROOT
 
 from disease_risk.report.data import ReportData, SpeciesNames
+from disease_risk.report.dra import scenario_labels
 from disease_risk.report.figures import REPORT_FIGURES
 from disease_risk.report.provenance import provenance_paths, read_provenance, simulated_inputs
 from disease_risk.report.stage import provenance, report_html
@@ -53,6 +54,7 @@ def report_data(unreliable: bool = False, risk_config: dict | None = None
         prevalence=synth.prevalence_summary(), foi=synth.force_of_infection(),
         diagnostics=diagnostics, lineages=synth.lineages(), network=synth.network_summary(),
         transmission=synth.transmission_summary(), names=synth.species_names(),
+        scenario_labels=scenario_labels(SCENARIO_SPECS, [], synth.species_names()),
     )
     return data, settings
 
@@ -62,9 +64,10 @@ def write_synthetic_run(root: Path, unreliable: bool = False) -> dict:
     runs them; returns the report rule's inputs."""
     inputs = synth.write_upstream(root, unreliable)
     risk_files = {name: root / f"results/risk/{name}.tsv" for name in RISK_OUTPUTS}
-    risk_tables(
+    risk_tables(  # its own assumptions register aside: the report shows the synthetic one
         {**inputs, "hazards": REPO / "config/hazards.yaml"},
-        {**risk_files, "workbook": root / "results/risk/dra_tables.xlsx"},
+        {**risk_files, "workbook": root / "results/risk/dra_tables.xlsx",
+         "assumptions": root / "results/risk/assumptions_register_risk_stage.tsv"},
         {"risk": synth.risk_config(), "scenarios": list(synth.SCENARIOS), "threads": 1},
     )
     record = provenance_paths(root / "results/provenance")
@@ -74,7 +77,16 @@ def write_synthetic_run(root: Path, unreliable: bool = False) -> dict:
         **inputs, "hazards": risk_files["hazards"], "estimation": risk_files["risk_estimation"],
         "management": risk_files["risk_management"], "conclusions": risk_files["conclusions"],
         "species": synth.species_file(), "provenance": list(record.values()),
+        "dra": REPO / "config/dra.yaml", "hazard_list": REPO / "config/hazards.yaml",
     }
+
+
+SCENARIO_SPECS = {  # the synthetic run's scenarios as config/config.yaml would give them
+    "baseline": {}, "dog_vaccination_70": {"vaccination_coverage": {"domestic_dog": 0.7}},
+    "leopard_vaccination_5": {"vaccinate_per_year": {"amur_leopard": 5}},
+    "leopard_release": {"release": {"species": "amur_leopard", "n": 10,
+                                    "site": "release_enclosure"}},
+}
 
 
 def render(root: Path, inputs: dict) -> Path:
@@ -84,7 +96,7 @@ def render(root: Path, inputs: dict) -> Path:
         "figures": [root / f"results/report/figures/{name}.png" for name in REPORT_FIGURES],
     }
     params = {"risk": synth.risk_config(), "threads": 1, "horizon_days": None,
-              "report": {"title": "CDV risk (synthetic test data)"}}
+              "report": {"title": "CDV risk (synthetic test data)"}, "scenarios": SCENARIO_SPECS}
     return report_html(inputs, outputs, params)
 
 
@@ -102,13 +114,13 @@ def test_summary_answers_the_four_questions_from_the_numbers():
     assert "at least one Far Eastern (Amur) leopard is infected" in likely
     assert "is 40% (95% interval over the plausible parameter values 33% to 47%)" in likely
     assert "about 6 or more in the worst 2.5%" in likely
-    assert "most likely route is mesocarnivores" in likely  # 3/4 of the infection chains
+    assert "most likely route is wild mesocarnivores" in likely  # 3/4 of the infection chains
     helps = answers["What helps most?"]
-    assert helps.startswith("'leopard_vaccination_5' helps most")
+    assert helps.startswith("'vaccinate 5 Far Eastern (Amur) leopards a year' helps most")
     assert "from 40% to" in helps
     sure = answers["How sure are we?"]
     assert "All model fits passed" in sure
-    assert "medium for dogs (serology 95% interval 0.9x its median)" in sure
+    assert "medium for village dogs (serology 95% interval 0.9x its median)" in sure
 
 
 def test_species_names_come_from_the_registry_and_targets_from_config():
@@ -136,7 +148,7 @@ def test_summary_states_the_risk_stage_conclusions():
     assert "WARNING: 3 model fit check(s) failed" in answers[2]
     assert answers[3].startswith("No simulated intervention clearly lowered the chance of "
                                  "Far Eastern (Amur) leopard infection: the largest estimated "
-                                 "drop, 'leopard_vaccination_5'")
+                                 "drop, 'vaccinate 5 Far Eastern (Amur) leopards a year'")
 
 
 def test_unreliable_fit_shows_warning(tmp_path):
@@ -156,7 +168,9 @@ def test_report_is_self_contained_with_decodable_figures(tmp_path):
     assert not re.search(r"""(src|href)\s*=\s*["'](https?:)?//""", html), "external resource"
     assert "<link" not in html and "<script" not in html
     sources = re.findall(r'<img alt="[^"]*" src="([^"]+)"', html)
-    assert len(sources) == len(REPORT_FIGURES) + 1  # + the lineage tree
+    # + the lineage tree, - the study map (the synthetic run has no network or samples)
+    assert len(sources) == len(REPORT_FIGURES)
+    assert 'alt="Map of the study area"' not in html
     for src in sources:
         assert src.startswith("data:image/png;base64,")
         with Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1]))) as image:
@@ -219,7 +233,7 @@ def test_simulated_banner_names_the_simulated_inputs_and_only_then(tmp_path):
 def test_report_renders_in_chromium(tmp_path):
     html = write_synthetic_report(tmp_path)
     checks = browser_check.assert_report_renders(html, tmp_path)
-    assert len(checks["images"]) == len(REPORT_FIGURES) + 1
+    assert len(checks["images"]) == len(REPORT_FIGURES)  # + tree, - map (no network here)
 
 
 

@@ -225,7 +225,9 @@ def test_estimation_rows_and_exact_numbers(settings):
     assert release["target_species"] == "amur_leopard_released"
     assert release["scenario"] == "leopard_release"
     assert release["infection_probability"] == 0.25
-    assert release["population_size"] == 10 and release["consequence"] == "high"
+    # rated against all 130 leopards of that scenario, not the 10 released: 3 / 130 >= 0.02
+    assert release["population_size"] == 130 and release["consequence"] == "moderate"
+    assert release["share_lost_hi95"] == pytest.approx(3 / 130)
 
 
 def test_quantified_rows_have_no_empty_numbers(settings):
@@ -286,6 +288,8 @@ def sensitivity_indices(leopard_effect: float) -> pd.DataFrame:
                    "p_infection_amur_tiger"],
         "parameter": ["contact_rate_factor_felid_predation", "case_fatality_red_fox",
                       "latent_days_amur_tiger"],
+        "label": ["contact rate: felid predation", "case fatality: red fox",
+                  "latent days: amur tiger"],
         "kind": ["contact rate", "disease", "disease"],
         "mu_star": [leopard_effect, 0.02, 0.01], "mu_star_conf": [0.05, 0.01, 0.01],
     })
@@ -304,7 +308,7 @@ def test_an_assumption_that_moves_the_answer_raises_its_uncertainty(settings, ef
                                       driven.loc[leopard, "uncertainty_reasons"], strict=True):
         assert words.index(after) == max(words.index(before), words.index(word))
         if after == word:
-            assert "contact_rate_factor_felid_predation" in reasons
+            assert "contact rate: felid predation" in reasons
     tiger = driven["target_species"] == "amur_tiger"
     pd.testing.assert_series_equal(
         driven.loc[tiger, "uncertainty"], plain.loc[tiger, "uncertainty"])
@@ -327,6 +331,12 @@ def test_management_paired_changes_match_replicates(settings):
     assert row["change_p_lo95"] == pytest.approx(diff.mean() - 1.959964 * se)  # 1 run per set
     deaths = a["deaths_amur_leopard"] - b["deaths_amur_leopard"]
     assert row["change_deaths_mean"] == pytest.approx(deaths.mean())
+    assert row["doses_mean"] == 15  # 5 leopards a year for 3 years
+    assert row["deaths_averted_per_100_doses"] == pytest.approx(-100 * deaths.mean() / 15)
+    assert row["deaths_averted_per_100_doses_lo95"] == pytest.approx(
+        -100 * row["change_deaths_hi95"] / 15)
+    base_row = table[(table["scenario"] == "baseline")].iloc[0]
+    assert base_row["doses_mean"] == 0 and math.isnan(base_row["deaths_averted_per_100_doses"])
     assert row["paired_replicates"] == 200
     assert row["rank"] == 1
     base = table[table["scenario"] == "baseline"]
@@ -344,7 +354,8 @@ def test_management_change_interval_is_its_spread_over_parameter_sets(settings):
     luck = rng.random(sets * runs)
     columns = {"replicate": np.arange(sets * runs),
                "parameter_set": np.repeat(np.arange(sets), runs),
-               "infected_amur_tiger": 0, "deaths_amur_tiger": 0, "deaths_amur_leopard": 0}
+               "infected_amur_tiger": 0, "deaths_amur_tiger": 0, "deaths_amur_leopard": 0,
+               "vaccinated_amur_tiger": 0, "vaccinated_amur_leopard": 0}
     base = pd.DataFrame({**columns, "infected_amur_leopard": (luck < base_p).astype(int)})
     option = pd.DataFrame({**columns, "infected_amur_leopard":
                            (luck < base_p + np.repeat(effect, runs)).astype(int)})
@@ -361,6 +372,26 @@ def test_management_change_interval_is_its_spread_over_parameter_sets(settings):
         2 * 1.959964 * spread, rel=0.15)
     assert row["change_p_mcse"] == pytest.approx(
         np.sqrt(np.var(effect) / sets + 0.2 / (sets * runs)), rel=0.2)
+
+
+def test_an_option_can_be_compared_with_another_scenario_than_the_baseline(settings):
+    replicates = {s: synth.replicates(s) for s in synth.SCENARIOS}
+    table = build_risk_management(
+        synth.transmission_summary(), settings, replicates=replicates,
+        network_summary=synth.network_summary(),
+        compared_with={"leopard_vaccination_5": "dog_vaccination_70"},
+    )
+    row = table[(table["scenario"] == "leopard_vaccination_5")
+                & (table["target_species"] == "amur_leopard")].iloc[0]
+    assert row["compared_with"] == "dog_vaccination_70"
+    a, b = replicates["leopard_vaccination_5"], replicates["dog_vaccination_70"]
+    diff = (a["infected_amur_leopard"] > 0).astype(float) - (b["infected_amur_leopard"] > 0)
+    assert row["change_p_any_infection"] == pytest.approx(diff.mean())
+    assert row["baseline_p_any_infection"] == pytest.approx(0.36)
+    with pytest.raises(RiskConfigError, match="compare_with: 'nowhere'"):
+        build_risk_management(synth.transmission_summary(), settings,
+                              network_summary=synth.network_summary(),
+                              compared_with={"leopard_vaccination_5": "nowhere"})
 
 
 def test_management_without_replicates_uses_summary_errors(settings):
@@ -534,8 +565,9 @@ def test_conclusions_carry_the_fit_verdict(settings):
 def test_risk_tables_entry_point_writes_every_output(tmp_path, settings):
     paths = synth.write_upstream(tmp_path)
     inputs = {**paths, "hazards": synth.REPO_ROOT / "config/hazards.yaml"}
-    params = {"risk": synth.risk_config(), "scenarios": list(synth.SCENARIOS), "threads": 1}
-    names = ("hazards", "risk_estimation", "risk_management", "conclusions")
+    params = {"risk": synth.risk_config(), "scenarios": list(synth.SCENARIOS), "threads": 1,
+              "title": "DRA", "simulated": ["config/samples/SIMULATED_dogs.csv"]}
+    names = ("hazards", "risk_estimation", "risk_management", "conclusions", "assumptions")
     for run in ("a", "b"):
         outputs = {name: tmp_path / run / f"{name}.tsv" for name in names}
         outputs["workbook"] = tmp_path / run / "dra_tables.xlsx"
@@ -549,7 +581,45 @@ def test_risk_tables_entry_point_writes_every_output(tmp_path, settings):
     back = read_table(tmp_path / "a" / "conclusions.tsv", text_columns=["best_scenario"])
     assert back["best_scenario"].fillna("").tolist() == expected["best_scenario"].tolist()
     sheets = pd.read_excel(tmp_path / "a" / "dra_tables.xlsx", sheet_name=None)
-    assert list(sheets) == ["hazards", "risk_estimation", "risk_management"]
+    assert list(sheets) == ["read_me", "hazards", "risk_estimation", "risk_management",
+                            "assumptions_register"]
+    warning = sheets["read_me"].set_index("item").loc["WARNING", "text"]
+    assert "SIMULATED" in warning and "SIMULATED_dogs.csv" in warning
+
+
+def test_assumptions_register_lists_each_assumption_once_by_its_effect():
+    from disease_risk.risk.assumptions import NOT_CALIBRATED, assumptions_register
+
+    indices = pd.concat([synth.sensitivity(), pd.DataFrame({
+        "output": ["p_infection_amur_leopard", "p_infection_amur_tiger",
+                   "p_infection_amur_leopard", "p_infection_amur_tiger"],
+        "parameter": ["p_transmission_felid_predation_mesocarnivores"] * 2
+        + ["population_factor_raccoon_dog"] * 2,
+        "label": ["p transmission: felid predation"] * 2 + ["population size: raccoon dog"] * 2,
+        "kind": ["contact rule"] * 2 + ["population size"] * 2,
+        "low": [0.01, 0.01, 0.5, 0.5], "high": [1.0, 1.0, 1.5, 1.5],
+        "mu_star": [0.2, 0.3, 0.1, 0.4], "source": "test",
+    })], ignore_index=True)
+    register = assumptions_register(indices, synth.calibration_parameters(),
+                                    ["amur_leopard", "amur_tiger"])
+    assert register["assumption"].tolist() == [
+        "p_transmission_felid_predation_mesocarnivores", "population_factor_raccoon_dog",
+        "case_fatality_red_fox"]  # by the leopards' column, largest first
+    by_name = register.set_index("assumption")
+    assert by_name.loc["population_factor_raccoon_dog", "moves_infection_amur_tiger"] == 0.4
+    assert by_name.loc["p_transmission_felid_predation_mesocarnivores",
+                       "serology"] == "not identified (prior)"
+    assert by_name.loc["case_fatality_red_fox", "serology"] == NOT_CALIBRATED
+    assert by_name.loc["population_factor_raccoon_dog", "where_it_enters"].startswith(
+        "contact network")
+
+
+def test_workbook_read_me_warns_only_when_an_input_is_simulated():
+    from disease_risk.risk.workbook import read_me
+
+    assert "WARNING" not in read_me("DRA", [])["item"].tolist()
+    warned = read_me("DRA", ["config/samples/SIMULATED_x.csv"])
+    assert warned["item"].tolist()[:2] == ["title", "WARNING"]
 
 
 def test_workbook_never_holds_a_formula(tmp_path):

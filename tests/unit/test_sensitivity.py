@@ -424,3 +424,12 @@ def test_population_sizes_scale_counts_densities_and_every_settlements_dogs():
     dogs = sens.scaled_population(config, "domestic_dog", 1.5)["sites"]
     assert [s["dogs"] for s in dogs] == [15, 4]  # round(4.5) = 4
     assert config["sites"][0]["dogs"] == 10  # the config itself is left alone
+
+
+def test_screened_scenarios_keep_the_baseline_and_refuse_unknown_names():
+    settings = {"horizon_days": 10, "scenarios": {"baseline": {}, "a": {}, "b": {}}}
+    assert sens.screened_scenarios(settings, None, "baseline") == settings
+    kept = sens.screened_scenarios(settings, ["b"], "baseline")
+    assert list(kept["scenarios"]) == ["baseline", "b"] and kept["horizon_days"] == 10
+    with pytest.raises(ValueError, match=r"\['c'\] not among"):
+        sens.screened_scenarios(settings, ["c"], "baseline")

@@ -28,7 +28,9 @@ def test_example_run_tables_complete_and_report_renders(example_run, tmp_path):
                  "risk", "uncertainty"]]
     assert not words.isin(["", "not estimated"]).any().any()
     management = read_table(risk_dir / "risk_management.tsv")
-    assert not management.isna().any().any(), management
+    per_dose = management.filter(like="deaths_averted_per_100_doses")
+    assert (per_dose.isna().any(axis=1) == (management["doses_mean"] == 0)).all(), management
+    assert not management.drop(columns=per_dose.columns).isna().any().any(), management
     hazards = read_table(risk_dir / "hazards.tsv")
     assert len(hazards) >= 6
     conclusions = read_table(risk_dir / "conclusions.tsv")
@@ -36,9 +38,14 @@ def test_example_run_tables_complete_and_report_renders(example_run, tmp_path):
     assert conclusions["target_species"].tolist() == targets
     assert not conclusions[["overall_risk", "fits_reliable"]].isna().any().any()
     sheets = pd.read_excel(risk_dir / "dra_tables.xlsx", sheet_name=None)
-    assert set(sheets) == {"hazards", "risk_estimation", "risk_management"}
+    assert list(sheets) == ["read_me", "hazards", "risk_estimation", "risk_management",
+                            "assumptions_register"]
+    assert "SIMULATED" in sheets["read_me"].set_index("item").loc["WARNING", "text"]
+    register = read_table(risk_dir / "assumptions_register.tsv")
+    assert register["assumption"].is_unique and len(register) > 50
     foi = read_table(example_run / "results/force_of_infection/force_of_infection.tsv")
     with_foi = cdv[cdv["serology_species"].isin(set(foi["species"]))]
     assert not with_foi.filter(like="source_foi").isna().any().any()
     browser_check.assert_report_renders(example_run / "results/report/report.html", tmp_path)
     assert (example_run / "results/report/report.pdf").read_bytes().startswith(b"%PDF-")
+    assert 'alt="Map of the study area"' in (example_run / "results/report/report.html").read_text()

@@ -7,7 +7,7 @@ from snakemake.utils import validate
 from disease_risk.config import schema_path
 
 from disease_risk.intake.folder import scan_drop_folder, snakemake_can_name
-from disease_risk.report.provenance import provenance_inputs
+from disease_risk.report.provenance import provenance_inputs, simulated_inputs
 
 validate(config, schema=str(schema_path("config.schema.yaml")))
 
@@ -38,6 +38,9 @@ def drop_folder(wildcards=None):
 # would read as wildcards: those files reach the provenance rule as params, checksummed all the
 # same.
 PROVENANCE_INPUTS = provenance_inputs(config, workflow.configfiles)
+# Inputs whose file or folder name marks them simulated (the example data): the DRA workbook and
+# the report carry a warning.
+SIMULATED_INPUTS = simulated_inputs(PROVENANCE_INPUTS)
 
 
 def provenance_unnamed_inputs(wildcards=None):

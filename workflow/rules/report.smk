@@ -1,4 +1,5 @@
-# Provenance of the run and the self-contained HTML report for wildlife vets (and its PDF).
+# Provenance of the run and the self-contained HTML report for wildlife vets (and its PDF), in the
+# order of the OIE/IUCN Manual (problem description from config/dra.yaml ... assumptions register).
 from disease_risk.report.figures import REPORT_FIGURES
 from disease_risk.report.provenance import provenance_paths
 
@@ -32,6 +33,9 @@ rule report_html:
         estimation=rules.risk_tables.output.risk_estimation,
         management=rules.risk_tables.output.risk_management,
         conclusions=rules.risk_tables.output.conclusions,
+        assumptions=rules.risk_tables.output.assumptions,
+        dra=config["dra_file"],
+        hazard_list=config["hazards_file"],
         prevalence=rules.seroprevalence.output.summary,
         foi=rules.force_of_infection.output.table,
         diagnostics=rules.serology_diagnostics.output.table,
@@ -48,6 +52,9 @@ rule report_html:
         sensitivity=rules.sensitivity.output.indices,
         sensitivity_tornado=rules.sensitivity.output.tornado,
         species=config["species_file"],
+        network_config=config["network_file"],
+        nodes=rules.contact_network.output.nodes,
+        samples=rules.intake.output.samples,
         provenance=rules.provenance.output,
     output:
         html=report(
@@ -69,6 +76,7 @@ rule report_html:
         risk=config["risk"],
         report=config["report"],
         horizon_days=config.get("transmission", {}).get("horizon_days"),
+        scenarios=config.get("transmission", {}).get("scenarios", {}),
     log:
         "results/logs/report/report_html.log",
     resources:

@@ -1,6 +1,12 @@
 # Disease Risk Assessment tables (OIE/IUCN 2014): hazards, risk estimation, risk management, and
 # the conclusions per target species (overall risk, fit reliability, best option) the report states.
 RISK_SCENARIOS = sorted(config.get("transmission", {}).get("scenarios", {}))
+# Scenarios compared with another than the baseline (e.g. a vaccinated release with the release).
+COMPARED_WITH = {
+    name: spec["compare_with"]
+    for name, spec in config.get("transmission", {}).get("scenarios", {}).items()
+    if spec and "compare_with" in spec
+}
 
 
 rule risk_tables:
@@ -15,6 +21,7 @@ rule risk_tables:
         transmission=rules.transmission_summary.output.summary,
         network=rules.contact_network.output.summary,
         sensitivity=rules.sensitivity.output.indices,
+        calibration=rules.calibration.output.parameters,
         replicates=expand(rules.transmission_scenario.output.replicates, scenario=RISK_SCENARIOS),
     output:
         hazards=report(
@@ -37,10 +44,18 @@ rule risk_tables:
             caption="../report/risk_conclusions.rst",
             category="Disease Risk Assessment",
         ),
+        assumptions=report(
+            "results/risk/assumptions_register.tsv",
+            caption="../report/risk_assumptions.rst",
+            category="Disease Risk Assessment",
+        ),
         workbook="results/risk/dra_tables.xlsx",
     params:
         risk=config["risk"],
         scenarios=RISK_SCENARIOS,
+        compared_with=COMPARED_WITH,
+        title=config.get("report", {}).get("title", "Disease Risk Assessment"),
+        simulated=SIMULATED_INPUTS,
     log:
         "results/logs/risk/risk_tables.log",
     resources:
