@@ -152,13 +152,21 @@ ASSUMPTION_REGISTER_COLUMNS = (
 )  # fmt: skip
 
 
+# Where to sample next season (risk/surveillance.py), ranked by what drives the risk.
+SURVEILLANCE_PLAN_COLUMNS = (
+    "rank", "species", "site", "n_tested", "true_prevalence_median", "true_prevalence_lo95",
+    "true_prevalence_hi95", "samples_for_precision", "more_samples", "driving_assumption",
+    "moves_infection",
+)  # fmt: skip
+
+
 def moves_infection_column(target: str) -> str:
     """How far an assumption moves ``target``'s chance of infection across its range."""
     return f"moves_infection_{target}"
 
 
 MANAGEMENT_COLUMNS = (
-    "scenario", "target_species", "compared_with",
+    "scenario", "target_species", "compared_with", "option",
     "p_any_infection", "p_any_infection_lo95", "p_any_infection_hi95",
     "baseline_p_any_infection", "change_p_any_infection", "change_p_lo95", "change_p_hi95",
     "change_p_mcse",

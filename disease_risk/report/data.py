@@ -52,6 +52,7 @@ class ReportData:
     calibration_parameters: pd.DataFrame | None = None
     sensitivity: pd.DataFrame | None = None
     assumptions: pd.DataFrame | None = None
+    surveillance: pd.DataFrame | None = None
     names: SpeciesNames = field(default_factory=SpeciesNames)
     dra: Mapping[str, Any] = field(default_factory=dict)
     placeholder_hazards: frozenset[str] = frozenset()

@@ -210,6 +210,7 @@ def _tables_html(
         "risk_management": dra.risk_management(
             data.management, data.names, labels, settings.baseline_scenario),
         "assumptions": dra.assumptions_register(data.assumptions, settings.targets, data.names),
+        "surveillance": _surveillance(data.surveillance, data.names),
         "monitoring": _records(data.dra, "implementation_and_review", "monitoring"),
         "triggers": _records(data.dra, "implementation_and_review", "triggers"),
         "communication": _records(data.dra, "risk_communication", "audiences"),
@@ -238,6 +239,26 @@ FULL_TABLES = {  # tables of numbers, one line a row (the others wrap their text
     "calibration_fit", "calibration_parameters", "sensitivity", "diagnostics",
     "prevalence_species", "prevalence_site", "prevalence_year", "checksums", "packages",
 }
+
+
+def _surveillance(plan: pd.DataFrame | None, names: Any) -> pd.DataFrame | None:
+    """Next season's sampling plan with plain headers and species names."""
+    if plan is None:
+        return None
+    return pd.DataFrame({
+        "priority": plan["rank"],
+        "species": [names(s) for s in plan["species"].astype(str)],
+        "site": plan["site"].astype(str).replace({"all": "all sites"}),
+        "tested so far": plan["n_tested"],
+        "true prevalence (95% interval)": [
+            f"{m:.0%} ({lo:.0%} to {hi:.0%})" for m, lo, hi in zip(
+                plan["true_prevalence_median"], plan["true_prevalence_lo95"],
+                plan["true_prevalence_hi95"], strict=True)],
+        "samples for the precision": plan["samples_for_precision"],
+        "more to test": plan["more_samples"],
+        "drives the risk through": plan["driving_assumption"].fillna(""),
+        "moves a target's chance of infection by": plan["moves_infection"],
+    })
 
 
 def _records(config: Mapping[str, Any], section: str, key: str) -> pd.DataFrame | None:

@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 RISK_TABLES = ("hazards", "estimation", "management")  # with conclusions: the risk stage's
 EVIDENCE_TABLES = (
     "prevalence", "foi", "diagnostics", "lineages", "network", "transmission",
-    "calibration_fit", "calibration_parameters", "sensitivity", "assumptions",
+    "calibration_fit", "calibration_parameters", "sensitivity", "assumptions", "surveillance",
 )  # fmt: skip
 EXTRA_FIGURES = {  # figure name in the report -> rule input of an upstream PNG
     "tree": "tree",

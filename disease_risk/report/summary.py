@@ -166,9 +166,10 @@ def _what_helps(data: ReportData, target: str, base: str, conclusion: Conclusion
         f"over the plausible parameter values {lo:+.1f} to {hi:+.1f}, so it helps {holds}); "
         f"resulting risk level {best.risk}."
     )
+    options = data.management.get("option", pd.Series("yes", index=data.management.index))
     others = data.management[
         (data.management["target_species"] == target)
-        & (~data.management["scenario"].isin([base, scenario]))
+        & (~data.management["scenario"].isin([base, scenario])) & (options == "yes")
     ].sort_values("change_p_any_infection")
     if not others.empty:
         text += " Other scenarios: " + "; ".join(

@@ -10,7 +10,7 @@ most, by more than Monte Carlo noise, is :func:`most_effective`.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 import pandas as pd
 
@@ -43,11 +43,14 @@ def build_risk_management(
     replicates: Mapping[str, pd.DataFrame] | None = None,
     network_summary: pd.DataFrame | None = None,
     compared_with: Mapping[str, str] | None = None,
+    not_options: Collection[str] = (),
 ) -> pd.DataFrame:
     """Each scenario against the baseline (or the scenario ``compared_with`` names for it, e.g.
     a vaccinated release against the same release unvaccinated), per target species: change
     in infection probability and in deaths with 95% intervals, and the resulting risk level;
-    the ``baseline_*`` columns are those of the scenario compared with.
+    the ``baseline_*`` columns are those of the scenario compared with. ``option`` is "no" for
+    the baseline and for scenarios in ``not_options`` (hazard pathways such as the release
+    itself: compared, never named as what helps).
 
     ``replicates`` maps scenario -> its replicate table (columns ``replicate``,
     ``infected_<species>``, ``deaths_<species>``, optionally ``parameter_set``). Changes are
@@ -72,7 +75,8 @@ def build_risk_management(
                 transmission, scenario, reference, target, settings, replicates, network_summary
             )
             if row is not None:
-                rows.append(row)
+                is_option = scenario != settings.baseline_scenario and scenario not in not_options
+                rows.append({**row, "option": "yes" if is_option else "no"})
     table = pd.DataFrame(rows, columns=list(MANAGEMENT_COLUMNS))
     return _ranked(table, settings.targets[0])
 
@@ -237,6 +241,7 @@ def most_effective(management: pd.DataFrame, target: str, baseline: str) -> pd.S
     """The scenario that lowers ``target``'s infection probability most (None if none does)."""
     rows = management[
         (management["target_species"] == target) & (management["scenario"] != baseline)
+        & (management["option"] == "yes")
     ].sort_values(["change_p_any_infection", "change_deaths_mean", "scenario"])
     if rows.empty or not rows.iloc[0]["change_p_any_infection"] < 0:
         return None

@@ -25,6 +25,7 @@ from disease_risk.risk.evidence import latest_foi, species_prevalence
 from disease_risk.risk.hazards import build_hazards, load_hazards
 from disease_risk.risk.management import build_risk_management
 from disease_risk.risk.scales import RiskSettings
+from disease_risk.risk.surveillance import surveillance_plan
 from disease_risk.risk.workbook import read_me
 from disease_risk.tables import read_table, write_table
 
@@ -33,8 +34,11 @@ log = logging.getLogger(__name__)
 # The workbook's sheets after its read-me, in the Manual's order: table name -> sheet name.
 DRA_SHEETS = {
     "hazards": "hazards", "risk_estimation": "risk_estimation",
-    "risk_management": "risk_management", "assumptions": "assumptions_register",
+    "risk_management": "risk_management", "surveillance": "surveillance_plan",
+    "assumptions": "assumptions_register",
 }
+DEFAULT_SURVEILLANCE = {"precision": 0.1, "confidence": 0.95, "sensitivity": 1.0,
+                        "specificity": 1.0}
 TEXT_COLUMNS = {  # identifier columns read as text (codes such as 'all' or 'constant')
     "prevalence": ("species", "site", "year"),
     "foi": ("species", "year"),
@@ -54,8 +58,8 @@ def risk_tables(
     ``inputs``: hazards (config/hazards.yaml), prevalence, foi, diagnostics, transmission,
     network, sensitivity (Morris indices), calibration (parameter table), replicates (one per
     scenario, in the order of ``params['scenarios']``);
-    ``outputs``: hazards, risk_estimation, risk_management, conclusions, assumptions (TSV),
-    workbook (.xlsx);
+    ``outputs``: hazards, risk_estimation, risk_management, conclusions, assumptions,
+    surveillance (TSV), workbook (.xlsx);
     ``params``: risk (the config section), scenarios, compared_with (scenario -> the scenario
     it is compared with, default the baseline), title (the report's), simulated (inputs marked
     simulated).
@@ -84,6 +88,7 @@ def risk_tables(
             replicates=replicates or None,
             network_summary=read["network"],
             compared_with=params.get("compared_with"),
+            not_options=params.get("not_options", ()),
         ),
     }
     tables["conclusions"] = build_conclusions(
@@ -91,6 +96,11 @@ def risk_tables(
     )
     tables["assumptions"] = assumptions_register(
         read["sensitivity"], read["calibration"], settings.targets
+    )
+    design = params["risk"].get("surveillance", DEFAULT_SURVEILLANCE)
+    tables["surveillance"] = surveillance_plan(
+        read["prevalence"], tables["assumptions"], settings.targets, float(design["precision"]),
+        float(design["confidence"]), float(design["sensitivity"]), float(design["specificity"]),
     )
     for name, table in tables.items():
         write_table(table, outputs[name])

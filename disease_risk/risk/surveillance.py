@@ -19,6 +19,8 @@ Pure functions behind ``disease-risk sample-size`` (no file I/O):
   pre-release screening of zoo leopards), the confidence of freedom at the design prevalence
   (group sensitivity) and the posterior probability that the group is free given a prior
   probability of infection (Martin, Cameron & Greiner 2007; RSurveillance ``pfree.1``).
+- :func:`surveillance_plan`: where to sample next season, species by species and site by site,
+  ranked by how far assumptions about the species move the targets' chance of infection.
 - :func:`macdiarmid_sample_size`: the approximate hypergeometric sample size of MacDiarmid
   (1988) that RSurveillance ``n.hypergeo`` and Epitools print, to compare with their tables.
 
@@ -37,8 +39,11 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from scipy import stats
 from scipy.special import gammaln
+
+from disease_risk.tables import SURVEILLANCE_PLAN_COLUMNS
 
 # A group sensitivity within this of its target counts as reaching it: 1 - 0.9**2 is
 # 0.18999999999999995 in floating point, and 2 animals do reach 19% at 10% design prevalence.
@@ -346,3 +351,59 @@ def probability_of_freedom(negative_tests: int, design_prevalence: float,
     probability = posterior_freedom(1.0 - missed, prior_infection, p_intro, specificity**n)
     infected = None if population is None else design_infected(population, design_prevalence)
     return FreedomEvidence(1.0 - missed, probability, infected)
+
+
+# ----------------------------------------------------------------------------- next season
+
+SEROLOGY_INFORMED = ("initial_immune", "outside_infection")  # assumptions serology informs
+
+
+def surveillance_plan(
+    prevalence: pd.DataFrame,
+    register: pd.DataFrame,
+    targets: list[str] | tuple[str, ...],
+    precision: float,
+    confidence: float,
+    sensitivity: float,
+    specificity: float,
+) -> pd.DataFrame:
+    """Where to sample next season: per species and site (and the species as a whole), the
+    animals needed to estimate its true prevalence to +/- ``precision``
+    (:func:`prevalence_sample_size`, at the current median), how many more than tested so far,
+    and, of the assumptions about that species that its serology informs (its share immune at
+    the start, ``initial_immune_<species>``, and its infection from outside the landscape,
+    ``outside_infection_<species>``, calibrated to its force of infection), the one that moves a
+    target's chance of infection most (the assumptions register's ``moves_infection_<target>``,
+    largest over targets). Ranked by that effect, then by the samples still needed: the
+    estimates that drive the risk come first."""
+    rows = prevalence[prevalence["year"].astype(str) == "all"]
+    moves = register[[c for c in register.columns if c.startswith("moves_infection_")
+                      and c.removeprefix("moves_infection_") in targets]].max(axis=1)
+    out = []
+    for row in rows.itertuples():
+        species = str(row.species)
+        about = register["assumption"].astype(str).isin(
+            [f"{informed}_{species}" for informed in SEROLOGY_INFORMED]
+        )
+        effect = moves[about]
+        driver = register.loc[effect.idxmax(), "label"] if effect.notna().any() else ""
+        needed = prevalence_sample_size(
+            min(max(float(row.true_prevalence_median), 1e-6), 1 - 1e-6), precision, confidence,
+            sensitivity, specificity,
+        )
+        out.append({
+            "species": species, "site": str(row.site), "n_tested": int(row.n_tested),
+            "true_prevalence_median": float(row.true_prevalence_median),
+            "true_prevalence_lo95": float(row.true_prevalence_lo95),
+            "true_prevalence_hi95": float(row.true_prevalence_hi95),
+            "samples_for_precision": needed, "more_samples": max(0, needed - int(row.n_tested)),
+            "driving_assumption": driver,
+            "moves_infection": float(effect.max()) if effect.notna().any() else float("nan"),
+        })
+    table = pd.DataFrame(out, columns=[c for c in SURVEILLANCE_PLAN_COLUMNS if c != "rank"])
+    table = table.sort_values(
+        ["moves_infection", "more_samples", "species", "site"],
+        ascending=[False, False, True, True], na_position="last", kind="stable",
+    ).reset_index(drop=True)
+    table.insert(0, "rank", range(1, len(table) + 1))
+    return table[list(SURVEILLANCE_PLAN_COLUMNS)]

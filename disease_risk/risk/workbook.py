@@ -14,6 +14,8 @@ SHEETS: dict[str, str] = {
     "risk_estimation": "Risk assessment and estimation: release, exposure and consequence per "
     "hazard, target species and pathway, with the risk matrix's word",
     "risk_management": "Risk management: each option (scenario) against the baseline",
+    "surveillance_plan": "Implementation and review: where to sample next season, ranked by "
+    "what drives the risk",
     "assumptions_register": "Assumptions register: every assumed range, where it enters and how "
     "far it moves the answer",
 }

@@ -26,7 +26,7 @@ from disease_risk.risk.hazards import build_hazards
 from disease_risk.risk.management import build_risk_management
 from disease_risk.risk.scales import RiskSettings
 from disease_risk.risk.stage import risk_tables
-from disease_risk.tables import write_table
+from disease_risk.tables import read_table, write_table
 
 REPO = REPO_ROOT
 RISK_OUTPUTS = ("hazards", "risk_estimation", "risk_management", "conclusions")
@@ -67,7 +67,8 @@ def write_synthetic_run(root: Path, unreliable: bool = False) -> dict:
     risk_tables(  # its own assumptions register aside: the report shows the synthetic one
         {**inputs, "hazards": REPO / "config/hazards.yaml"},
         {**risk_files, "workbook": root / "results/risk/dra_tables.xlsx",
-         "assumptions": root / "results/risk/assumptions_register_risk_stage.tsv"},
+         "assumptions": root / "results/risk/assumptions_register_risk_stage.tsv",
+         "surveillance": root / "results/risk/surveillance_plan.tsv"},
         {"risk": synth.risk_config(), "scenarios": list(synth.SCENARIOS), "threads": 1},
     )
     record = provenance_paths(root / "results/provenance")
@@ -78,6 +79,7 @@ def write_synthetic_run(root: Path, unreliable: bool = False) -> dict:
         "management": risk_files["risk_management"], "conclusions": risk_files["conclusions"],
         "species": synth.species_file(), "provenance": list(record.values()),
         "dra": REPO / "config/dra.yaml", "hazard_list": REPO / "config/hazards.yaml",
+        "surveillance": root / "results/risk/surveillance_plan.tsv",
     }
 
 
@@ -181,6 +183,18 @@ def test_report_is_self_contained_with_decodable_figures(tmp_path):
         assert f'<section id="{section}"' in html
     assert "SHA-256" in html and "hazards.yaml" in html
     assert "Posterior predictive checks: 1 of 1 observed counts" in html
+
+
+def test_report_says_where_to_sample_next_season(tmp_path):
+    html = write_synthetic_report(tmp_path).read_text()
+    start = html.index('<section id="implementation"')
+    section = html[start:html.index('<section id="communication"')]
+    assert "Where to sample next season" in section
+    plan = read_table(tmp_path / "results/risk/surveillance_plan.tsv", text_columns=["site"])
+    assert len(plan) == 18  # 6 species x (2 sites + all sites), over all years
+    assert "more to test" in section
+    for species in plan["species"]:
+        assert synth.species_names()(species) in section
 
 
 def test_report_reads_the_provenance_record(tmp_path):

@@ -394,6 +394,21 @@ def test_an_option_can_be_compared_with_another_scenario_than_the_baseline(setti
                               compared_with={"leopard_vaccination_5": "nowhere"})
 
 
+def test_a_hazard_scenario_is_compared_but_never_named_as_what_helps(settings):
+    from disease_risk.risk.management import most_effective
+
+    replicates = {s: synth.replicates(s) for s in synth.SCENARIOS}
+    table = build_risk_management(
+        synth.transmission_summary(), settings, replicates=replicates,
+        network_summary=synth.network_summary(), not_options=["leopard_vaccination_5"],
+    )
+    option = table.drop_duplicates("scenario").set_index("scenario")["option"]
+    assert option.to_dict() == {"leopard_vaccination_5": "no", "dog_vaccination_70": "yes",
+                                "baseline": "no", "leopard_release": "yes"}
+    best = most_effective(table, "amur_leopard", "baseline")
+    assert best is not None and best["scenario"] == "dog_vaccination_70"
+
+
 def test_management_without_replicates_uses_summary_errors(settings):
     table = build_risk_management(synth.transmission_summary(), settings)
     row = table[(table["scenario"] == "dog_vaccination_70")
@@ -567,7 +582,8 @@ def test_risk_tables_entry_point_writes_every_output(tmp_path, settings):
     inputs = {**paths, "hazards": synth.REPO_ROOT / "config/hazards.yaml"}
     params = {"risk": synth.risk_config(), "scenarios": list(synth.SCENARIOS), "threads": 1,
               "title": "DRA", "simulated": ["config/samples/SIMULATED_dogs.csv"]}
-    names = ("hazards", "risk_estimation", "risk_management", "conclusions", "assumptions")
+    names = ("hazards", "risk_estimation", "risk_management", "conclusions", "assumptions",
+             "surveillance")
     for run in ("a", "b"):
         outputs = {name: tmp_path / run / f"{name}.tsv" for name in names}
         outputs["workbook"] = tmp_path / run / "dra_tables.xlsx"
@@ -582,7 +598,7 @@ def test_risk_tables_entry_point_writes_every_output(tmp_path, settings):
     assert back["best_scenario"].fillna("").tolist() == expected["best_scenario"].tolist()
     sheets = pd.read_excel(tmp_path / "a" / "dra_tables.xlsx", sheet_name=None)
     assert list(sheets) == ["read_me", "hazards", "risk_estimation", "risk_management",
-                            "assumptions_register"]
+                            "surveillance_plan", "assumptions_register"]
     warning = sheets["read_me"].set_index("item").loc["WARNING", "text"]
     assert "SIMULATED" in warning and "SIMULATED_dogs.csv" in warning
 

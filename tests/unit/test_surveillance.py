@@ -392,3 +392,35 @@ def test_cli_rejects_a_fractional_population(capsys):
               "--population", "6.5"])
     assert exit_.value.code == 2
     assert "argument --population: expected a whole number of animals" in capsys.readouterr().err
+
+
+def test_surveillance_plan_ranks_species_by_what_their_serology_moves():
+    import pandas as pd
+
+    from disease_risk.risk.surveillance import prevalence_sample_size, surveillance_plan
+
+    prevalence = pd.DataFrame({
+        "species": ["red_fox", "red_fox", "domestic_dog", "sable"],
+        "site": ["A", "all", "B", "A"], "year": ["all", "all", "all", "2019"],
+        "n_tested": [20, 40, 300, 5], "true_prevalence_median": [0.2, 0.2, 0.25, 0.1],
+        "true_prevalence_lo95": [0.1, 0.12, 0.2, 0.0],
+        "true_prevalence_hi95": [0.3, 0.28, 0.3, 0.3],
+    })
+    register = pd.DataFrame({
+        "assumption": ["initial_immune_red_fox", "population_factor_domestic_dog",
+                       "outside_infection_domestic_dog"],
+        "label": ["initial immune: red fox", "population size: dogs", "outside infection: dogs"],
+        "moves_infection_amur_leopard": [0.1, 0.9, 0.05],
+        "moves_infection_amur_tiger": [0.3, 0.9, 0.02],
+    })
+    plan = surveillance_plan(prevalence, register, ["amur_leopard", "amur_tiger"],
+                             0.1, 0.95, 0.9, 0.95)
+    needed = prevalence_sample_size(0.2, 0.1, 0.95, 0.9, 0.95)
+    assert plan["species"].tolist() == ["red_fox", "red_fox", "domestic_dog"]  # no yearly row
+    assert plan["site"].tolist()[:2] == ["A", "all"]  # more samples still needed at A
+    assert plan.loc[0, "more_samples"] == needed - 20
+    assert plan.loc[0, "moves_infection"] == 0.3  # largest over the targets
+    # a population size is not something sampling informs: dogs ranked by outside infection
+    assert plan.loc[2, "driving_assumption"] == "outside infection: dogs"
+    assert plan.loc[2, "more_samples"] == 0
+    assert plan["rank"].tolist() == [1, 2, 3]

@@ -39,7 +39,9 @@ def test_example_run_tables_complete_and_report_renders(example_run, tmp_path):
     assert not conclusions[["overall_risk", "fits_reliable"]].isna().any().any()
     sheets = pd.read_excel(risk_dir / "dra_tables.xlsx", sheet_name=None)
     assert list(sheets) == ["read_me", "hazards", "risk_estimation", "risk_management",
-                            "assumptions_register"]
+                            "surveillance_plan", "assumptions_register"]
+    plan = read_table(risk_dir / "surveillance_plan.tsv", text_columns=["site"])
+    assert plan["rank"].tolist() == list(range(1, len(plan) + 1)) and len(plan) > 20
     assert "SIMULATED" in sheets["read_me"].set_index("item").loc["WARNING", "text"]
     register = read_table(risk_dir / "assumptions_register.tsv")
     assert register["assumption"].is_unique and len(register) > 50

@@ -34,6 +34,7 @@ rule report_html:
         management=rules.risk_tables.output.risk_management,
         conclusions=rules.risk_tables.output.conclusions,
         assumptions=rules.risk_tables.output.assumptions,
+        surveillance=rules.risk_tables.output.surveillance,
         dra=config["dra_file"],
         hazard_list=config["hazards_file"],
         prevalence=rules.seroprevalence.output.summary,

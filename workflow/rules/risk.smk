@@ -7,6 +7,12 @@ COMPARED_WITH = {
     for name, spec in config.get("transmission", {}).get("scenarios", {}).items()
     if spec and "compare_with" in spec
 }
+# Scenarios that are hazard pathways (the release itself), not management options.
+NOT_OPTIONS = sorted(
+    name
+    for name, spec in config.get("transmission", {}).get("scenarios", {}).items()
+    if spec and spec.get("option") is False
+)
 
 
 rule risk_tables:
@@ -44,6 +50,11 @@ rule risk_tables:
             caption="../report/risk_conclusions.rst",
             category="Disease Risk Assessment",
         ),
+        surveillance=report(
+            "results/risk/surveillance_plan.tsv",
+            caption="../report/risk_surveillance.rst",
+            category="Disease Risk Assessment",
+        ),
         assumptions=report(
             "results/risk/assumptions_register.tsv",
             caption="../report/risk_assumptions.rst",
@@ -54,6 +65,7 @@ rule risk_tables:
         risk=config["risk"],
         scenarios=RISK_SCENARIOS,
         compared_with=COMPARED_WITH,
+        not_options=NOT_OPTIONS,
         title=config.get("report", {}).get("title", "Disease Risk Assessment"),
         simulated=SIMULATED_INPUTS,
     log:
