@@ -256,7 +256,7 @@ def _surveillance(plan: pd.DataFrame | None, names: Any) -> pd.DataFrame | None:
                 plan["true_prevalence_hi95"], strict=True)],
         "samples for the precision": plan["samples_for_precision"],
         "more to test": plan["more_samples"],
-        "drives the risk through": plan["driving_assumption"].fillna(""),
+        "drives the risk through": plan["driving_assumption"].astype("string").fillna(""),
         "moves a target's chance of infection by": plan["moves_infection"],
     })
 
