@@ -6,9 +6,9 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed
 
-.PHONY: run test unit lint dryrun report bench clean system-deps
+.PHONY: run test unit lint dryrun report bench clean system-deps run-deps
 
-run: $(STAMP)
+run: $(STAMP) run-deps
 	$(BIN)/snakemake --workflow-profile profiles/default
 
 test: $(STAMP) system-deps
@@ -27,17 +27,26 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/uv pip install --python $(BIN)/python --no-deps -e .
 	touch $(STAMP)
 
-# Debian packages some tests need (headless chromium for the report check, SLURM and munge for
-# the scheduler test). Installed only when running as root and missing.
-SYSTEM_PACKAGES := chromium slurm-wlm munge
-system-deps:
-	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+# Debian packages: pango for the PDF report (WeasyPrint) in every run; for the tests also headless
+# chromium (report check), SLURM and munge (scheduler test). Installed only when running as root
+# and missing.
+RUN_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0
+SYSTEM_PACKAGES := $(RUN_PACKAGES) chromium slurm-wlm munge
+define install_debian_packages
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing Debian packages:$$missing"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
-	  else echo "not root: tests needing$$missing will skip"; fi; \
+	  else echo "not root: install$$missing yourself (steps needing them fail or skip)"; fi; \
 	fi
+endef
+
+run-deps:
+	$(call install_debian_packages,$(RUN_PACKAGES))
+
+system-deps:
+	$(call install_debian_packages,$(SYSTEM_PACKAGES))
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
