@@ -16,6 +16,7 @@ include: "workflow/rules/sequences.smk"
 include: "workflow/rules/transmission.smk"
 include: "workflow/rules/risk.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/share.smk"
 
 
 rule all:

@@ -29,42 +29,73 @@ def _config_default(name: str) -> str:
 def _add_check(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "check",
-        help="validate sample sheets before dropping them into config/samples",
+        help="validate sample sheets (or camera-trap, collar, patrol files) before using them",
         description="Run the pipeline's intake validation on SHEETs and list every problem "
         "(file, row, column, value, fix), every worksheet and every file of a folder that is "
         "not read. Exit status 0 when clean, 1 when there are problems.",
     )
     parser.add_argument("sheets", nargs="+", metavar="SHEET",
-                        help=".csv, .tsv or .xlsx sheet, or a folder of them")
+                        help=".csv, .tsv or .xlsx sheet (also in WDDS columns), or a folder of "
+                        "them; or field data: a Camtrap DP package (folder or datapackage.json), "
+                        "a Movebank GPS CSV, a SMART patrol XML or observation query CSV")
     parser.add_argument("--species-file", default=_config_default("species.yaml"))
     parser.add_argument("--assays-file", default=_config_default("assays.yaml"))
     parser.add_argument("--layouts-file", default=_config_default("sheet_layouts.yaml"),
                         help="sheet layouts for non-standard sheets ('' for none)")
+    parser.add_argument("--smart-categories-file",
+                        default=_config_default("smart_categories.yaml"),
+                        help="SMART observation categories -> surveillance events")
+    parser.add_argument("--camtrap-schemas", default=None,
+                        help="folder with the Camtrap DP profile and table schemas (default: "
+                        "config field_data: camtrap_dp_schemas, else the copies shipped in the "
+                        "package; no internet needed)")
     parser.set_defaults(func=_run_check)
 
 
+def _camtrap_schemas_default() -> str:
+    """``field_data: camtrap_dp_schemas`` of the config (``""``: the shipped schemas)."""
+    import yaml
+
+    try:
+        config = yaml.safe_load(Path(_config_default("config.yaml")).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return ""
+    return str(((config or {}).get("field_data") or {}).get("camtrap_dp_schemas") or "")
+
+
 def _run_check(args: argparse.Namespace) -> int:
-    from disease_risk.intake.check import check
+    from disease_risk.intake.check import check, check_field_file
     from disease_risk.intake.folder import scan_drop_folder
     from disease_risk.intake.harmonise import ConfigFileError
     from disease_risk.intake.sheets import SheetError
 
-    sheets, not_read = [], []
+    sheets, not_read, field = [], [], []
+    schemas = _camtrap_schemas_default() if args.camtrap_schemas is None else args.camtrap_schemas
     try:
         for given in args.sheets:
-            if Path(given).is_dir():
+            found = check_field_file(given, args.species_file, args.smart_categories_file,
+                                     schemas or None)
+            if found is not None:
+                field.append(found)
+            elif Path(given).is_dir():
                 folder = scan_drop_folder(given)
                 sheets += folder.sheets
                 not_read += folder.not_read
             else:
                 sheets.append(Path(given))
         outcome = check(sheets, args.species_file, args.assays_file, args.layouts_file or None,
-                        not_read)
+                        not_read) if sheets or not_read or not field else None
     except (ConfigFileError, SheetError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    print(outcome.text)
-    return 0 if outcome.clean else 1
+    for found in field:
+        print(found.text)
+    if outcome is not None:
+        print(outcome.text)
+    elif all(f.clean for f in field):
+        print("all field data files are clean")
+    clean = all(f.clean for f in field) and (outcome is None or outcome.clean)
+    return 0 if clean else 1
 
 
 # ----------------------------------------------------------------------------- template
@@ -172,15 +203,21 @@ def _add_network(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("network_file", nargs="?", default=_config_default("network.yaml"))
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="default %(default)s")
     parser.add_argument("--graphml", default=None, help="also write the network to this file")
+    parser.add_argument("--species", default=_config_default("species.yaml"),
+                        help="species registry, to read a Camtrap DP or Movebank location file "
+                        "(default %(default)s)")
     parser.set_defaults(func=_run_network)
 
 
 def _run_network(args: argparse.Namespace) -> int:
+    from disease_risk.intake.registry import load_species_registry
     from disease_risk.transmission.contact_network import NetworkInputError, network_summary
     from disease_risk.transmission.network_files import network_from_config, write_graphml
 
     try:
-        network = network_from_config(args.network_file, args.seed)
+        network = network_from_config(
+            args.network_file, args.seed, load_species_registry(args.species)
+        )
     except NetworkInputError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

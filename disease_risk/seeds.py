@@ -32,6 +32,7 @@ STREAMS: dict[str, str] = {
     "fit table (simulated against serology force of infection)",
     "transmission/sensitivity": "Morris design, model runs at its points and bootstrap of the "
     "sensitivity indices",
+    "examples/camera_traps": "unidentified visitors of the SIMULATED example camera traps",
 }
 
 

@@ -33,6 +33,33 @@ COORDINATE_DECIMALS = 6  # latitude/longitude in samples.tsv: decimal degrees to
 REJECTED_COLUMNS = ("file", "row", "column", "value", "reason")
 INTAKE_SUMMARY_COLUMNS = ("grouping", "value", "rows", "accepted", "rejected", "duplicates")
 
+# --- field data (intake/camtrap_dp.py, movebank.py, smart_patrol.py) --------------------------
+# One row per identified animal, from camera traps or GPS collars: the estimator is in `method`.
+HOME_RANGE_COLUMNS = (
+    "individual_id", "species", "scientific_name", "source", "method", "fixes",
+    "fixes_in_polygon", "first_fix", "last_fix", "centre_latitude", "centre_longitude",
+    "area_km2", "note",
+)  # fmt: skip
+# One detection of an identified animal (a camera-trap observation with individualID).
+DETECTION_COLUMNS = (
+    "individual_id", "species", "scientific_name", "deployment_id", "latitude", "longitude",
+    "timestamp", "observation_id",
+)  # fmt: skip
+# Unidentified camera-trap detections: per deployment and species, per 100 camera-days.
+ENCOUNTER_RATE_COLUMNS = (
+    "deployment_id", "location_name", "latitude", "longitude", "species", "scientific_name",
+    "detections", "animals_counted", "camera_days", "detections_per_100_days",
+)  # fmt: skip
+# SMART patrols: every observation, then the two tables the category mapping fills.
+PATROL_OBSERVATION_COLUMNS = (
+    "patrol_id", "leg_id", "waypoint_id", "date", "time", "month", "x", "y", "place",
+    "category", "event", "species", "species_item", "count", "source_file",
+)  # fmt: skip
+PASSIVE_SURVEILLANCE_COLUMNS = ("event", "species", "species_item", "place", "month",
+                                "observations", "animals")
+DOG_SIGHTING_COLUMNS = ("place", "month", "sightings", "dogs")
+UNMAPPED_CATEGORY_COLUMNS = ("category", "observations", "reason")
+
 # --- serology ---------------------------------------------------------------------------------
 PREVALENCE_COLUMNS = (
     "species", "site", "year", "n_tested", "n_positive", "apparent_prevalence",
@@ -60,6 +87,7 @@ UNMATCHED_COLUMNS = ("issue", "sequence_id", "sample_id", "source_file", "record
 
 # --- transmission -----------------------------------------------------------------------------
 RELEASED_SUFFIX = "_released"  # species value of a released group in scenario tables
+REACTIVE_DETECTION = "reactive_detection_probability"  # replicate column: a case detected
 NODE_COLUMNS = ("node", "species", "site", "x", "y", "home_range_km2", "origin")
 ARC_COLUMNS = ("source", "target", "weight", "transmission_rate", "rules")
 NETWORK_SUMMARY_COLUMNS = ("metric", "species_a", "species_b", "value")
@@ -174,7 +202,15 @@ MANAGEMENT_COLUMNS = (
     "change_deaths_mean", "change_deaths_lo95", "change_deaths_hi95", "change_deaths_mcse",
     "paired_replicates", "doses_mean", "deaths_averted_per_100_doses",
     "deaths_averted_per_100_doses_lo95", "deaths_averted_per_100_doses_hi95",
+    "cost_mean", "cost_per_death_averted",
     "likelihood", "consequence", "risk", "baseline_risk", "rank",
+)  # fmt: skip
+
+# Chance of losing at least `animals` of a target species (the share of its population at which
+# each consequence word starts), per scenario and horizon, with its interval over parameter sets.
+LOSS_COLUMNS = (
+    "horizon_years", "scenario", "target_species", "consequence", "share_of_population",
+    "animals", "p_lose_at_least", "p_lose_lo95", "p_lose_hi95", "p_lose_mcse",
 )  # fmt: skip
 
 # One row per target species: what the report states (it never recomputes these).

@@ -298,6 +298,8 @@ def write_upstream(root: Path, unreliable: bool = False) -> dict[str, Any]:
         path.parent.mkdir(parents=True, exist_ok=True)
         replicates(scen).to_parquet(path)
         paths["replicates"].append(path)
+    paths["long_horizon"] = paths["transmission"]  # the long runs: the same synthetic outcomes
+    paths["long_replicates"] = paths["replicates"]
     tree = root / "results/sequences/tree.png"
     tree.write_bytes(png())
     paths["tree"] = tree

@@ -3,15 +3,24 @@
 Every sheet (each worksheet of a workbook) gets an ``OK`` or ``PROBLEMS`` line with its rejected
 rows; every unreadable file an ``UNREADABLE`` line; every file or worksheet not read that may
 hold samples a ``NOT READ`` line. The last line says "all sheets are clean" only when nothing
-was rejected, unreadable or left unread.
+was rejected, unreadable or left unread. A sheet in WDDS columns is read like any other; its
+WDDS columns without a sample-sheet column are named on one line.
+
+Field data (:func:`check_field_file`): a Camtrap DP package (folder or ``datapackage.json``), a
+Movebank GPS CSV, a SMART patrol XML or observation query CSV. Each gets an ``OK`` or
+``PROBLEMS`` line saying what was read, one line per value not used (file, row, column, value,
+fix), notes, and for SMART every category not mapped with its count (``UNMAPPED``).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from disease_risk.intake.camtrap_dp import camera_trap_tables, is_camtrap_dp, read_camtrap_dp
+from disease_risk.intake.field_common import FieldDataError, FieldProblem
 from disease_risk.intake.folder import NotRead
 from disease_risk.intake.harmonise import (
     IntakeResult,
@@ -19,6 +28,17 @@ from disease_risk.intake.harmonise import (
     load_assays,
     load_sheet_layouts,
     load_species_registry,
+)
+from disease_risk.intake.movebank import collar_home_ranges, is_movebank_csv, read_movebank
+from disease_risk.intake.registry import SpeciesRegistry
+from disease_risk.intake.smart_patrol import (
+    CategoryMap,
+    is_smart_csv,
+    is_smart_xml,
+    load_category_map,
+    patrol_tables,
+    read_smart_csv,
+    read_smart_xml,
 )
 
 
@@ -51,10 +71,27 @@ def check(paths: Sequence[str | Path], species_file: str | Path, assays_file: st
     for item in result.listed_not_read:
         rows = f" ({item.rows} non-empty rows)" if item.rows else ""
         lines.append(f"NOT READ {item.where}{rows}: {item.reason.removeprefix('not read: ')}")
-    lines += [f"note: {w}" for w in result.warnings]
+    lines += [f"note: {w}" for w in _wdds_warnings(result.warnings)]
     lines += [f"note: {n}" for n in result.notes]
     lines.append(_verdict(result))
     return CheckResult(clean=result.clean, text="\n".join(lines), result=result)
+
+
+_WDDS_EXTRA = re.compile(r"^(?P<sheet>.*): column 'wdds_(?P<term>\w+)' is not a standard column")
+
+
+def _wdds_warnings(warnings: list[str]) -> list[str]:
+    """The warnings, with the one-per-column notes of a WDDS sheet's extra columns as one."""
+    kept: list[str] = []
+    extras: dict[str, list[str]] = {}
+    for warning in warnings:
+        if match := _WDDS_EXTRA.match(warning):
+            extras.setdefault(match["sheet"], []).append(match["term"])
+        else:
+            kept.append(warning)
+    return [f"{sheet}: read as a WDDS sheet; {len(terms)} WDDS column(s) without a "
+            f"sample-sheet column kept in samples.tsv as wdds_<term>: {', '.join(terms)}"
+            for sheet, terms in extras.items()] + kept
 
 
 def _verdict(result: IntakeResult) -> str:
@@ -67,3 +104,108 @@ def _verdict(result: IntakeResult) -> str:
     return (f"problems found: {len(result.file_errors)} unreadable file(s), "
             f"{result.rejected_rows} rejected row(s), {len(result.listed_not_read)} file(s) or "
             "worksheet(s) not read")
+
+
+# ----------------------------------------------------------------------------- field data
+
+@dataclass
+class FieldCheck:
+    """What ``check`` says about one field-data file: clean or not, and the text."""
+
+    clean: bool
+    text: str
+
+
+def _problem_lines(problems: Sequence[FieldProblem]) -> list[str]:
+    return [f"  {p.file}: " + (f"row {p.row}, " if p.row is not None else "")
+            + f"column {p.column}, value {p.value!r}: {p.reason}" for p in problems]
+
+
+def _field_check(status_what: str, problems: Sequence[FieldProblem], read: list[str],
+                 notes: Sequence[str], extra: Sequence[str] = ()) -> FieldCheck:
+    status = "OK" if not problems else "PROBLEMS"
+    lines = [f"{status} {status_what}", *(f"  read: {r}" for r in read)]
+    lines += _problem_lines(problems)
+    lines += list(extra)
+    lines += [f"note: {n}" for n in notes]
+    return FieldCheck(clean=not problems, text="\n".join(lines))
+
+
+def field_kind(path: str | Path, smart_categories_file: str | Path | None = None) -> str:
+    """``camtrap_dp``, ``movebank``, ``smart_xml``, ``smart_csv`` or "" (a sample sheet)."""
+    if is_camtrap_dp(path):
+        return "camtrap_dp"
+    if is_smart_xml(path):
+        return "smart_xml"
+    if is_movebank_csv(path):
+        return "movebank"
+    if (smart_categories_file and Path(smart_categories_file).is_file()
+            and Path(path).suffix.lower() == ".csv"
+            and is_smart_csv(path, load_category_map(smart_categories_file))):
+        return "smart_csv"
+    return ""
+
+
+def check_field_file(path: str | Path, species_file: str | Path,
+                     smart_categories_file: str | Path,
+                     camtrap_schemas: str | Path | None = None) -> FieldCheck | None:
+    """Read one field-data file as the pipeline will and say what it read and what not;
+    None when ``path`` is not field data (then it is a sample sheet)."""
+    kind = field_kind(path, smart_categories_file)
+    if not kind:
+        return None
+    registry = load_species_registry(species_file)
+    try:
+        if kind == "camtrap_dp":
+            return _check_camtrap(path, registry, camtrap_schemas)
+        if kind == "movebank":
+            return _check_movebank(path, registry)
+        return _check_smart(path, kind, registry, load_category_map(smart_categories_file))
+    except FieldDataError as err:
+        return FieldCheck(False, f"UNREADABLE {err}")
+
+
+def _check_camtrap(path: str | Path, registry: SpeciesRegistry,
+                   schemas: str | Path | None) -> FieldCheck:
+    package = read_camtrap_dp(path, schemas or None)
+    tables = camera_trap_tables(package, registry)
+    identified = tables.detections["individual_id"].nunique()
+    rates = tables.encounter_rates
+    read = [
+        f"{len(package.deployments)} deployment(s), {len(package.observations)} observation(s); "
+        "tables validated offline against the Camtrap DP table schemas"
+        + ("" if package.problems else " (no violations)"),
+        f"{len(tables.detections)} detection(s) of {identified} identified individual(s) -> "
+        f"{len(tables.home_ranges)} home range(s) (MCP95 of camera locations)",
+        f"{int(rates['detections'].sum())} detection(s) without individualID -> "
+        f"{len(rates)} encounter rate(s) (species x deployment, per 100 camera-days)",
+    ]
+    return _field_check(f"{package.folder} (Camtrap DP package {package.name!r})",
+                        tables.problems, read, tables.notes)
+
+
+def _check_movebank(path: str | Path, registry: SpeciesRegistry) -> FieldCheck:
+    result = collar_home_ranges(read_movebank(path), registry, str(path))
+    areas = result.home_ranges["area_km2"]
+    read = [f"{result.rows} row(s): {len(result.fixes)} GPS fix(es) of "
+            f"{len(result.home_ranges)} animal(s) -> home ranges (MCP95 of GPS fixes), "
+            f"{int(areas.notna().sum())} with an area"]
+    return _field_check(f"{path} (Movebank GPS collar CSV)", result.problems, read,
+                        result.notes)
+
+
+def _check_smart(path: str | Path, kind: str, registry: SpeciesRegistry,
+                 mapping: CategoryMap) -> FieldCheck:
+    rows = read_smart_xml(path) if kind == "smart_xml" else read_smart_csv(path, mapping)
+    result = patrol_tables(rows, registry, mapping, str(path))
+    events = result.observations["event"]
+    read = [f"{result.patrols} patrol(s), {len(result.observations)} observation(s): "
+            f"{int((events != '').sum())} mapped -> {len(result.passive_surveillance)} passive-"
+            f"surveillance line(s) (carcasses, sick animals, samples), "
+            f"{len(result.dog_sightings)} free-roaming dog line(s)"]
+    unmapped = [f"{'IGNORED' if u.reason.startswith('ignored') else 'UNMAPPED'} category "
+                f"{u.category!r}: {u.observations} observation(s): "
+                f"{u.reason.removeprefix('unmapped: ')}"
+                for u in result.unmapped.itertuples(index=False)]
+    what = "SMART patrol XML" if kind == "smart_xml" else "SMART observation query CSV"
+    return _field_check(f"{path} ({what})", result.problems, read, [], unmapped)

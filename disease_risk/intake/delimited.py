@@ -23,6 +23,9 @@ QUOTE_FIX = ("delete the stray quote, or, if the value really holds a quote, put
 # sheets a legitimate multi-line note could hold a row's worth of delimiters).
 _MIN_COLUMNS_FOR_ROW_CHECK = 3
 _DELIMITER_NAMES = {",": "comma", "\t": "tab"}
+# The most characters a sheet cell may hold: the csv module's default, set for each read, since
+# libraries change the module-wide limit on import (frictionless sets it to sys.maxsize).
+CELL_LIMIT = 131072
 
 
 def decode(path: Path) -> str:
@@ -51,6 +54,7 @@ def read_delimited(path: Path, delimiter: str) -> list[list[str]]:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     records: list[list[str]] = []
     spans: list[tuple[int, int]] = []  # first and last line (1-based) of each record
+    previous = csv.field_size_limit(CELL_LIMIT)
     try:
         for record in reader:
             spans.append((spans[-1][1] + 1 if spans else 1, reader.line_num))
@@ -59,6 +63,8 @@ def read_delimited(path: Path, delimiter: str) -> list[list[str]]:
         start = spans[-1][1] + 1 if spans else 1
         raise _parse_error(path, lines, records, (start, reader.line_num), delimiter,
                            str(err)) from None
+    finally:
+        csv.field_size_limit(previous)
     _check_spans(path, lines, records, spans, delimiter)
     return [[cell.strip() for cell in row] for row in records]
 
@@ -112,14 +118,14 @@ def _parse_error(path: Path, lines: list[str], records: list[list[str]],
         if column is not None:
             return SheetError(
                 f"{path}: {where}: a quote (\") opens this value and the cell grows past "
-                f"{csv.field_size_limit():,} characters, swallowing the lines after it; "
+                f"{CELL_LIMIT:,} characters, swallowing the lines after it; "
                 f"{QUOTE_FIX}"
             )
         long = next((i for i, v in enumerate(first.split(delimiter))
-                     if len(v) > csv.field_size_limit()), None)
+                     if len(v) > CELL_LIMIT), None)
         return SheetError(
             f"{path}: {_where(records, row, start, long)}: a value is longer than "
-            f"{csv.field_size_limit():,} characters, the most a sheet cell may hold; shorten it "
+            f"{CELL_LIMIT:,} characters, the most a sheet cell may hold; shorten it "
             "(keep long text out of the sheet)"
         )
     if column is None:

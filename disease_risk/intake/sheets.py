@@ -22,6 +22,7 @@ from disease_risk.intake.delimited import read_delimited
 from disease_risk.intake.folder import NotRead, scan_drop_folder
 from disease_risk.intake.formats import SHEET_SUFFIXES, UNSUPPORTED_SUFFIXES, SheetError
 from disease_risk.intake.registry import SheetLayout
+from disease_risk.intake.wdds import wdds_sample_cells
 from disease_risk.intake.workbook import Worksheet, read_workbook
 
 __all__ = ["SHEET_SUFFIXES", "UNSUPPORTED_SUFFIXES", "RawSheet", "SheetError", "SheetFile",
@@ -133,6 +134,7 @@ def _sheet_from_cells(
 ) -> RawSheet:
     """Find the header in ``cells``, map it to standard columns and return the data rows."""
     formulas = formulas or {}
+    cells = wdds_sample_cells(cells)  # WDDS columns -> sample-sheet columns
     numbered = [(i + 1, row) for i, row in enumerate(cells)
                 if i in formulas or any(c.strip() for c in row)]
     if not numbered:

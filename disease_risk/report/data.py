@@ -53,6 +53,8 @@ class ReportData:
     sensitivity: pd.DataFrame | None = None
     assumptions: pd.DataFrame | None = None
     surveillance: pd.DataFrame | None = None
+    management_long_horizon: pd.DataFrame | None = None
+    losses: pd.DataFrame | None = None
     names: SpeciesNames = field(default_factory=SpeciesNames)
     dra: Mapping[str, Any] = field(default_factory=dict)
     placeholder_hazards: frozenset[str] = frozenset()

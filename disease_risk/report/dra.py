@@ -251,11 +251,13 @@ def _change(p: float, lo: float, hi: float, scale: float = 100) -> str:
 
 
 def risk_management(management: pd.DataFrame, names: SpeciesNames,
-                    labels: Mapping[str, str], baseline: str = "baseline") -> pd.DataFrame:
+                    labels: Mapping[str, str], baseline: str = "baseline",
+                    currency: str = "") -> pd.DataFrame:
     """Each option against the baseline (or the scenario it is compared with): chance of
     infection, its change (95% interval over parameter sets, the Monte Carlo error apart),
-    change in deaths, deaths averted per 100 vaccine doses and days to the first case where the
-    risk stage gives them, and the resulting risk (the compared scenario's in brackets)."""
+    change in deaths, deaths averted per 100 vaccine doses, time to the first case and cost
+    (when the config prices doses; the column is left out otherwise) where the risk stage gives
+    them, and the resulting risk (the compared scenario's in brackets)."""
     nan = float("nan")
     rows = []
     for r in management.sort_values(["target_species", "rank"]).itertuples():
@@ -277,6 +279,8 @@ def risk_management(management: pd.DataFrame, names: SpeciesNames,
             averted = ("" if missing(a) else f"{number(a)} ({number(lo)} to {number(hi)})"
                        if not (missing(lo) or missing(hi)) else number(a))
         first_case = getattr(r, "days_to_first_case_median", nan)
+        cost = getattr(r, "cost_mean", nan)
+        per_death = getattr(r, "cost_per_death_averted", nan)
         rows.append({
             "rank": r.rank,
             "option (scenario)": option,
@@ -287,10 +291,50 @@ def risk_management(management: pd.DataFrame, names: SpeciesNames,
             "Monte Carlo error, points": mc,
             "change in deaths (95% interval)": deaths,
             "deaths averted per 100 doses (95% interval)": averted,
-            "days to first case (median)": "" if missing(first_case) else f"{first_case:.0f}",
+            "time to first case (median of runs with one)": _duration(first_case),
+            f"cost{currency and f' ({currency})'} (per death averted)": (
+                "" if missing(cost) or cost == 0 else f"{number(cost)} ("
+                + (f"{number(per_death)} per death averted)" if not missing(per_death)
+                   else "no death averted)")
+            ),
             "risk (compared scenario's)": f"{r.risk} ({r.baseline_risk})",
         })
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    cost_column = table.columns[table.columns.str.startswith("cost")]
+    if len(cost_column) and not table[cost_column[0]].astype(bool).any():
+        table = table.drop(columns=cost_column)
+    return table
+
+
+def _duration(days: float) -> str:
+    """Days as a reader takes them: ``45 days`` under a year, ``2.5 years`` beyond."""
+    if missing(days):
+        return ""
+    return f"{days:.0f} days" if days < 365.25 else f"{days / 365.25:.1f} years"
+
+
+def loss_chances(losses: pd.DataFrame | None, names: SpeciesNames,
+                 scenario: str = "baseline") -> pd.DataFrame | None:
+    """For one scenario: per target and consequence level, the animals lost at which the level
+    starts and the chance (95% interval over parameter sets) of losing at least that many, one
+    column per horizon."""
+    if losses is None or losses.empty:
+        return None
+    rows = losses[losses["scenario"].astype(str) == scenario]
+    out = []
+    for (target, word), group in rows.groupby(["target_species", "consequence"], sort=False):
+        first = group.iloc[0]
+        row = {
+            "target": names(str(target)),
+            "consequence level": str(word),
+            "animals lost (share of population)": (
+                f"{int(first['animals'])} or more ({first['share_of_population']:.1%} and up)"),
+        }
+        for g in group.sort_values("horizon_years").itertuples():
+            row[f"chance within {number(g.horizon_years)} years (95% interval)"] = interval(
+                g.p_lose_at_least, g.p_lose_lo95, g.p_lose_hi95)
+        out.append(row)
+    return pd.DataFrame(out)
 
 
 # --- section 8: assumptions register ------------------------------------------------------------

@@ -185,6 +185,8 @@ def render_report(
             for s in data.dra.get("problem_description", {}).get("species", [])
         ],
         overall=overall_ratings(data),
+        long_horizon_years=(f"{data.losses['horizon_years'].max():g}"
+                            if data.losses is not None and not data.losses.empty else "long"),
         glossary=dra.GLOSSARY,
         n_placeholders=len(data.placeholder_hazards),
     )
@@ -208,7 +210,11 @@ def _tables_html(
         "risk_estimation": dra.risk_estimation(
             data.estimation, settings, data.names, placeholders, hazards),
         "risk_management": dra.risk_management(
-            data.management, data.names, labels, settings.baseline_scenario),
+            data.management, data.names, labels, settings.baseline_scenario, settings.currency),
+        "risk_management_long": dra.risk_management(
+            data.management_long_horizon, data.names, labels, settings.baseline_scenario,
+            settings.currency) if data.management_long_horizon is not None else None,
+        "losses": dra.loss_chances(data.losses, data.names, settings.baseline_scenario),
         "assumptions": dra.assumptions_register(data.assumptions, settings.targets, data.names),
         "surveillance": _surveillance(data.surveillance, data.names),
         "monitoring": _records(data.dra, "implementation_and_review", "monitoring"),

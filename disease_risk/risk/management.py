@@ -104,6 +104,7 @@ def _management_row(
         paired = unpaired, (NAN, NAN, NAN, NAN), 0
     change, deaths_change, n_pairs = paired
     doses = mean_doses(replicates, scenario)
+    cost = mean_cost(replicates, scenario, settings.dose_costs)
     likelihood, consequence = _risk_words(row, p, target, settings, network_summary)
     return {
         "scenario": scenario, "target_species": target, "compared_with": base,
@@ -120,6 +121,8 @@ def _management_row(
         "paired_replicates": n_pairs,
         "doses_mean": doses,
         **_averted_per_100_doses(deaths_change, doses),
+        "cost_mean": cost,
+        "cost_per_death_averted": cost / -deaths_change[0] if deaths_change[0] < 0 else NAN,
         "likelihood": likelihood, "consequence": consequence,
         "risk": settings.matrix.lookup(likelihood, consequence),
         "baseline_risk": settings.matrix.lookup(
@@ -139,6 +142,26 @@ def mean_doses(replicates: Mapping[str, pd.DataFrame] | None, scenario: str) -> 
     columns = [f"vaccinated_{g}" for g in groups if not g.endswith(RELEASED_SUFFIX)]
     require_columns(table, columns, f"replicates of {scenario!r}")
     return float(table[columns].sum(axis=1).mean())
+
+
+def mean_cost(
+    replicates: Mapping[str, pd.DataFrame] | None, scenario: str, per_dose: Mapping[str, float]
+) -> float:
+    """Mean cost of a replicate's doses (``vaccinated_<species>`` x that species' cost per
+    dose); NaN without costs or replicates, or when a vaccinated species has no cost."""
+    if not per_dose or not replicates or scenario not in replicates:
+        return NAN
+    table = replicates[scenario]
+    cost = 0.0
+    for column in table.columns:
+        species = column.removeprefix("vaccinated_")
+        if column == species or species.endswith(RELEASED_SUFFIX):
+            continue
+        doses = float(table[column].mean())
+        if doses > 0 and species not in per_dose:
+            return NAN
+        cost += doses * float(per_dose.get(species, 0.0))
+    return cost
 
 
 def _averted_per_100_doses(deaths_change: Change, doses: float) -> dict[str, float]:

@@ -25,7 +25,11 @@ ATTRIBUTIONS: tuple[str, ...] = ("source", "origin")
 RISK_ORDER: tuple[str, ...] = (NOT_ESTIMATED, *LIKELIHOOD_WORDS)
 
 DEFAULT_RISK_MATRIX: dict[str, Any] = {
-    "source": "Dufour et al. 2011, as reprinted in Jakob-Hoff et al. 2014 (cell values recalled)",
+    "source": (
+        "this assessment's own matrix, to be confirmed by the DRA team: likelihood x "
+        "consequence as the Manual's risk estimation step describes (Jakob-Hoff et al. 2014); "
+        "the cells are a configured decision, not copied from a published table"
+    ),
     "likelihood": ["negligible", "low", "moderate", "high"],
     "consequence": ["negligible", "low", "moderate", "high"],
     "equivalents": {"very low": "low"},
@@ -100,6 +104,8 @@ class RiskSettings:
     uncertainty: Mapping[str, Any]
     population_sizes: Mapping[str, float]
     attribution: str = "source"  # infection chains rated by direct "source" or chain "origin"
+    dose_costs: Mapping[str, float] = field(default_factory=dict)  # species -> cost of a dose
+    currency: str = ""
 
     @classmethod
     def from_config(cls, section: Mapping[str, Any]) -> RiskSettings:
@@ -125,6 +131,8 @@ class RiskSettings:
             uncertainty=dict(section["uncertainty"]),
             population_sizes=dict(section.get("population_sizes", {})),
             attribution=attribution,
+            dose_costs=dict((section.get("dose_costs") or {}).get("per_dose", {})),
+            currency=str((section.get("dose_costs") or {}).get("currency", "")),
         )
 
 

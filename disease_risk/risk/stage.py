@@ -23,6 +23,7 @@ from disease_risk.risk.conclusions import build_conclusions
 from disease_risk.risk.estimation import build_risk_estimation
 from disease_risk.risk.evidence import latest_foi, species_prevalence
 from disease_risk.risk.hazards import build_hazards, load_hazards
+from disease_risk.risk.losses import loss_chances
 from disease_risk.risk.management import build_risk_management
 from disease_risk.risk.scales import RiskSettings
 from disease_risk.risk.surveillance import surveillance_plan
@@ -34,8 +35,9 @@ log = logging.getLogger(__name__)
 # The workbook's sheets after its read-me, in the Manual's order: table name -> sheet name.
 DRA_SHEETS = {
     "hazards": "hazards", "risk_estimation": "risk_estimation",
-    "risk_management": "risk_management", "surveillance": "surveillance_plan",
-    "assumptions": "assumptions_register",
+    "risk_management": "risk_management",
+    "risk_management_long_horizon": "risk_management_long_term", "losses": "losses",
+    "surveillance": "surveillance_plan", "assumptions": "assumptions_register",
 }
 DEFAULT_SURVEILLANCE = {"precision": 0.1, "confidence": 0.95, "sensitivity": 1.0,
                         "specificity": 1.0}
@@ -44,6 +46,7 @@ TEXT_COLUMNS = {  # identifier columns read as text (codes such as 'all' or 'con
     "foi": ("species", "year"),
     "diagnostics": ("section", "model", "item", "sampler", "reliable"),
     "transmission": ("scenario", "species"),
+    "long_horizon": ("scenario", "species"),
     "network": ("metric", "species_a", "species_b"),
     "sensitivity": ("output", "parameter", "label", "kind", "source"),
     "calibration": ("parameter", "kind", "name", "identified", "source"),
@@ -56,19 +59,23 @@ def risk_tables(
     """Build and write the DRA tables and the conclusions.
 
     ``inputs``: hazards (config/hazards.yaml), prevalence, foi, diagnostics, transmission,
-    network, sensitivity (Morris indices), calibration (parameter table), replicates (one per
-    scenario, in the order of ``params['scenarios']``);
-    ``outputs``: hazards, risk_estimation, risk_management, conclusions, assumptions,
-    surveillance (TSV), workbook (.xlsx);
+    long_horizon (summaries), network, sensitivity (Morris indices), calibration (parameter
+    table), replicates and long_replicates (one per scenario, in the order of
+    ``params['scenarios']``);
+    ``outputs``: hazards, risk_estimation, risk_management, risk_management_long_horizon,
+    losses, conclusions, assumptions, surveillance (TSV), workbook (.xlsx);
     ``params``: risk (the config section), scenarios, compared_with (scenario -> the scenario
-    it is compared with, default the baseline), title (the report's), simulated (inputs marked
-    simulated).
+    it is compared with, default the baseline), horizon_years and long_horizon_years, title
+    (the report's), simulated (inputs marked simulated).
     """
     settings = RiskSettings.from_config(params["risk"])
     hazards = load_hazards(inputs["hazards"])
     read = {key: read_table(inputs[key], text_columns=TEXT_COLUMNS[key]) for key in TEXT_COLUMNS}
     replicate_files = dict(zip(params["scenarios"], inputs["replicates"], strict=True))
     replicates = read_replicates(replicate_files)
+    long_replicates = read_replicates(
+        dict(zip(params["scenarios"], inputs["long_replicates"], strict=True))
+    )
     tables = {
         "hazards": build_hazards(hazards),
         "risk_estimation": build_risk_estimation(
@@ -90,6 +97,19 @@ def risk_tables(
             compared_with=params.get("compared_with"),
             not_options=params.get("not_options", ()),
         ),
+        "risk_management_long_horizon": build_risk_management(
+            read["long_horizon"],
+            settings,
+            replicates=long_replicates or None,
+            network_summary=read["network"],
+            compared_with=params.get("compared_with"),
+            not_options=params.get("not_options", ()),
+        ),
+        "losses": pd.concat([
+            loss_chances(reps, settings.targets, settings.consequence_thresholds, years)
+            for reps, years in ((replicates, params["horizon_years"]),
+                                (long_replicates, params["long_horizon_years"]))
+        ], ignore_index=True),
     }
     tables["conclusions"] = build_conclusions(
         tables["risk_estimation"], tables["risk_management"], read["diagnostics"], settings
@@ -118,7 +138,7 @@ def read_replicates(paths: Mapping[str, str | Path]) -> dict[str, pd.DataFrame]:
     out = {}
     for scenario, path in paths.items():
         df = pd.read_parquet(path)
-        counts = ("infected_", "deaths_", "infections_", "vaccinated_")
+        counts = ("infected_", "deaths_", "infections_", "vaccinated_", "population_")
         sets = ["parameter_set"] if "parameter_set" in df else []
         keep = ["replicate", *sets] + [c for c in df.columns if c.startswith(counts)]
         out[scenario] = df[keep]

@@ -1,13 +1,16 @@
 """The contact network's files: its config and location table in, Parquet tables and GraphML out.
 
 ``config/network.yaml`` is validated against the shipped network schema; the optional location
-table (camera-trap detections or collar fixes) is checked row by row. The network is stored as two
-Parquet tables (``nodes``, ``arcs``; columns in :mod:`disease_risk.tables`) and exported as
-streamed GraphML for network viewers.
+table (camera-trap detections or collar fixes) is checked row by row. It may also be a Camtrap
+DP package (identified animals' detections) or a Movebank GPS collar export (fixes), read and
+checked by :mod:`disease_risk.intake`, with species mapped through the species registry. The
+network is stored as two Parquet tables (``nodes``, ``arcs``; columns in
+:mod:`disease_risk.tables`) and exported as streamed GraphML for network viewers.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Iterable
 from pathlib import Path
@@ -17,6 +20,10 @@ import numpy as np
 import pandas as pd
 
 from disease_risk.config import read_yaml
+from disease_risk.intake.camtrap_dp import camera_trap_tables, is_camtrap_dp, read_camtrap_dp
+from disease_risk.intake.field_common import FieldDataError, FieldProblem
+from disease_risk.intake.movebank import collar_home_ranges, is_movebank_csv, read_movebank
+from disease_risk.intake.registry import SpeciesRegistry
 from disease_risk.seeds import stream_rng
 from disease_risk.tables import ARC_COLUMNS
 from disease_risk.transmission.contact_network import (
@@ -29,6 +36,7 @@ from disease_risk.transmission.contact_network import (
 )
 
 LOCATION_COLUMNS = ("animal_id", "species", "latitude", "longitude", "date")
+log = logging.getLogger(__name__)
 
 
 def load_network_config(path: str | Path) -> dict:
@@ -66,13 +74,71 @@ def _check_rules(config: dict, path: Path) -> None:
             )
 
 
-def read_locations(path: str | Path, known_species: Iterable[str]) -> pd.DataFrame:
-    """Read and check a location table (camera-trap detections or collar fixes).
+def field_locations(
+    path: Path, registry: SpeciesRegistry | None, known_species: Iterable[str]
+) -> pd.DataFrame | None:
+    """Location rows of identified animals from a Camtrap DP package (one per detection, at its
+    camera) or a Movebank export (one per GPS fix); None for any other file.
+
+    A problem in the file stops the run naming its file, row, column, value and fix; animals
+    of species outside the network are listed in the log with the reason, not used."""
+    if not (is_camtrap_dp(path) or is_movebank_csv(path)):
+        return None
+    if registry is None:
+        raise NetworkInputError(f"{path}: a field data file needs the species registry to map "
+                                "its scientific names; pass it (rule input 'species')")
+    try:
+        if is_camtrap_dp(path):
+            result = camera_trap_tables(read_camtrap_dp(path), registry)
+            points, what = result.detections, "camera-trap detections of identified animals"
+        else:
+            result = collar_home_ranges(read_movebank(path), registry, str(path))
+            points, what = result.fixes, "GPS collar fixes"
+    except FieldDataError as err:
+        raise NetworkInputError(str(err)) from err
+    if result.problems:
+        raise NetworkInputError(_problems_text(path, result.problems))
+    for note in result.notes:
+        log.info("%s", note)
+    table = pd.DataFrame({
+        "animal_id": points["individual_id"].astype(str),
+        "species": points["species"].astype(str),
+        "latitude": points["latitude"].map(lambda v: f"{float(v):.6f}"),
+        "longitude": points["longitude"].map(lambda v: f"{float(v):.6f}"),
+        "date": points["timestamp"].astype(str).str[:10],
+    })
+    outside = ~table["species"].isin(set(known_species))
+    for (animal, species), rows in table[outside].groupby(["animal_id", "species"]):
+        log.info("%s: %s (%s, %d rows) not used: species not among the network populations",
+                 path, animal, species or "not in the species registry", len(rows))
+    log.info("%s: %d %s place %d animals in the network", path, int((~outside).sum()), what,
+             table.loc[~outside, "animal_id"].nunique())
+    return table[~outside].reset_index(drop=True)
+
+
+def _problems_text(path: Path, problems: list[FieldProblem], shown: int = 5) -> str:
+    """The first problems of a field data file, one a line, and where to see them all."""
+    lines = [f"{p.file}: row {p.row}, column {p.column}, value {p.value!r}: {p.reason}"
+             if p.row is not None else f"{p.file}: {p.column}: {p.reason}"
+             for p in problems[:shown]]
+    more = f" (and {len(problems) - shown} more)" if len(problems) > shown else ""
+    return (f"{path}: {len(problems)} problem(s){more} in the field data the network reads; "
+            f"`disease-risk check {path}` lists them all:\n" + "\n".join(lines))
+
+
+def read_locations(
+    path: str | Path, known_species: Iterable[str], registry: SpeciesRegistry | None = None
+) -> pd.DataFrame:
+    """Read and check a location table (camera-trap detections or collar fixes), a Camtrap DP
+    package or a Movebank export (:func:`field_locations`, which needs ``registry``).
 
     Every row is used; a bad value stops the run with the file, line, column and fix.
     """
     path = Path(path)
-    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    known_species = list(known_species)
+    converted = field_locations(path, registry, known_species)
+    table = (converted if converted is not None
+             else pd.read_csv(path, dtype=str, keep_default_na=False))
     missing = [c for c in LOCATION_COLUMNS if c not in table.columns]
     if missing:
         raise NetworkInputError(
@@ -115,21 +181,26 @@ def read_locations(path: str | Path, known_species: Iterable[str]) -> pd.DataFra
     return out
 
 
-def network_from_config(config_path: str | Path, seed: int) -> ContactNetwork:
+def network_from_config(
+    config_path: str | Path, seed: int, registry: SpeciesRegistry | None = None
+) -> ContactNetwork:
     """Read the network config (and its location table, if any) and build the network.
 
     Simulated home-range centres come from the random stream ``network/individuals``.
     """
-    return network_from_settings(load_network_config(config_path), seed)
+    return network_from_settings(load_network_config(config_path), seed, registry)
 
 
-def network_from_settings(config: dict, seed: int) -> ContactNetwork:
+def network_from_settings(
+    config: dict, seed: int, registry: SpeciesRegistry | None = None
+) -> ContactNetwork:
     """The network of an already loaded (and possibly changed) network config: its location
-    table, if any, is read; positions from the random stream ``network/individuals``."""
+    table, if any, is read (field data formats map species through ``registry``); positions
+    from the random stream ``network/individuals``."""
     locations = None
     loc_file = config.get("locations_file")
     if loc_file:
-        locations = read_locations(loc_file, network_species(config))
+        locations = read_locations(loc_file, network_species(config), registry)
     rng = stream_rng(seed, "network/individuals")
     return build_contact_network(simulate_individuals(config, rng, locations), config)
 

@@ -1,12 +1,12 @@
 """Transmission scenarios: the network a scenario runs on, parameter draws and its replicates.
 
-A scenario is an intervention (vaccination at day 0 or in yearly rounds, a release of zoo-born
-animals) on the same network and disease settings. Replicates come in parameter sets of
-``runs_per_parameter_set``: replicate r belongs to set ``r // runs_per_parameter_set``, whose
-parameters (a calibration posterior draw, the assumptions drawn from their ranges, starting
-immune shares) come from stream ``transmission/parameters`` and survival from
-``transmission/demography``, both split by the set; the luck of the run (which animals start
-immune, the kernel's events, index cases, who is vaccinated) comes from
+A scenario is an intervention (vaccination at day 0, in yearly rounds or in response to a
+detected case, a release of zoo-born animals) on the same network and disease settings.
+Replicates come in parameter sets of ``runs_per_parameter_set``: replicate r belongs to set
+``r // runs_per_parameter_set``, whose parameters (a calibration posterior draw, the assumptions
+drawn from their ranges, starting immune shares) come from stream ``transmission/parameters``
+and survival from ``transmission/demography``, both split by the set; the luck of the run
+(which animals start immune, the kernel's events, index cases, who is vaccinated) comes from
 ``transmission/replicates`` split by r. Every scenario uses the same streams (common random
 numbers), so scenarios differ only by the intervention, and runs of one set separate parameter
 uncertainty from Monte Carlo error (:mod:`disease_risk.montecarlo`). Survival has its own
@@ -27,6 +27,7 @@ from disease_risk.seeds import stream_rng
 from disease_risk.tables import (
     INDEX_SOURCE,
     OUTSIDE_SOURCE,
+    REACTIVE_DETECTION,
     RELEASED_SUFFIX,
     contact_rate_factor_column,
     origin_column,
@@ -116,7 +117,8 @@ def scenario_setup(
 
 @dataclass(frozen=True)
 class VaccinationRounds:
-    """Yearly vaccination events: day, species code and number of animals, one entry per round."""
+    """Vaccination events: day, species code and number of animals, one entry per round; a day
+    of ``inf`` waits for a detected case (reactive vaccination)."""
 
     times: np.ndarray
     species: np.ndarray
@@ -141,6 +143,7 @@ class ScenarioPlan:
     released: np.ndarray  # mask of released animals
     released_label: str | None
     release_vaccinated: bool = False  # released animals vaccinated before release
+    reactive: dict | None = None  # reactive_vaccination: detect, detection_probability, delay_days
 
 
 def plan_scenario(
@@ -185,6 +188,7 @@ def plan_scenario(
         released=released,
         released_label=released_label,
         release_vaccinated=bool((scenario.get("release") or {}).get("vaccinated", False)),
+        reactive=scenario.get("reactive_vaccination"),
     )
 
 
@@ -198,8 +202,14 @@ def _check_scenario(
             f"config transmission.disease has no parameters for {missing}; "
             "add latent_days, infectious_days, case_fatality, susceptibility"
         )
-    for key in ("vaccination_coverage", "vaccinate_per_year"):
-        for sp in scenario.get(key, {}):
+    reactive = scenario.get("reactive_vaccination") or {}
+    for key, species in (
+        ("vaccination_coverage", scenario.get("vaccination_coverage", {})),
+        ("vaccinate_per_year", scenario.get("vaccinate_per_year", {})),
+        ("reactive_vaccination.vaccinate", reactive.get("vaccinate", {})),
+        ("reactive_vaccination.detect", [reactive["detect"]] if reactive else []),
+    ):
+        for sp in species:
             if sp not in names:
                 raise ValueError(
                     f"scenario {scenario_name}: {key} names '{sp}', which is not in the "
@@ -218,13 +228,19 @@ def _check_demography(names: tuple[str, ...], demography: dict) -> None:
 
 
 def vaccination_rounds(scenario: dict, names: tuple[str, ...], horizon: float) -> VaccinationRounds:
-    """``vaccinate_per_year`` as rounds every year from ``vaccination_day`` up to the horizon."""
+    """``vaccinate_per_year`` as rounds every year from ``vaccination_day`` up to the horizon;
+    ``reactive_vaccination.vaccinate`` as one waiting round per species (day ``inf``)."""
     times, species, counts = [], [], []
     for sp, count in sorted(scenario.get("vaccinate_per_year", {}).items()):
         for day in np.arange(float(scenario.get("vaccination_day", 0)), horizon, DAYS_PER_YEAR):
             times.append(day)
             species.append(names.index(sp))
             counts.append(int(count))
+    reactive = scenario.get("reactive_vaccination") or {}
+    for sp, count in sorted(reactive.get("vaccinate", {}).items()):
+        times.append(np.inf)
+        species.append(names.index(sp))
+        counts.append(int(count))
     return VaccinationRounds(
         np.asarray(times, float), np.asarray(species, np.int64), np.asarray(counts, np.int64)
     )
@@ -289,6 +305,7 @@ def run_replicate(
     params, drawn = draw_parameters(plan, parameter_rng, fixed)
     survival, drawn_survival = draw_survival(plan, demography_rng, fixed)
     shares = immune_shares(plan, parameter_rng, fixed)
+    reactive = reactive_detection(plan, parameter_rng, fixed)
     state0 = initial_immunity(plan, rng, {**fixed, **shares})
     if plan.release_vaccinated:
         state0[plan.released] = V
@@ -300,7 +317,8 @@ def run_replicate(
         members = net.members(sp)
         state0[rng.choice(members, round(cov * members.size), replace=False)] = V
     result = run_kernel(
-        plan, params, survival, state0, np.asarray(index_cases, np.int64), kernel_seed
+        plan, params, survival, state0, np.asarray(index_cases, np.int64), kernel_seed,
+        detection=reactive.get(REACTIVE_DETECTION, 0.0),
     )
     return {
         "scenario": plan.name,
@@ -309,8 +327,22 @@ def run_replicate(
         "calibration_draw": draw,
         **drawn,
         **drawn_survival,
+        **reactive,
         **outcome_counts(plan, result),
     }
+
+
+def reactive_detection(
+    plan: ScenarioPlan, rng: np.random.Generator, fixed: Mapping[str, float] | None = None
+) -> dict[str, float]:
+    """The chance that an infectious animal of the watched species is detected (seen sick or
+    found dead), drawn from its range for a reactive-vaccination scenario (``fixed``: by name
+    ``reactive_detection_probability``); empty for other scenarios, which draw nothing, so
+    their draws are unchanged."""
+    if not plan.reactive:
+        return {}
+    spec = plan.reactive["detection_probability"]
+    return {REACTIVE_DETECTION: pick_value(fixed or {}, REACTIVE_DETECTION, spec, rng)}
 
 
 def run_kernel(
@@ -322,11 +354,16 @@ def run_kernel(
     kernel_seed: int,
     horizon: float | None = None,
     window_start: float = 0.0,
+    detection: float = 0.0,
 ) -> KernelResult:
     """The kernel on the plan's network with one replicate's parameters (``horizon`` in days,
-    default the plan's; infections and susceptible days tallied from ``window_start``)."""
+    default the plan's; infections and susceptible days tallied from ``window_start``;
+    ``detection``: chance a case of the plan's watched species is detected, which starts its
+    reactive vaccination)."""
     net = plan.net
     k = len(net.species_names)
+    reactive = plan.reactive or {}
+    watched = net.species_names.index(reactive["detect"]) if reactive else -1
     shape = np.full(k, plan.period_shape, np.int64)
     return simulate(
         net.indptr,
@@ -348,6 +385,9 @@ def run_kernel(
         plan.rounds.counts,
         kernel_seed,
         float(window_start),
+        watched,
+        float(detection),
+        float(reactive.get("delay_days", 0.0)),
     )
 
 
@@ -467,6 +507,9 @@ def outcome_counts(plan: ScenarioPlan, result: KernelResult) -> dict[str, Any]:
         counts[f"first_case_day_{sp}"] = float(first) if np.isfinite(first) else np.nan
     if plan.released_label is not None:
         counts.update(released_counts(plan.released_label, plan.released, result))
+    if plan.reactive:
+        day = float(result.detection_day[0])
+        counts["detection_day"] = day if np.isfinite(day) else np.nan
     for c, sp in enumerate(names):
         counts[f"background_deaths_{sp}"] = int(result.tallies[c, BACKGROUND_DEATHS])
         counts[f"births_{sp}"] = int(result.tallies[c, BIRTHS])

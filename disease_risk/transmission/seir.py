@@ -39,7 +39,8 @@ INFECTED, CDV_DEATHS, BACKGROUND_DEATHS, BIRTHS, VACCINATED = 0, 1, 2, 3, 4  # t
 N_TALLIES = 5
 DAYS_PER_YEAR = 365.25
 # Counter-based streams of the kernel (keyed by the replicate's seed and an animal or arc):
-# 0 arc delays, 1 latent periods, 2 infectious periods, 3 fates, 4 spillover, 5 lifetimes.
+# 0 arc delays, 1 latent periods, 2 infectious periods, 3 fates, 4 spillover, 5 lifetimes,
+# 6 detection of a case (reactive vaccination).
 
 
 @njit(cache=True)
@@ -223,6 +224,9 @@ def seir_kernel(
     vacc_counts,
     seed,
     window_start=0.0,
+    reactive_species=-1,
+    reactive_detection=0.0,
+    reactive_delay=0.0,
 ):
     """One replicate. Per-species arrays are indexed by ``species[node]``; rates are per day
     (``death_rate``: background deaths per animal-day, 0 = closed population); latent/infectious
@@ -238,6 +242,11 @@ def seir_kernel(
 
     ``window_start`` (day) opens the window over which infections and susceptible days are
     tallied per species (the simulated force of infection after a burn-in).
+
+    Reactive vaccination: rounds whose ``vacc_times`` entry is ``inf`` wait for a detected
+    case. Each animal of species ``reactive_species`` that turns infectious is detected (seen
+    sick or found dead) with probability ``reactive_detection`` (a keyed draw, stream 6); the
+    first detection schedules every waiting round ``reactive_delay`` days later.
 
     Returns the arrays of :class:`KernelResult`, in its order. The event heap has a fixed
     capacity (enough without demography; births add events without bound): a run that would
@@ -257,7 +266,8 @@ def seir_kernel(
         out = _run(
             indptr, indices, rates, species, latent_mean, latent_shape, inf_mean, inf_shape,
             case_fatality, external_rate, death_rate, state0, index_cases, horizon, vacc_times,
-            vacc_species, vacc_counts, seed, cap, window_start,
+            vacc_species, vacc_counts, seed, cap, window_start, reactive_species,
+            reactive_detection, reactive_delay,
         )  # fmt: skip
         if out[0]:
             return out[1:]
@@ -286,6 +296,9 @@ def _run(
     seed,
     cap,
     window_start,
+    reactive_species,
+    reactive_detection,
+    reactive_delay,
 ):
     """:func:`seir_kernel` with an event heap of ``cap`` events: (False, ...) if it would
     overflow, else (True, the arrays of :class:`KernelResult`). The hot paths (infection, onset
@@ -316,8 +329,9 @@ def _run(
     by_origin = np.zeros((k, k), np.int64)
     window_infected = np.zeros(k, np.int64)  # infections from window_start on
     susceptible_days = np.zeros(k)  # days animals spent susceptible from window_start on
+    detection_day = np.full(1, np.inf)  # first detected case (reactive vaccination)
     rec = (t_exposed, t_death, t_vacc, t_removed, infector, origin0, tallies, first_case,
-           by_source, by_origin, window_infected, susceptible_days)  # fmt: skip
+           by_source, by_origin, window_infected, susceptible_days, detection_day)  # fmt: skip
     demography = k > 0 and death_rate.max() > 0.0
     rev = _reverse_arcs(indptr, indices) if demography else (
         np.zeros(n + 1, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)
@@ -332,7 +346,8 @@ def _run(
     ht, hn, hk = np.empty(cap), np.empty(cap, np.int64), np.empty(cap, np.int8)
     size = 0
     for r in range(vacc_times.size):
-        size = _heap_push(ht, hn, hk, size, vacc_times[r], r, EV_VACCINATE)
+        if np.isfinite(vacc_times[r]):
+            size = _heap_push(ht, hn, hk, size, vacc_times[r], r, EV_VACCINATE)
     for i in index_cases:
         if state[i] == S:
             pending[i], src[i] = 0.0, INDEX_CASE
@@ -393,6 +408,12 @@ def _run(
             stop = min(t_end, t_bd[node])
             own_t[node], t_stop[node] = t_end, stop
             size = _heap_push(ht, hn, hk, size, t_end, node, EV_END)
+            if (sp == reactive_species and not np.isfinite(detection_day[0])
+                    and _uniform(seed, 6, me, 0) < reactive_detection):
+                detection_day[0] = t
+                for r in range(vacc_times.size):
+                    if not np.isfinite(vacc_times[r]) and t + reactive_delay <= horizon:
+                        size = _heap_push(ht, hn, hk, size, t + reactive_delay, r, EV_VACCINATE)
             for a in range(indptr[node], indptr[node + 1]):
                 j = indices[a]
                 rate = rates[a]
@@ -442,7 +463,9 @@ class KernelResult(NamedTuple):
     ``by_source`` (target x source species; column k = OUTSIDE, k + 1 = INDEX_CASE),
     ``by_origin`` (target x origin species), ``window_infected`` and ``susceptible_days``
     (infections and days spent susceptible from ``window_start`` to the horizon: their ratio
-    is the simulated force of infection). ``state``: each node's animal at the horizon."""
+    is the simulated force of infection). ``detection_day``: one value, the day of the first
+    detected case (``inf``: none, or no reactive vaccination). ``state``: each node's animal
+    at the horizon."""
 
     t_exposed: np.ndarray
     t_death: np.ndarray
@@ -456,6 +479,7 @@ class KernelResult(NamedTuple):
     by_origin: np.ndarray
     window_infected: np.ndarray
     susceptible_days: np.ndarray
+    detection_day: np.ndarray
     state: np.ndarray
 
 

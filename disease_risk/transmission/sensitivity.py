@@ -44,6 +44,7 @@ from SALib.sample import morris as morris_sample
 from disease_risk.figures import pyplot, save_png
 from disease_risk.seeds import stream_rng, stream_seed
 from disease_risk.tables import (
+    REACTIVE_DETECTION,
     SENSITIVITY_COLUMNS,
     contact_rate_factor_column,
     outside_infection_column,
@@ -126,6 +127,20 @@ def assumption_ranges(
                 _assumption(
                     f"annual_survival_{species}", "survival", spec, block.get("source", ""),
                     _label("annual_survival", species),
+                )
+            )  # fmt: skip
+    watched = {
+        spec["reactive_vaccination"]["detect"]: spec["reactive_vaccination"]
+        for spec in (settings.get("scenarios") or {}).values()
+        if spec and spec.get("reactive_vaccination")
+    }
+    for species, reactive in list(watched.items())[:1]:  # one name: every such scenario uses it
+        spec = reactive["detection_probability"]
+        if _range(spec) is not None:
+            out.append(
+                _assumption(
+                    REACTIVE_DETECTION, "detection", spec, "",
+                    f"chance a {species.replace('_', ' ')} case is detected",
                 )
             )  # fmt: skip
     for rule in network_config.get("contact_rules") or []:

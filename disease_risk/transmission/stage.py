@@ -36,6 +36,7 @@ from disease_risk.transmission.scenarios import (
     run_scenario,
     scenario_setup,
 )
+from disease_risk.transmission.seir import DAYS_PER_YEAR
 from disease_risk.transmission.summary import (
     plot_outbreak_sizes,
     plot_target_risk,
@@ -43,14 +44,17 @@ from disease_risk.transmission.summary import (
 )
 
 log = logging.getLogger(__name__)
+DEFAULT_LONG_HORIZON = {"years": 20, "replicates": 200}  # as the config schema's description
 
 
 def contact_network(
     inputs: Mapping[str, Any], outputs: Mapping[str, Any], params: Mapping[str, Any]
 ) -> None:
-    """Rule ``contact_network``: inputs network (its location table is read from it); outputs
-    nodes, arcs, summary; params seed."""
-    network = network_from_config(inputs["network"], params["seed"])
+    """Rule ``contact_network``: inputs network (its location table is read from it), species
+    (the registry, for field data formats); outputs nodes, arcs, summary; params seed."""
+    network = network_from_config(
+        inputs["network"], params["seed"], load_species_registry(inputs["species"])
+    )
     write_network(network, outputs["nodes"], outputs["arcs"])
     write_table(network_summary(network), outputs["summary"])
     log.info("contact network: %d animals, %d arcs", len(network.nodes), len(network.arcs))
@@ -114,7 +118,9 @@ def transmission_scenario(
     inputs: Mapping[str, Any], outputs: Mapping[str, Any], params: Mapping[str, Any]
 ) -> pd.DataFrame:
     """Rule ``transmission_scenario``: inputs nodes, arcs, network_config, posterior (the
-    calibration's parameter sets); output replicates; params settings, seed, scenario."""
+    calibration's parameter sets); outputs replicates, long_horizon (the same scenario over
+    ``long_horizon.years`` with its first ``long_horizon.replicates`` replicates); params
+    settings, seed, scenario."""
     settings, scenario = params["settings"], params["scenario"]
     if scenario not in settings["scenarios"]:
         raise ValueError(
@@ -129,30 +135,42 @@ def transmission_scenario(
         params["seed"],
     )
     posterior = CalibrationPosterior.from_table(read_table(inputs["posterior"]))
-    start = time.perf_counter()
-    table = run_scenario(
-        network, settings, scenario, posterior, params["seed"], network_config=network_config
-    )
-    log.info(
-        "scenario %s: %d replicates on %d nodes in %.1f s",
-        scenario,
-        len(table),
-        len(network.nodes),
-        time.perf_counter() - start,
-    )
-    Path(outputs["replicates"]).parent.mkdir(parents=True, exist_ok=True)
-    table.to_parquet(outputs["replicates"], index=False)
-    return table
+    long = settings.get("long_horizon") or DEFAULT_LONG_HORIZON
+    runs = {
+        "replicates": (settings, None),
+        "long_horizon": (
+            {**settings, "horizon_days": float(long["years"]) * DAYS_PER_YEAR},
+            int(long["replicates"]),
+        ),
+    }
+    tables = {}
+    for output, (run_settings, replicates) in runs.items():
+        start = time.perf_counter()
+        tables[output] = run_scenario(
+            network, run_settings, scenario, posterior, params["seed"], replicates,
+            network_config,
+        )  # fmt: skip
+        log.info(
+            "scenario %s: %d replicates over %.0f days on %d nodes in %.1f s",
+            scenario, len(tables[output]), run_settings["horizon_days"], len(network.nodes),
+            time.perf_counter() - start,
+        )  # fmt: skip
+        Path(outputs[output]).parent.mkdir(parents=True, exist_ok=True)
+        tables[output].to_parquet(outputs[output], index=False)
+    return tables["replicates"]
 
 
 def transmission_summary(
     inputs: Mapping[str, Any], outputs: Mapping[str, Any], params: Mapping[str, Any]
 ) -> pd.DataFrame:
-    """Rule ``transmission_summary``: inputs replicates (every scenario, in order), species
-    (the registry, for labels); outputs summary, sizes, targets; params targets (species)."""
+    """Rule ``transmission_summary``: inputs replicates and long_horizon (every scenario, in
+    order), species (the registry, for labels); outputs summary, long_horizon (the summary of
+    the long runs), sizes, targets; params targets (species)."""
     replicates = pd.concat([pd.read_parquet(f) for f in inputs["replicates"]], ignore_index=True)
     summary = summarise(replicates)
     write_table(summary, outputs["summary"])
+    long = pd.concat([pd.read_parquet(f) for f in inputs["long_horizon"]], ignore_index=True)
+    write_table(summarise(long), outputs["long_horizon"])
     names = load_species_registry(inputs["species"]).labels()
     plot_outbreak_sizes(replicates, outputs["sizes"], names)
     plot_target_risk(summary, outputs["targets"], list(params["targets"]), names)
@@ -213,6 +231,7 @@ def sensitivity(
     values = sa.evaluate_in_processes(problem, design, evaluate, seed, int(params["threads"]))
     log.info("sensitivity: %.1f s", time.perf_counter() - start)
     populations = sa.population_assumptions(network_config, section.get("population_factor"))
+    registry = load_species_registry(inputs["species"])
     held = {a.name: (a.low + a.high) / 2 for a in assumptions}
     population_runs = int(section.get("population_replicates", evaluate.replicates))
 
@@ -220,7 +239,8 @@ def sensitivity(
         assumption, factor = end
         species = assumption.name.removeprefix("population_factor_")
         scaled = sa.scaled_population(network_config, species, factor)
-        scaled_plans = scenario_plans(network_from_settings(scaled, seed), settings, scaled, seed)
+        scaled_network = network_from_settings(scaled, seed, registry)
+        scaled_plans = scenario_plans(scaled_network, settings, scaled, seed)
         outputs = sa.ScenarioOutputs(scaled_plans, params["baseline"], targets, population_runs)
         return outputs(held, sa.point_rng(seed, 0))
 

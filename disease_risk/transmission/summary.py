@@ -23,8 +23,9 @@ from disease_risk.tables import FLOAT_FORMAT, TRANSMISSION_SUMMARY_COLUMNS
 Z95 = 1.959964  # standard normal 97.5% quantile
 
 
-def quantile_with_mcse(x: np.ndarray, q: float) -> tuple[float, float]:
-    """Sample quantile and its Monte Carlo standard error from the order-statistic interval."""
+def quantile_with_mcse(x: np.ndarray, q: float, method: str = "linear") -> tuple[float, float]:
+    """Sample quantile (numpy ``method``) and its Monte Carlo standard error from the
+    order-statistic interval."""
     x = np.sort(np.asarray(x, float))
     n = x.size
     if n == 0:
@@ -32,7 +33,14 @@ def quantile_with_mcse(x: np.ndarray, q: float) -> tuple[float, float]:
     half = Z95 * np.sqrt(n * q * (1 - q))
     lo = int(np.clip(np.floor(n * q - half), 0, n - 1))
     hi = int(np.clip(np.ceil(n * q + half), 0, n - 1))
-    return float(np.quantile(x, q)), float((x[hi] - x[lo]) / (2 * Z95))
+    return float(np.quantile(x, q, method=method)), float((x[hi] - x[lo]) / (2 * Z95))
+
+
+def upper_count(x: np.ndarray) -> tuple[float, float]:
+    """The 97.5% quantile of a count as a count: the smallest value that at most 2.5% of runs
+    exceed (so a loss of k animals or more has a chance above 2.5% exactly when this is at
+    least k: the consequence word and the loss table agree), with its Monte Carlo error."""
+    return quantile_with_mcse(x, 0.975, method="inverted_cdf")
 
 
 def group_labels(replicates: pd.DataFrame) -> list[str]:
@@ -41,7 +49,7 @@ def group_labels(replicates: pd.DataFrame) -> list[str]:
 
 
 def summarise(replicates: pd.DataFrame) -> pd.DataFrame:
-    """One row per scenario and species (hi95 = 97.5% quantile, upper end of the central 95%).
+    """One row per scenario and species (hi95 of counts: :func:`upper_count`).
 
     Floats are rounded to the tables' 6 significant digits, so the table in memory equals the
     table read back from its TSV.
@@ -73,9 +81,9 @@ def _summary_values(reps: pd.DataFrame, label: str) -> list:
         int(reps[f"population_{label}"].iloc[0]),
         p_inf.estimate, p_inf.mcse, p_inf.lo95, p_inf.hi95,
         *quantile_with_mcse(infected, 0.5),
-        *quantile_with_mcse(infected, 0.975),
+        *upper_count(infected),
         *quantile_with_mcse(deaths, 0.5),
-        *quantile_with_mcse(deaths, 0.975),
+        *upper_count(deaths),
         p_death.estimate, p_death.mcse, p_death.lo95, p_death.hi95,
         *quantile_with_mcse(first, 0.5),
         *quantile_with_mcse(_values(reps, f"background_deaths_{label}"), 0.5),

@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from disease_risk.intake.registry import load_species_registry
 from disease_risk.tables import outside_infection_column, p_transmission_column
 from disease_risk.transmission import calibration as cal
 from disease_risk.transmission import scenarios
@@ -39,7 +40,9 @@ def test_rule_rates_rebuild_the_network_rates(tmp_path):
     from conftest import CONFIG_DIR
 
     config = load_network_config(CONFIG_DIR / "network.yaml")
-    network = network_from_config(CONFIG_DIR / "network.yaml", 7)
+    network = network_from_config(
+        CONFIG_DIR / "network.yaml", 7, load_species_registry(CONFIG_DIR / "species.yaml")
+    )
     p = np.array([transmission_probability(r) for r in config["contact_rules"]])
     for net in (
         network,

@@ -242,8 +242,11 @@ def test_release_adds_linked_group(located):
 
 
 def test_example_config_builds(repo_root, monkeypatch):
+    from disease_risk.intake.registry import load_species_registry
+
     monkeypatch.chdir(repo_root)
-    network = nf.network_from_config("config/network.yaml", 1)
+    registry = load_species_registry("config/species.yaml")
+    network = nf.network_from_config("config/network.yaml", 1, registry)
     table = network.nodes
     real = table[table["origin"] == "location_table"]
     assert len(real) == 6 and "PPO_F01" in set(table["node"])

@@ -29,7 +29,8 @@ from disease_risk.risk.stage import risk_tables
 from disease_risk.tables import read_table, write_table
 
 REPO = REPO_ROOT
-RISK_OUTPUTS = ("hazards", "risk_estimation", "risk_management", "conclusions")
+RISK_OUTPUTS = ("hazards", "risk_estimation", "risk_management", "risk_management_long_horizon",
+                "losses", "conclusions")
 
 
 def report_data(unreliable: bool = False, risk_config: dict | None = None
@@ -69,7 +70,8 @@ def write_synthetic_run(root: Path, unreliable: bool = False) -> dict:
         {**risk_files, "workbook": root / "results/risk/dra_tables.xlsx",
          "assumptions": root / "results/risk/assumptions_register_risk_stage.tsv",
          "surveillance": root / "results/risk/surveillance_plan.tsv"},
-        {"risk": synth.risk_config(), "scenarios": list(synth.SCENARIOS), "threads": 1},
+        {"risk": synth.risk_config(), "scenarios": list(synth.SCENARIOS), "threads": 1,
+         "horizon_years": 3, "long_horizon_years": 20},
     )
     record = provenance_paths(root / "results/provenance")
     provenance({"files": [REPO / "config/hazards.yaml"]}, record,
@@ -77,6 +79,8 @@ def write_synthetic_run(root: Path, unreliable: bool = False) -> dict:
     return {
         **inputs, "hazards": risk_files["hazards"], "estimation": risk_files["risk_estimation"],
         "management": risk_files["risk_management"], "conclusions": risk_files["conclusions"],
+        "management_long_horizon": risk_files["risk_management_long_horizon"],
+        "losses": risk_files["losses"],
         "species": synth.species_file(), "provenance": list(record.values()),
         "dra": REPO / "config/dra.yaml", "hazard_list": REPO / "config/hazards.yaml",
         "surveillance": root / "results/risk/surveillance_plan.tsv",

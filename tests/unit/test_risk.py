@@ -581,9 +581,10 @@ def test_risk_tables_entry_point_writes_every_output(tmp_path, settings):
     paths = synth.write_upstream(tmp_path)
     inputs = {**paths, "hazards": synth.REPO_ROOT / "config/hazards.yaml"}
     params = {"risk": synth.risk_config(), "scenarios": list(synth.SCENARIOS), "threads": 1,
-              "title": "DRA", "simulated": ["config/samples/SIMULATED_dogs.csv"]}
-    names = ("hazards", "risk_estimation", "risk_management", "conclusions", "assumptions",
-             "surveillance")
+              "title": "DRA", "simulated": ["config/samples/SIMULATED_dogs.csv"],
+              "horizon_years": 3, "long_horizon_years": 20}
+    names = ("hazards", "risk_estimation", "risk_management", "risk_management_long_horizon",
+             "losses", "conclusions", "assumptions", "surveillance")
     for run in ("a", "b"):
         outputs = {name: tmp_path / run / f"{name}.tsv" for name in names}
         outputs["workbook"] = tmp_path / run / "dra_tables.xlsx"
@@ -598,7 +599,9 @@ def test_risk_tables_entry_point_writes_every_output(tmp_path, settings):
     assert back["best_scenario"].fillna("").tolist() == expected["best_scenario"].tolist()
     sheets = pd.read_excel(tmp_path / "a" / "dra_tables.xlsx", sheet_name=None)
     assert list(sheets) == ["read_me", "hazards", "risk_estimation", "risk_management",
-                            "surveillance_plan", "assumptions_register"]
+                            "risk_management_long_term", "losses", "surveillance_plan",
+                            "assumptions_register"]
+    assert set(tables["losses"]["horizon_years"]) == {3, 20}
     warning = sheets["read_me"].set_index("item").loc["WARNING", "text"]
     assert "SIMULATED" in warning and "SIMULATED_dogs.csv" in warning
 
@@ -652,3 +655,70 @@ def test_workbook_never_holds_a_formula(tmp_path):
     cells = [c for row in sheet.iter_rows() for c in row]
     assert not [c.coordinate for c in cells if c.data_type == "f"]
     assert [sheet.cell(r, 1).value for r in (2, 3, 4)] == table["hazard"].tolist()
+
+
+def test_loss_chances_count_replicates_at_or_above_each_consequence_level():
+    """P(lose >= k): k = ceil(share x population), at least 1; exact counts on a hand table."""
+    from disease_risk.risk.losses import animals_at, loss_chances
+
+    assert animals_at(0.005, 120) == 1 and animals_at(0.02, 120) == 3
+    assert animals_at(0.1, 120) == 12 and animals_at(0.1, 10) == 1 and animals_at(0.2, 10) == 2
+    deaths = np.array([0, 0, 1, 2, 3, 3, 5, 12, 13, 0])
+    table = pd.DataFrame({"replicate": range(10), "parameter_set": np.arange(10) // 2,
+                          "deaths_amur_leopard": deaths, "population_amur_leopard": 120})
+    out = loss_chances({"baseline": table}, ["amur_leopard", "amur_tiger"],
+                       {"low": 0.005, "moderate": 0.02, "high": 0.1}, 3.0)
+    assert out["animals"].tolist() == [1, 3, 12]
+    assert out["p_lose_at_least"].tolist() == [0.7, 0.5, 0.2]
+    assert (out["p_lose_lo95"] <= out["p_lose_at_least"]).all()
+    assert (out["p_lose_hi95"] >= out["p_lose_at_least"]).all()
+    assert set(out["target_species"]) == {"amur_leopard"}  # no tiger columns: no rows
+
+
+def test_option_cost_is_doses_times_cost_per_dose_and_per_death_averted(settings):
+    from dataclasses import replace
+
+    from disease_risk.risk.management import mean_cost
+
+    reps = {s: synth.replicates(s) for s in synth.SCENARIOS}
+    priced = replace(settings, dose_costs={"domestic_dog": 10.0, "amur_leopard": 2000.0},
+                     currency="USD")
+    table = build_risk_management(synth.transmission_summary(), priced, replicates=reps)
+    for row in table.itertuples():
+        species, doses = synth.DOSES.get(row.scenario, ("", 0))
+        price = {"domestic_dog": 10.0, "amur_leopard": 2000.0}.get(species, 0.0)
+        assert row.cost_mean == pytest.approx(doses * price)
+        if row.change_deaths_mean < 0:
+            assert row.cost_per_death_averted == pytest.approx(
+                row.cost_mean / -row.change_deaths_mean)
+        else:
+            assert np.isnan(row.cost_per_death_averted)
+    assert np.isnan(mean_cost(reps, "dog_vaccination_70", {}))  # no costs configured
+    unpriced = {"amur_leopard": 2000.0}
+    dog_option = next(s for s, (sp, _) in synth.DOSES.items() if sp == "domestic_dog")
+    assert np.isnan(mean_cost(reps, dog_option, unpriced))  # a vaccinated species lacks a cost
+
+
+def test_consequence_word_agrees_with_the_chance_of_losing_its_animals():
+    """The consequence word of the deaths' upper count (the summary's ``deaths_hi95``) is the
+    highest word whose animals are lost with a chance above 2.5% in the loss table: checked on
+    random death counts and population sizes, boundaries included."""
+    from disease_risk.risk.losses import loss_chances
+    from disease_risk.risk.scales import consequence_word
+    from disease_risk.transmission.summary import upper_count
+
+    thresholds = {"low": 0.005, "moderate": 0.02, "high": 0.1}
+    rng = np.random.default_rng(4)
+    for case in range(300):
+        n, population = int(rng.integers(20, 400)), int(rng.integers(5, 200))
+        deaths = rng.poisson(rng.uniform(0, 0.08) * population, n)
+        if case % 3 == 0:  # exactly 2.5% of runs at one count: the boundary
+            n = 40
+            deaths = np.r_[np.zeros(39, int), [int(rng.integers(1, 20))]]
+        table = pd.DataFrame({"deaths_amur_leopard": deaths,
+                              "population_amur_leopard": population})
+        chances = loss_chances({"s": table}, ["amur_leopard"], thresholds, 3.0)
+        above = chances[chances["p_lose_at_least"] > 0.025]["consequence"].tolist()
+        expected = above[-1] if above else "negligible"
+        word = consequence_word(upper_count(deaths)[0] / population, thresholds)
+        assert word == expected, (case, population, sorted(deaths)[-3:])

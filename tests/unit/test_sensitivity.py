@@ -212,7 +212,9 @@ def test_example_config_assumptions():
     transmission = yaml.safe_load((CONFIG / "config.yaml").read_text())["transmission"]
     network = yaml.safe_load((CONFIG / "network.yaml").read_text())
     names = [a.name for a in sens.assumption_ranges(transmission, network)]
-    assert len(names) == len(set(names)) == 38 + 7 + 7  # disease, survival, p_transmission
+    # disease, survival, detection of a case (reactive vaccination), p_transmission
+    assert len(names) == len(set(names)) == 38 + 7 + 1 + 7
+    assert "reactive_detection_probability" in names
     for fixed in ("annual_survival_amur_tiger", "outside_infection_amur_leopard",
                   "susceptibility_domestic_dog", "p_transmission_scavenging_kills"):  # fmt: skip
         assert fixed not in names

@@ -314,6 +314,76 @@ def test_yearly_vaccination_rounds_protect_from_then_on():
         ).sum()
 
 
+def reactive_kernel(net, watched, detection, delay, count, seed, spillover=(0.0, 2.0)):
+    """:func:`tiny_kernel`'s set-up without latent period (infectious on infection) and with
+    one waiting round of ``count`` leopards (day ``inf``) that the first detected case of
+    species code ``watched`` schedules ``delay`` days later."""
+    leo = net.species_names.index("amur_leopard")
+    return seir.simulate(
+        net.indptr, net.indices, net.base_rate * 5, net.species, np.zeros(2),
+        np.ones(2, np.int64), np.full(2, 14.0), np.ones(2, np.int64), np.zeros(2),
+        np.asarray(spillover, float), np.zeros(2), np.zeros(net.n, np.int8),
+        np.zeros(0, np.int64), 1000.0, np.array([np.inf]), np.array([leo]),
+        np.array([count]), seed, 0.0, watched, detection, delay,
+    )  # fmt: skip
+
+
+def test_reactive_vaccination_follows_the_first_detected_case_exactly():
+    net = compile_network(tiny_network())
+    leo = net.species_names.index("amur_leopard")
+    for rep in range(20):
+        out = reactive_kernel(net, leo, 1.0, 30.0, 8, rep)
+        onsets = out.t_exposed[net.species == leo]  # infectious at once: no latent period
+        vaccinated = np.isfinite(out.t_vacc)
+        if not np.isfinite(onsets).any():
+            assert not vaccinated.any() and not np.isfinite(out.detection_day[0])
+            continue
+        assert out.detection_day[0] == onsets.min()  # detection certain: the first case
+        assert vaccinated.sum() == 8 and (net.species[vaccinated] == leo).all()
+        assert (out.t_vacc[vaccinated] == out.detection_day[0] + 30.0).all()
+    never = reactive_kernel(net, leo, 0.0, 30.0, 8, 1)
+    assert not np.isfinite(never.t_vacc).any() and not np.isfinite(never.detection_day[0])
+
+
+def test_reactive_detection_chance_matches_its_probability():
+    """Isolated leopards, each infected from outside and turning infectious once: the round is
+    triggered unless every case goes undetected, P = 1 - E[(1 - p)^cases]; with one leopard
+    infected for sure (high spillover) that is p itself."""
+    graph = nx.DiGraph()
+    graph.add_node("leo", species="amur_leopard")
+    graph.add_node("dog", species="domestic_dog")
+    net = compile_network(graph)
+    leo = net.species_names.index("amur_leopard")
+    spill = np.zeros(2)
+    spill[leo] = 1000.0
+    p, runs = 0.3, 2000
+    detected = sum(
+        np.isfinite(reactive_kernel(net, leo, p, 10.0, 1, seed, spill).detection_day[0])
+        for seed in range(runs)
+    )
+    assert stats.binomtest(int(detected), runs, p).pvalue > ALPHA
+    assert stats.binomtest(int(detected), runs, 0.35).pvalue < ALPHA  # tolerance excludes 0.35
+
+
+def test_reactive_vaccination_scenario_draws_detection_and_lowers_infection():
+    graph = ContactNetwork.from_graph(tiny_network())
+    reactive = {"detect": "domestic_dog", "detection_probability": {"low": 0.8, "high": 1.0},
+                "delay_days": 7, "vaccinate": {"domestic_dog": 200}}
+    base = scenarios.run_scenario(graph, settings(), "baseline", None, seed=1)
+    react = scenarios.run_scenario(
+        graph, settings(reactive_vaccination=reactive), "s", None, seed=1
+    )
+    probability = react[scenarios.REACTIVE_DETECTION]
+    assert probability.between(0.8, 1.0).all() and probability.nunique() > 1
+    # the same parameter draws as the baseline (the detection chance is drawn last)
+    assert (react["case_fatality_domestic_dog"] == base["case_fatality_domestic_dog"]).all()
+    detected = react["detection_day"].notna()
+    assert (react.loc[detected, "vaccinated_domestic_dog"] > 0).all()
+    assert (react.loc[~detected, "vaccinated_domestic_dog"] == 0).all()
+    assert react["infected_domestic_dog"].sum() < base["infected_domestic_dog"].sum()
+    assert (react["infected_domestic_dog"] <= base["infected_domestic_dog"]).mean() > 0.8
+
+
 def test_scenario_coverage_and_full_dog_vaccination():
     graph = ContactNetwork.from_graph(tiny_network())
     half = scenarios.run_scenario(
@@ -487,12 +557,13 @@ def test_summary_stage_writes_table_and_labels_targets_by_common_name(tmp_path, 
         scenarios.run_scenario(graph, plan, name, None, seed=3, replicates=12).to_parquet(files[-1])
     outputs = {
         "summary": tmp_path / "summary.tsv",
+        "long_horizon": tmp_path / "summary_long.tsv",
         "sizes": tmp_path / "sizes.png",
         "targets": tmp_path / "targets.png",
     }
     species_file = repo_root / "config/species.yaml"
     table = transmission_summary(
-        {"replicates": files, "species": species_file},
+        {"replicates": files, "long_horizon": files[:1], "species": species_file},
         outputs,
         {"targets": ["amur_leopard", "amur_tiger"], "threads": 1},
     )
@@ -501,6 +572,8 @@ def test_summary_stage_writes_table_and_labels_targets_by_common_name(tmp_path, 
     read_back = read_table(outputs["summary"], text_columns=["scenario", "species"])
     pd.testing.assert_frame_equal(read_back.astype(table.dtypes.to_dict()), table)
     assert set(table["scenario"]) == {"baseline", "s"}
+    long = read_table(outputs["long_horizon"], text_columns=["scenario", "species"])
+    assert set(long["scenario"]) == {"baseline"}
     assert outputs["sizes"].stat().st_size > 1000 and outputs["targets"].stat().st_size > 1000
     names = load_species_registry(species_file).labels()
     assert species_label("amur_leopard", names) == "Far Eastern (Amur) leopard"

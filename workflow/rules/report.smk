@@ -32,6 +32,8 @@ rule report_html:
         hazards=rules.risk_tables.output.hazards,
         estimation=rules.risk_tables.output.risk_estimation,
         management=rules.risk_tables.output.risk_management,
+        management_long_horizon=rules.risk_tables.output.risk_management_long_horizon,
+        losses=rules.risk_tables.output.losses,
         conclusions=rules.risk_tables.output.conclusions,
         assumptions=rules.risk_tables.output.assumptions,
         surveillance=rules.risk_tables.output.surveillance,

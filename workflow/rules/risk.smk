@@ -25,10 +25,14 @@ rule risk_tables:
         foi=rules.force_of_infection.output.table,
         diagnostics=rules.serology_diagnostics.output.table,
         transmission=rules.transmission_summary.output.summary,
+        long_horizon=rules.transmission_summary.output.long_horizon,
         network=rules.contact_network.output.summary,
         sensitivity=rules.sensitivity.output.indices,
         calibration=rules.calibration.output.parameters,
         replicates=expand(rules.transmission_scenario.output.replicates, scenario=RISK_SCENARIOS),
+        long_replicates=expand(
+            rules.transmission_scenario.output.long_horizon, scenario=RISK_SCENARIOS
+        ),
     output:
         hazards=report(
             "results/risk/hazards.tsv",
@@ -43,6 +47,16 @@ rule risk_tables:
         risk_management=report(
             "results/risk/risk_management.tsv",
             caption="../report/risk_management.rst",
+            category="Disease Risk Assessment",
+        ),
+        risk_management_long_horizon=report(
+            "results/risk/risk_management_long_horizon.tsv",
+            caption="../report/risk_management_long_horizon.rst",
+            category="Disease Risk Assessment",
+        ),
+        losses=report(
+            "results/risk/losses.tsv",
+            caption="../report/risk_losses.rst",
             category="Disease Risk Assessment",
         ),
         conclusions=report(
@@ -66,6 +80,8 @@ rule risk_tables:
         scenarios=RISK_SCENARIOS,
         compared_with=COMPARED_WITH,
         not_options=NOT_OPTIONS,
+        horizon_years=round(config["transmission"]["horizon_days"] / 365.25, 1),
+        long_horizon_years=config["transmission"].get("long_horizon", {"years": 20})["years"],
         title=config.get("report", {}).get("title", "Disease Risk Assessment"),
         simulated=SIMULATED_INPUTS,
     log:

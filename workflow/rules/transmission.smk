@@ -2,6 +2,8 @@
 # in disease_risk/transmission/stage.py.
 import yaml
 
+from disease_risk.intake.camtrap_dp import package_files as camtrap_dp_files
+
 
 TX = config.get("transmission", {})
 SCENARIOS = sorted(TX.get("scenarios", {}))
@@ -9,13 +11,12 @@ SCENARIOS = sorted(TX.get("scenarios", {}))
 TARGETS = config.get("risk", {}).get("targets", [])
 
 
-# The optional real location table named in the network config is an input when set.
+# The optional real location table named in the network config is an input when set (a
+# Camtrap DP package by its files).
 with open(config["network_file"], encoding="utf-8") as _network_handle:
-    NETWORK_LOCATIONS = [
-        path
-        for path in [(yaml.safe_load(_network_handle) or {}).get("locations_file")]
-        if path
-    ]
+    NETWORK_LOCATIONS = camtrap_dp_files(
+        (yaml.safe_load(_network_handle) or {}).get("locations_file")
+    )
 
 
 wildcard_constraints:
@@ -28,6 +29,7 @@ rule contact_network:
     input:
         network=config["network_file"],
         locations=NETWORK_LOCATIONS,
+        species=config["species_file"],
     output:
         nodes="results/network/nodes.parquet",
         arcs="results/network/arcs.parquet",
@@ -95,7 +97,9 @@ rule calibration:
             category="Transmission",
         ),
     params:
-        settings={key: value for key, value in TX.items() if key != "scenarios"},
+        settings={
+            key: value for key, value in TX.items() if key not in ("scenarios", "long_horizon")
+        },
         calibration=config.get("calibration", {}),
         seed=config["seed"],
     log:
@@ -118,6 +122,7 @@ rule transmission_scenario:
         posterior=rules.calibration.output.posterior,
     output:
         replicates="results/transmission/{scenario}/replicates.parquet",
+        long_horizon="results/transmission/{scenario}/long_horizon.parquet",
     params:
         # Shared settings plus this scenario's own entry only: changing one scenario reruns
         # that scenario's job, not the others.
@@ -142,11 +147,19 @@ rule transmission_summary:
         "../envs/disease_risk.yaml"
     input:
         replicates=expand(rules.transmission_scenario.output.replicates, scenario=SCENARIOS),
+        long_horizon=expand(
+            rules.transmission_scenario.output.long_horizon, scenario=SCENARIOS
+        ),
         species=config["species_file"],
     output:
         summary=report(
             "results/transmission/summary.tsv",
             caption="../report/transmission_summary.rst",
+            category="Transmission",
+        ),
+        long_horizon=report(
+            "results/transmission/summary_long_horizon.tsv",
+            caption="../report/transmission_summary_long_horizon.rst",
             category="Transmission",
         ),
         sizes=report(
