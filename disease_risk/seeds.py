@@ -33,6 +33,7 @@ STREAMS: dict[str, str] = {
     "transmission/sensitivity": "Morris design, model runs at its points and bootstrap of the "
     "sensitivity indices",
     "examples/camera_traps": "unidentified visitors of the SIMULATED example camera traps",
+    "examples/smart_patrols": "what rangers record on the SIMULATED example SMART patrols",
 }
 
 

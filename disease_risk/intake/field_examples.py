@@ -140,3 +140,57 @@ def write_camtrap_example(
         (out / name).write_text(text, encoding="utf-8")
         paths.append(out / name)
     return paths
+
+
+# SMART patrols: (category key, species item or "", chance per patrol day) of what rangers
+# record. Carcasses and sick animals feed passive surveillance, dogs the dog sightings; track
+# counts are recorded but carry nothing for CDV (listed as unmapped by the category map).
+PATROL_RECORDS = (
+    ("animals.carcass.", "nyctereutesprocyonoides", 0.10),
+    ("animals.carcass.", "melesleucurus", 0.05),
+    ("animals.sickanimal.", "nyctereutesprocyonoides", 0.06),
+    ("animals.sickanimal.", "vulpesvulpes", 0.03),
+    ("animals.feraldomesticdog.", "", 0.35),
+    ("animals.tracks.", "pantherapardusorientalis", 0.50),
+)
+SMART_NAMESPACE = "http://www.smartconservationsoftware.org/xml/1.3/patrol"
+
+
+def smart_patrol_example(
+    patrol_id: str, month: int, area: tuple[float, float, float, float], seed: int = DEFAULT_SEED
+) -> str:
+    """One SIMULATED SMART patrol export (XML, patrol namespace 1.3): eight patrol days in
+    ``month`` of 2025 with waypoints in ``area`` (south, west, north, east) and the records of
+    :data:`PATROL_RECORDS` drawn at their daily chances (stream ``examples/smart_patrols``)."""
+    from xml.sax.saxutils import quoteattr
+
+    rng = stream_rng(seed, "examples/smart_patrols", month)
+    south, west, north, east = area
+    days, n = [], 0
+    for day in range(1, 9):
+        points = []
+        for category, item, chance in PATROL_RECORDS:
+            if rng.random() >= chance:
+                continue
+            n += 1
+            y, x = rng.uniform(south, north), rng.uniform(west, east)
+            species = ("" if not item else
+                       f'<ns2:attributes attributeKey="species"><ns2:itemKey>{item}'
+                       "</ns2:itemKey></ns2:attributes>")
+            count = int(rng.integers(1, 4)) if "dog" in category else 1
+            points.append(
+                f'      <ns2:waypoints id="wp{n:03d}" x="{x:.5f}" y="{y:.5f}" '
+                f'time="{int(rng.integers(7, 18)):02d}:00:00"><ns2:groups>'
+                f"<ns2:observations categoryKey={quoteattr(category)}>{species}"
+                f'<ns2:attributes attributeKey="count"><ns2:dValue>{count}</ns2:dValue>'
+                "</ns2:attributes></ns2:observations></ns2:groups></ns2:waypoints>")
+        days.append(f'    <ns2:days date="2025-{month:02d}-{day:02d}" startTime="08:00:00" '
+                    'endTime="17:00:00">\n' + "\n".join(points) + "\n    </ns2:days>")
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<patrol xmlns:ns2="{SMART_NAMESPACE}" id="{patrol_id}" patrolType="ground" '
+        f'startDate="2025-{month:02d}-01" endDate="2025-{month:02d}-08" isArmed="false">\n'
+        f"  <ns2:comment>{SIMULATED}</ns2:comment>\n"
+        f'  <ns2:legs id="{patrol_id}-leg1">\n' + "\n".join(days) + "\n  </ns2:legs>\n"
+        "</patrol>\n"
+    )

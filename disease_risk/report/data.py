@@ -55,6 +55,7 @@ class ReportData:
     surveillance: pd.DataFrame | None = None
     management_long_horizon: pd.DataFrame | None = None
     losses: pd.DataFrame | None = None
+    passive_surveillance: pd.DataFrame | None = None
     names: SpeciesNames = field(default_factory=SpeciesNames)
     dra: Mapping[str, Any] = field(default_factory=dict)
     placeholder_hazards: frozenset[str] = frozenset()

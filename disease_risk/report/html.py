@@ -217,6 +217,7 @@ def _tables_html(
         "losses": dra.loss_chances(data.losses, data.names, settings.baseline_scenario),
         "assumptions": dra.assumptions_register(data.assumptions, settings.targets, data.names),
         "surveillance": _surveillance(data.surveillance, data.names),
+        "passive_surveillance": _passive(data.passive_surveillance, data.names),
         "monitoring": _records(data.dra, "implementation_and_review", "monitoring"),
         "triggers": _records(data.dra, "implementation_and_review", "triggers"),
         "communication": _records(data.dra, "risk_communication", "audiences"),
@@ -245,6 +246,23 @@ FULL_TABLES = {  # tables of numbers, one line a row (the others wrap their text
     "calibration_fit", "calibration_parameters", "sensitivity", "diagnostics",
     "prevalence_species", "prevalence_site", "prevalence_year", "checksums", "packages",
 }
+
+
+def _passive(found: pd.DataFrame | None, names: Any) -> pd.DataFrame | None:
+    """What ranger patrols found, in words: event, species, place, month, observations, animals
+    (None when the run has no patrol exports or they found nothing)."""
+    if found is None or found.empty:
+        return None
+    events = {"carcass": "carcass found", "sick_or_dead_animal": "sick or dead animal seen",
+              "sample_taken": "sample taken"}
+    species = found["species"].astype("string").fillna("")
+    return pd.DataFrame({
+        "found": found["event"].map(lambda e: events.get(e, str(e).replace("_", " "))),
+        "species": [names(s) if s else f"not identified ({i})" for s, i in
+                    zip(species, found["species_item"].astype("string").fillna(""), strict=True)],
+        "place (grid cell)": found["place"], "month": found["month"],
+        "records": found["observations"], "animals": found["animals"],
+    })
 
 
 def _surveillance(plan: pd.DataFrame | None, names: Any) -> pd.DataFrame | None:

@@ -36,7 +36,7 @@ RISK_TABLES = ("hazards", "estimation", "management")  # with conclusions: the r
 EVIDENCE_TABLES = (
     "prevalence", "foi", "diagnostics", "lineages", "network", "transmission",
     "calibration_fit", "calibration_parameters", "sensitivity", "assumptions", "surveillance",
-    "management_long_horizon", "losses",
+    "management_long_horizon", "losses", "passive_surveillance",
 )  # fmt: skip
 EXTRA_FIGURES = {  # figure name in the report -> rule input of an upstream PNG
     "tree": "tree",
@@ -71,7 +71,7 @@ def report_html(
     """Write the report (HTML, and PDF when ``outputs`` name one) and, as PNG, its own figures.
 
     ``inputs``: hazards, estimation, management, management_long_horizon, losses,
-    conclusions, assumptions (risk stage);
+    conclusions, assumptions (risk stage); passive_surveillance (ranger patrols);
     prevalence, foi, diagnostics, lineages, network, transmission, calibration_fit,
     calibration_parameters, sensitivity (tables); dra (``config/dra.yaml``), hazard_list
     (``config/hazards.yaml``: which ratings are placeholders); tree, outbreak_sizes,

@@ -71,11 +71,14 @@ def risk_tables(
     settings = RiskSettings.from_config(params["risk"])
     hazards = load_hazards(inputs["hazards"])
     read = {key: read_table(inputs[key], text_columns=TEXT_COLUMNS[key]) for key in TEXT_COLUMNS}
-    replicate_files = dict(zip(params["scenarios"], inputs["replicates"], strict=True))
-    replicates = read_replicates(replicate_files)
-    long_replicates = read_replicates(
-        dict(zip(params["scenarios"], inputs["long_replicates"], strict=True))
-    )
+    horizons = {  # management table -> (summary, replicates, years)
+        "risk_management": ("transmission", inputs["replicates"], params["horizon_years"]),
+        "risk_management_long_horizon": (
+            "long_horizon", inputs["long_replicates"], params["long_horizon_years"]),
+    }
+    runs = {name: read_replicates(dict(zip(params["scenarios"], files, strict=True)))
+            for name, (_, files, _) in horizons.items()}
+    replicates = runs["risk_management"]
     tables = {
         "hazards": build_hazards(hazards),
         "risk_estimation": build_risk_estimation(
@@ -89,28 +92,20 @@ def risk_tables(
             network_summary=read["network"],
             sensitivity=read["sensitivity"],
         ),
-        "risk_management": build_risk_management(
-            read["transmission"],
-            settings,
-            replicates=replicates or None,
-            network_summary=read["network"],
-            compared_with=params.get("compared_with"),
-            not_options=params.get("not_options", ()),
-        ),
-        "risk_management_long_horizon": build_risk_management(
-            read["long_horizon"],
-            settings,
-            replicates=long_replicates or None,
-            network_summary=read["network"],
-            compared_with=params.get("compared_with"),
-            not_options=params.get("not_options", ()),
-        ),
-        "losses": pd.concat([
-            loss_chances(reps, settings.targets, settings.consequence_thresholds, years)
-            for reps, years in ((replicates, params["horizon_years"]),
-                                (long_replicates, params["long_horizon_years"]))
-        ], ignore_index=True),
     }
+    for name, (summary, _, _) in horizons.items():
+        tables[name] = build_risk_management(
+            read[summary],
+            settings,
+            replicates=runs[name] or None,
+            network_summary=read["network"],
+            compared_with=params.get("compared_with"),
+            not_options=params.get("not_options", ()),
+        )
+    tables["losses"] = pd.concat([
+        loss_chances(runs[name], settings.targets, settings.consequence_thresholds, years)
+        for name, (_, _, years) in horizons.items()
+    ], ignore_index=True)
     tables["conclusions"] = build_conclusions(
         tables["risk_estimation"], tables["risk_management"], read["diagnostics"], settings
     )

@@ -126,3 +126,46 @@ def test_query_csv(tmp_path, registry, mapping):
         ["carcass", "amur_leopard"]]
     assert result.dog_sightings["dogs"].tolist() == [4.0]
     assert result.unmapped["category"].tolist() == ["threats.snare."]
+
+
+def test_passive_surveillance_rule_sums_the_example_patrols_and_lists_the_rest(
+        tmp_path, repo_root):
+    """Rule passive_surveillance on the SIMULATED example patrols (which the seeded generator
+    makes again byte for byte) plus a file that is no SMART export: carcasses and sick animals
+    are counted as recorded, tracks are listed as not used, the stray file as a problem."""
+    import shutil
+    from xml.etree import ElementTree as ET
+
+    from disease_risk.intake.field_examples import smart_patrol_example
+    from disease_risk.intake.stage import passive_surveillance
+    from disease_risk.tables import read_table
+
+    folder = repo_root / "config/field_data/smart"
+    patrols = sorted(folder.glob("SIMULATED_patrol_2025_*.xml"))
+    assert len(patrols) == 4
+    for path in patrols:
+        month = int(path.stem[-2:])
+        expected = smart_patrol_example(f"LOL-2025-{month:02d}", month,
+                                        (42.75, 131.0, 43.15, 131.6))
+        assert path.read_text(encoding="utf-8") == expected
+    stray = tmp_path / "notes.txt"
+    stray.write_text("ranger notes\n", encoding="utf-8")
+    copied = [shutil.copy(p, tmp_path / p.name) for p in patrols]
+    outputs = {name: tmp_path / f"{name}.tsv" for name in ("passive", "dogs", "not_used",
+                                                           "problems")}
+    passive_surveillance(
+        {"patrols": [*copied, stray], "species": repo_root / "config/species.yaml",
+         "categories": repo_root / "config/smart_categories.yaml"}, outputs, {})
+    ns = "{http://www.smartconservationsoftware.org/xml/1.3/patrol}"
+    categories = [o.get("categoryKey") for p in patrols
+                  for o in ET.parse(p).getroot().iter(f"{ns}observations")]
+    found = read_table(outputs["passive"])
+    assert found["observations"].sum() == sum(
+        c in ("animals.carcass.", "animals.sickanimal.") for c in categories)
+    assert set(found["species"]) <= {"raccoon_dog", "asian_badger", "red_fox"}
+    dogs = read_table(outputs["dogs"])
+    assert dogs["sightings"].sum() == categories.count("animals.feraldomesticdog.")
+    not_used = read_table(outputs["not_used"])
+    assert not_used["observations"].sum() == categories.count("animals.tracks.")
+    problems = read_table(outputs["problems"])
+    assert problems["file"].tolist() == [str(stray)]

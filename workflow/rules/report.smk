@@ -34,6 +34,7 @@ rule report_html:
         management=rules.risk_tables.output.risk_management,
         management_long_horizon=rules.risk_tables.output.risk_management_long_horizon,
         losses=rules.risk_tables.output.losses,
+        passive_surveillance=rules.passive_surveillance.output.passive,
         conclusions=rules.risk_tables.output.conclusions,
         assumptions=rules.risk_tables.output.assumptions,
         surveillance=rules.risk_tables.output.surveillance,
