@@ -6,6 +6,12 @@ of [b, t]; with annual FOI lambda_y it has seroconverted with probability
 positive with probability Se * that + (1 - Sp) * (1 - that). FOI is either constant per species
 or varies by calendar year as a random walk on log FOI (non-centred, centred on its mean).
 
+Two options, both off by default (the model is then exactly the one above): seroreversion
+(antibodies lost at an annual rate rho, so dP/dt = lambda (1 - P) - rho P, solved exactly over
+the pieces of life in which lambda is constant; see :func:`seropositive_probability`) and age
+bands (FOI(t, a) = exp(log FOI_year(t) + effect of the age band of a), the first band the
+reference; the pieces of life are then split at the band edges as well as at new year).
+
 Animals of one species and assay with the same birth and sampling times contribute identical
 Bernoulli terms, so the model sees cells of such animals, positives ~ Binomial(animals, that
 probability): the same posterior at a cost that grows with cells, not animals. Times are rounded
@@ -17,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -41,6 +48,49 @@ from disease_risk.serology.sampling import Fit, SamplerSettings, posterior_draws
 MODES = ("constant", "random_walk")
 REPEAT_CAPTURES = ("first", "last")
 TIME_RESOLUTIONS = (0, 1, 2, 3, 4, 6, 12)
+RATE_PRIORS: dict[str, tuple[str, ...]] = {  # family: its parameters (PyMC's names)
+    "lognormal": ("mu", "sigma"),
+    "gamma": ("alpha", "beta"),
+    "half_normal": ("sigma",),
+    "exponential": ("lam",),
+}
+
+
+@dataclass(frozen=True)
+class RatePrior:
+    """Prior of a positive annual rate (the seroreversion rate): a family and its parameters."""
+
+    family: str
+    params: tuple[tuple[str, float], ...]
+
+    def __post_init__(self) -> None:
+        if self.family not in RATE_PRIORS:
+            raise ValueError(
+                f"seroreversion prior family must be one of {sorted(RATE_PRIORS)}, "
+                f"got {self.family!r}"
+            )
+        if sorted(k for k, _ in self.params) != sorted(RATE_PRIORS[self.family]):
+            raise ValueError(
+                f"seroreversion prior {self.family} takes {list(RATE_PRIORS[self.family])}, "
+                f"got {[k for k, _ in self.params]}"
+            )
+
+    @classmethod
+    def from_config(cls, section: Mapping[str, Any]) -> RatePrior:
+        """From ``{family: ..., <its parameters>}``."""
+        family = str(section.get("family", ""))
+        params = tuple((k, float(v)) for k, v in section.items() if k != "family")
+        return cls(family, params)
+
+    def variable(self, name: str, dims: str) -> Any:
+        """The rate as a PyMC random variable (call inside a model)."""
+        family = {
+            "lognormal": pm.LogNormal,
+            "gamma": pm.Gamma,
+            "half_normal": pm.HalfNormal,
+            "exponential": pm.Exponential,
+        }[self.family]
+        return family(name, **dict(self.params), dims=dims)
 
 
 @dataclass(frozen=True)
@@ -61,8 +111,23 @@ class FoiSettings:
     min_age_years: float = 0.0
     repeat_captures: str = "first"
     time_resolution_months: int = 1
+    seroreversion: RatePrior | None = None
+    age_breaks: tuple[float, ...] = ()
+    age_effect_sigma: float = 1.0
 
     def __post_init__(self) -> None:
+        breaks = np.asarray(self.age_breaks, float)
+        if len(breaks) and not (
+            np.all(np.isfinite(breaks)) and breaks[0] > 0 and np.all(np.diff(breaks) > 0)
+        ):
+            raise ValueError(
+                "force_of_infection.age_bands breaks must be increasing positive ages in years, "
+                f"got {list(self.age_breaks)}"
+            )
+        if not self.age_effect_sigma > 0:
+            raise ValueError(
+                f"force_of_infection.age_bands sigma must be positive, got {self.age_effect_sigma}"
+            )
         if self.mode not in MODES:
             raise ValueError(f"force_of_infection.mode must be one of {MODES}, got {self.mode!r}")
         if self.repeat_captures not in REPEAT_CAPTURES:
@@ -76,10 +141,19 @@ class FoiSettings:
                 f"(0 or null: exact times), got {self.time_resolution_months!r}"
             )
 
+    @property
+    def piecewise(self) -> bool:
+        """Whether an option (seroreversion, age bands) needs the life split into pieces."""
+        return self.seroreversion is not None or bool(self.age_breaks)
+
     @classmethod
     def from_config(cls, section: Mapping[str, Any]) -> FoiSettings:
         prior = section.get("log_foi_prior", {})
         resolution = section.get("time_resolution_months", cls.time_resolution_months)
+        reversion = section.get("seroreversion") or {}
+        bands = section.get("age_bands") or {}
+        if not isinstance(bands, Mapping):
+            bands = {"breaks": bands}
         return cls(
             mode=section.get("mode", cls.mode),
             log_foi_mu=float(prior.get("mu", cls.log_foi_mu)),
@@ -88,7 +162,16 @@ class FoiSettings:
             min_age_years=float(section.get("min_age_years", cls.min_age_years)),
             repeat_captures=section.get("repeat_captures", cls.repeat_captures),
             time_resolution_months=resolution or 0,
+            seroreversion=RatePrior.from_config(reversion["prior"]) if reversion else None,
+            age_breaks=tuple(float(b) for b in bands.get("breaks", ())),
+            age_effect_sigma=float(bands.get("sigma", cls.age_effect_sigma)),
         )
+
+
+def age_band_labels(breaks: Sequence[float]) -> list[str]:
+    """Labels of the age bands cut at ``breaks`` (years): [1, 3] -> 0-1, 1-3, 3+."""
+    edges = [0.0, *breaks]
+    return [f"{lo:g}-{hi:g}" for lo, hi in pairwise(edges)] + [f"{edges[-1]:g}+"]
 
 
 @dataclass(frozen=True)
@@ -124,12 +207,75 @@ def decimal_year(dates: pd.Series) -> np.ndarray:
     return (d.dt.year + (d - start).dt.days / length).to_numpy(float)
 
 
+def life_exposure(
+    birth: np.ndarray,
+    sampled: np.ndarray,
+    years: Sequence[int],
+    age_breaks: Sequence[float] = (),
+) -> np.ndarray:
+    """Years each animal lived in each calendar year and age band (animals x years x bands).
+
+    Read in (year, band) order, an animal's nonzero entries are its pieces of life in time order
+    (both year and age only grow), each with one calendar year and one age band.
+    """
+    start = np.asarray(years, float)[None, :, None]
+    edges = np.concatenate([[0.0], np.asarray(age_breaks, float), [np.inf]])
+    birth, sampled = birth[:, None, None], sampled[:, None, None]
+    lo = np.maximum(np.maximum(birth, start), birth + edges[None, None, :-1])
+    hi = np.minimum(np.minimum(sampled, start + 1.0), birth + edges[None, None, 1:])
+    return np.clip(hi - lo, 0.0, None)
+
+
 def exposure_matrix(birth: np.ndarray, sampled: np.ndarray, years: Sequence[int]) -> np.ndarray:
     """Years each animal lived in each calendar year between birth and sampling."""
-    start = np.asarray(years, float)[None, :]
-    lo = np.maximum(birth[:, None], start)
-    hi = np.minimum(sampled[:, None], start + 1.0)
-    return np.clip(hi - lo, 0.0, None)
+    return life_exposure(birth, sampled, years)[:, :, 0]
+
+
+def cell_life_exposure(data: FoiData, settings: FoiSettings) -> np.ndarray:
+    """:func:`life_exposure` of the cells, cut at the configured age bands."""
+    cells = data.cells
+    return life_exposure(
+        cells["birth_time"].to_numpy(float),
+        cells["sampled_time"].to_numpy(float),
+        data.years,
+        settings.age_breaks,
+    )
+
+
+def life_pieces(life: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each animal's pieces of life, packed: (year, band) index into a flattened years x bands
+    table and years spent, in time order (animals x most pieces; padding: index 0, 0 years).
+
+    The model and its check work on these instead of all years x bands: an animal lives
+    through a few of the calendar years, so most of ``life`` is zero.
+    """
+    flat = life.reshape(len(life), -1)
+    lived = flat > 0
+    width = max(1, int(lived.sum(axis=1).max(initial=0)))
+    order = np.argsort(~lived, axis=1, kind="stable")[:, :width]  # lived first, in time order
+    exposure = np.take_along_axis(flat, order, axis=1)
+    return np.where(exposure > 0, order, 0), exposure
+
+
+def seropositive_probability(
+    rate: Any, exposure: Any, reversion: Any | None = None, xp: Any = np
+) -> Any:
+    """P(seropositive) at sampling after successive pieces of life, each with a constant FOI.
+
+    ``rate`` (..., animals, pieces): FOI in each piece; ``exposure`` (animals, pieces): years
+    spent in each, in time order (pieces of no time count nothing); ``reversion`` (...,
+    animals): annual rate of losing antibodies, or None (lifelong): P = 1 - exp(-sum FOI x
+    time). With reversion, dP/dt = FOI (1 - P) - rho P from P = 0 at birth, solved exactly:
+    piece j moves P towards FOI_j / (FOI_j + rho) by a share 1 - exp(-(FOI_j + rho) t_j), so
+    P = sum_j FOI_j / (FOI_j + rho) (1 - exp(-(FOI_j + rho) t_j)) exp(-sum_k>j (FOI_k + rho) t_k).
+    ``xp``: numpy, or pytensor.tensor to build the model's graph.
+    """
+    if reversion is None:
+        return -xp.expm1(-(rate * exposure).sum(axis=-1))
+    total = rate + reversion[..., None]
+    decay = total * exposure
+    later = decay.sum(axis=-1, keepdims=True) - xp.cumsum(decay, axis=-1)
+    return (rate / total * -xp.expm1(-decay) * xp.exp(-later)).sum(axis=-1)
 
 
 def round_times(
@@ -258,7 +404,9 @@ def build_foi_model(
 
     Positives per cell ~ Binomial(animals in the cell, apparent prevalence). Cumulative hazard =
     exposure (cells x years) @ FOI (years x species), read off at each cell's species through a
-    one-hot matrix: dense products, cheap to differentiate.
+    one-hot matrix: dense products, cheap to differentiate. With seroreversion or age bands
+    (``settings.piecewise``) each cell instead walks its pieces of life (:func:`life_pieces`),
+    taking each piece's FOI from a species x year x band table.
     """
     species, assays = data.species, data.assays
     cells = data.cells
@@ -269,6 +417,11 @@ def build_foi_model(
         "assay": assays,
         "cell": np.arange(len(cells)),
     }
+    if settings.piecewise:  # only then, so that the default model is unchanged
+        piece_index, piece_exposure = life_pieces(cell_life_exposure(data, settings))
+        coords["age_band"] = age_band_labels(settings.age_breaks)
+        coords["age_band_effect"] = coords["age_band"][1:]
+        coords["piece"] = np.arange(piece_index.shape[1])
     cell_species = cells["species"].map({s: i for i, s in enumerate(species)})
     cell_assay = cells["assay"].map({a: i for i, a in enumerate(assays)})
     with pm.Model(coords=coords, check_bounds=False) as model:
@@ -276,7 +429,20 @@ def build_foi_model(
         one_hot = np.eye(len(species))[cell_species.to_numpy("int64")]
         species_of = pm.Data("cell_species", one_hot, dims=("cell", "species"))
         assay_index = pm.Data("cell_assay", cell_assay.to_numpy("int64"), dims="cell")
-        exposure = pm.Data("exposure", data.cell_exposure, dims=("cell", "year"))
+        if settings.piecewise:
+            species_index = cell_species.to_numpy("int64")
+            exposure = (
+                pm.Data("cell_species_index", species_index, dims="cell"),
+                pm.Data(  # into the flattened species x year x band FOI table
+                    "piece_index",
+                    species_index[:, None] * len(data.years) * len(coords["age_band"])
+                    + piece_index,
+                    dims=("cell", "piece"),
+                ),
+                pm.Data("piece_exposure", piece_exposure, dims=("cell", "piece")),
+            )
+        else:
+            exposure = pm.Data("exposure", data.cell_exposure, dims=("cell", "year"))
         log_foi_mean = pm.Normal(
             "log_foi_mean", settings.log_foi_mu, settings.log_foi_sigma, dims="species"
         )
@@ -293,11 +459,19 @@ def build_foi_model(
                 dims=("species", "year"),
             )
             pm.Deterministic("force_of_infection", by_year[:, -1], dims="species")
-            hazard = (pt.dot(exposure, by_year.T) * species_of).sum(axis=1)
+            if settings.piecewise:
+                seroconverted = _piecewise_seropositive(by_year, *exposure, settings)
+            else:
+                hazard = (pt.dot(exposure, by_year.T) * species_of).sum(axis=1)
+                seroconverted = -pt.expm1(-hazard)
         else:
             foi = pm.Deterministic("force_of_infection", pt.exp(log_foi_mean), dims="species")
-            hazard = pt.dot(species_of, foi) * exposure.sum(axis=1)
-        seroconverted = -pt.expm1(-hazard)
+            if settings.piecewise:
+                by_year = foi[:, None] * pt.ones((1, len(data.years)))
+                seroconverted = _piecewise_seropositive(by_year, *exposure, settings)
+            else:
+                hazard = pt.dot(species_of, foi) * exposure.sum(axis=1)
+                seroconverted = -pt.expm1(-hazard)
         pm.Binomial(
             "seropositive",
             n=pm.Data("n_animals", cells["n_animals"].to_numpy("int64"), dims="cell"),
@@ -308,6 +482,31 @@ def build_foi_model(
     return model
 
 
+def _piecewise_seropositive(
+    by_year: Any, species_index: Any, piece_index: Any, piece_exposure: Any, settings: FoiSettings
+) -> Any:
+    """P(seroconverted) per cell with the options on, over its pieces of life (see
+    :func:`life_pieces`; ``piece_index`` points into the flattened species x year x band FOI
+    table, the first band the reference). Call inside the model."""
+    table = by_year[:, :, None]  # species x year x band
+    if settings.age_breaks:
+        effect = pm.Normal(
+            "log_foi_age_effect",
+            0.0,
+            settings.age_effect_sigma,
+            dims=("species", "age_band_effect"),
+        )
+        table = table * pt.exp(
+            pt.concatenate([pt.zeros((effect.shape[0], 1)), effect], axis=1)
+        )[:, None, :]
+    reversion = None
+    if settings.seroreversion is not None:
+        rho = settings.seroreversion.variable("seroreversion_rate", dims="species")
+        reversion = rho[species_index]
+    rate = table.flatten()[piece_index.flatten()].reshape(piece_index.shape)
+    return seropositive_probability(rate, piece_exposure, reversion, xp=pt)
+
+
 def fit_foi(
     data: FoiData,
     accuracy: Mapping[str, AssayAccuracy],
@@ -315,7 +514,8 @@ def fit_foi(
     sampler: SamplerSettings,
     seed: int,
 ) -> Fit:
-    return sample_posterior(build_foi_model(data, accuracy, settings), sampler, seed)
+    model = build_foi_model(data, accuracy, settings)
+    return sample_posterior(model, sampler, seed, label="force_of_infection")
 
 
 def _quantiles(draws: np.ndarray) -> dict[str, np.ndarray]:
@@ -347,20 +547,38 @@ AGE_BANDS = (0.0, 1.0, 2.0, 4.0, 8.0, np.inf)
 PPC_CHUNK = 2**21  # draws x cells replicated at once
 
 
-def foi_ppc(fit: Fit, data: FoiData, seed: int) -> pd.DataFrame:
+def foi_ppc(
+    fit: Fit, data: FoiData, seed: int, settings: FoiSettings | None = None
+) -> pd.DataFrame:
     """Observed vs replicated positives per species and age band (0-1, 1-2, 2-4, 4-8, 8+ y).
 
     Replicates are binomial per cell (age band of the cell's age), summed per band; cells are
     taken a block at a time, so memory grows with draws x bands, not draws x animals.
+    ``settings``: the fit's options (seroreversion, age bands); default none.
     """
+    settings = settings if settings is not None else FoiSettings()
+    posterior = fit.idata.posterior
     se = posterior_draws(fit.idata, "sensitivity")
     sp = posterior_draws(fit.idata, "specificity")
-    if "force_of_infection_by_year" in fit.idata.posterior:
+    if "force_of_infection_by_year" in posterior:
         foi = posterior_draws(fit.idata, "force_of_infection_by_year")
     else:
         foi = posterior_draws(fit.idata, "force_of_infection")[:, :, None].repeat(
             len(data.years), axis=2
         )
+    width, reversion = 1, None
+    if settings.piecewise:  # FOI per draw, species and (year, band); cells' pieces of life
+        table = foi[:, :, :, None]
+        if settings.age_breaks:
+            effect = posterior_draws(fit.idata, "log_foi_age_effect")
+            table = table * np.exp(
+                np.concatenate([np.zeros_like(effect[:, :, :1]), effect], axis=2)
+            )[:, :, None, :]
+        table = table.reshape(*foi.shape[:2], -1)
+        piece_index, piece_exposure = life_pieces(cell_life_exposure(data, settings))
+        width = piece_index.shape[1]
+        if settings.seroreversion is not None:
+            reversion = posterior_draws(fit.idata, "seroreversion_rate")[:, :, None]
     cells = data.cells
     band = pd.cut(cells["age_years"], AGE_BANDS, right=False, labels=False).to_numpy()
     keys = pd.DataFrame({"species": cells["species"], "band": band}).groupby(
@@ -376,12 +594,19 @@ def foi_ppc(fit: Fit, data: FoiData, seed: int) -> pd.DataFrame:
     n_animals = cells["n_animals"].to_numpy("int64")
     rng = np.random.default_rng(seed)
     replicated = np.zeros((se.shape[0], len(labels)), dtype=np.int64)
-    block = max(1, PPC_CHUNK // se.shape[0])
+    block = max(1, PPC_CHUNK // (se.shape[0] * width))
     for i in range(len(data.species)):
         rows = np.flatnonzero(species_pos == i)
         for start in range(0, len(rows), block):
             idx = rows[start : start + block]
-            p = -np.expm1(-(foi[:, i, :] @ data.cell_exposure[idx].T))
+            if settings.piecewise:
+                p = seropositive_probability(
+                    table[:, i, piece_index[idx]],
+                    piece_exposure[idx],
+                    None if reversion is None else reversion[:, i],
+                )
+            else:
+                p = -np.expm1(-(foi[:, i, :] @ data.cell_exposure[idx].T))
             a = assay_pos[idx]
             apparent = se[:, a] * p + (1 - sp[:, a]) * (1 - p)
             draws = rng.binomial(n_animals[idx][None, :], np.clip(apparent, 0.0, 1.0))
@@ -391,21 +616,58 @@ def foi_ppc(fit: Fit, data: FoiData, seed: int) -> pd.DataFrame:
     return ppc_table(replicated, observed.astype(np.int64), labels, "force_of_infection")
 
 
-def foi_inference_data(fit: Fit) -> Any:
+def summarise_options(fit: Fit) -> pd.DataFrame:
+    """Posterior median and 95% interval of the options' parameters per species: the
+    seroreversion rate (a year) and each age band's FOI ratio to the first band (no rows when
+    both options are off)."""
+    posterior = fit.idata.posterior
+    parts = []
+    if "seroreversion_rate" in posterior:
+        draws = posterior_draws(fit.idata, "seroreversion_rate")[:, :, None]
+        parts.append((["seroreversion_rate"], draws))
+    if "log_foi_age_effect" in posterior:
+        bands = posterior["log_foi_age_effect"].coords["age_band_effect"].values
+        draws = np.exp(posterior_draws(fit.idata, "log_foi_age_effect"))
+        parts.append(([f"foi_ratio_age_{b}" for b in bands], draws))
+    rows = []
+    for names, draws in parts:
+        lo, med, hi = np.quantile(draws, [0.025, 0.5, 0.975], axis=0)
+        for i, species in enumerate(posterior.coords["species"].values):
+            for j, name in enumerate(names):
+                rows.append({"species": species, "parameter": name, "median": med[i, j],
+                             "lo95": lo[i, j], "hi95": hi[i, j]})
+    return pd.DataFrame(rows, columns=["species", "parameter", "median", "lo95", "hi95"])
+
+
+def foi_inference_data(fit: Fit, settings: FoiSettings | None = None) -> Any:
     """The InferenceData to save (contract: ``force_of_infection`` dims chain, draw, species)."""
+    settings = settings if settings is not None else FoiSettings()
     idata = fit.idata
     idata.posterior.attrs.update({"sampler": fit.sampler, "seed": fit.seed})
     if "force_of_infection_by_year" in idata.posterior:
-        idata.posterior.attrs["force_of_infection"] = "annual FOI in the most recent year"
+        meaning = "annual FOI in the most recent year"
     else:
-        idata.posterior.attrs["force_of_infection"] = "annual FOI, constant over years"
+        meaning = "annual FOI, constant over years"
+    if settings.age_breaks:
+        first = age_band_labels(settings.age_breaks)[0]
+        meaning += f", age band {first} y (others: x exp(log_foi_age_effect))"
+        idata.posterior.attrs["age_bands"] = ", ".join(age_band_labels(settings.age_breaks))
+    if settings.seroreversion is not None:
+        idata.posterior.attrs["seroreversion"] = (
+            f"annual rate seroreversion_rate, prior {settings.seroreversion.family} "
+            + ", ".join(f"{k}={v:g}" for k, v in settings.seroreversion.params)
+        )
+    idata.posterior.attrs["force_of_infection"] = meaning
     return idata
 
 
 __all__ = [
     "FoiData",
     "FoiSettings",
+    "RatePrior",
+    "age_band_labels",
     "build_foi_model",
+    "cell_life_exposure",
     "decimal_year",
     "exposure_matrix",
     "fit_foi",
@@ -413,6 +675,10 @@ __all__ = [
     "foi_data_from_animals",
     "foi_inference_data",
     "foi_ppc",
+    "life_exposure",
+    "life_pieces",
     "round_times",
+    "seropositive_probability",
     "summarise_foi",
+    "summarise_options",
 ]

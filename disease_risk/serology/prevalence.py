@@ -302,7 +302,8 @@ def fit_prevalence(
     seed: int,
 ) -> Fit:
     """Sample the hierarchical model; group coordinates are attached to the posterior."""
-    fit = sample_posterior(build_prevalence_model(data, accuracy, priors), settings, seed)
+    model = build_prevalence_model(data, accuracy, priors)
+    fit = sample_posterior(model, settings, seed, label="prevalence")
     fit.idata.posterior = fit.idata.posterior.assign_coords(
         group_species=("group", data.groups["species"].tolist()),
         group_site=("group", data.groups["site"].tolist()),

@@ -3,7 +3,9 @@
 nutpie models are compiled once per model structure and reused with new data (``with_data``):
 within a process from memory, across processes from the on-disk cache of
 ``disease_risk.serology.compiled_model``. Every random number comes from an explicit seed, so the
-same seed gives the same draws.
+same seed gives the same draws. While sampling, progress lines (chains, draws done of the total,
+divergences so far) go to the log every 10% of the draws and at least every minute, so a long
+run on a cluster visibly moves.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -112,24 +114,158 @@ def compiled_nutpie_model(model: pm.Model) -> Any:
     return compiled
 
 
-def sample_posterior(model: pm.Model, settings: SamplerSettings, seed: int) -> Fit:
-    """Draw from the posterior of ``model`` with the configured sampler (compile time included)."""
-    start = time.perf_counter()
-    if settings.sampler == "nutpie":
-        import nutpie
+class ProgressLog:
+    """Turns the sampler's progress reports into log lines, a line per ``step`` of the draws
+    (warm-up included) and at least one every ``seconds``, plus one when all chains finish.
 
-        compiled = compiled_nutpie_model(model)
-        idata = nutpie.sample(
+    A report gives, per chain, draws done (warm-up included), divergences after warm-up and
+    whether it is still warming up.
+    """
+
+    def __init__(
+        self,
+        label: str,
+        chains: int,
+        draws_per_chain: int,
+        step: float = 0.1,
+        seconds: float = 60.0,
+        emit: Callable[[str], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.label, self.chains, self.total = label, chains, chains * draws_per_chain
+        self.step, self.seconds = step, seconds
+        self.emit = emit if emit is not None else log.info
+        self.clock = clock
+        self.start = self.last_time = clock()
+        self.steps_logged = 0
+        self.finished = False
+
+    def report(
+        self, done: Sequence[int], divergences: Sequence[int], warming: Sequence[bool]
+    ) -> None:
+        """Log a line if a new ``step`` of the draws is done, ``seconds`` passed or all ended."""
+        if self.finished:
+            return
+        total_done, now = int(sum(done)), self.clock()
+        share = total_done / self.total if self.total else 1.0
+        complete = total_done >= self.total
+        steps = int(share / self.step + 1e-9)
+        if not (complete or steps > self.steps_logged or now - self.last_time >= self.seconds):
+            return
+        self.last_time, self.finished, self.steps_logged = now, complete, steps
+        finished = sum(1 for d in done if d >= self.total / max(self.chains, 1))
+        phase = f"{sum(warming)} warming up, " if any(warming) else ""
+        self.emit(
+            f"{self.label} sampling: {share:.0%} ({total_done}/{self.total} draws, warm-up "
+            f"included), {self.chains} chains ({phase}{finished} finished), divergences after "
+            f"warm-up so far: {int(sum(divergences))}, {now - self.start:.0f} s elapsed"
+        )
+
+
+# nutpie renders its progress through this template (minijinja) and hands the text to a callback
+NUTPIE_PROGRESS_TEMPLATE = (
+    "{% for chain in chains %}{{ chain.finished_draws }} {{ chain.divergences }} "
+    "{{ chain.tuning }};{% endfor %}"
+)
+NUTPIE_PROGRESS_MS = 1000
+
+
+def _nutpie_report(progress: ProgressLog) -> Callable[[str], None]:
+    """nutpie progress callback: parse the rendered template and pass it to ``progress``."""
+
+    def callback(text: str) -> None:
+        try:
+            chains = [c.split() for c in text.split(";") if c.strip()]
+            progress.report(
+                [int(c[0]) for c in chains], [int(c[1]) for c in chains],
+                [c[2] == "true" for c in chains],
+            )
+        except Exception as err:  # progress must never stop a fit
+            log.debug("unreadable nutpie progress %r: %s", text, err)
+
+    return callback
+
+
+def _nutpie_sample(
+    compiled: Any, settings: SamplerSettings, seed: int, progress: ProgressLog
+) -> az.InferenceData:
+    """``nutpie.sample`` (same settings and draws) with its progress reported to ``progress``.
+
+    nutpie reports progress through a callback only in notebooks, so the background sampler is
+    set up here as ``nutpie.sample`` does; if that private API has changed, plain
+    ``nutpie.sample`` runs instead (same draws, no progress lines).
+    """
+    import nutpie
+    from nutpie import _lib
+    from nutpie.sample import _BackgroundSampler
+
+    cores = min(settings.chains, settings.cores)
+    try:
+        nuts = _lib.PyNutsSettings.Diag(seed)
+        nuts.num_tune, nuts.num_draws = settings.tune, settings.draws
+        nuts.num_chains = settings.chains
+        nuts.target_accept = settings.target_accept
+        progress_type = _lib.ProgressType.template_callback(
+            NUTPIE_PROGRESS_MS, NUTPIE_PROGRESS_TEMPLATE, cores, _nutpie_report(progress)
+        )
+        sampler = object.__new__(_BackgroundSampler)
+        sampler._settings, sampler._compiled_model = nuts, compiled
+        sampler._save_warmup, sampler._return_raw_trace, sampler._html = False, False, None
+        sampler._store = _lib.PyStorage.arrow()
+        sampler._sampler = compiled._make_sampler(
+            nuts, np.zeros(compiled.n_dim), cores, progress_type, sampler._store
+        )
+    except (AttributeError, TypeError) as err:
+        log.warning(
+            "nutpie progress reporting unavailable (%s: %s), probably a changed nutpie version; "
+            "sampling without progress lines",
+            type(err).__name__,
+            err,
+        )
+        return nutpie.sample(
             compiled,
             draws=settings.draws,
             tune=settings.tune,
             chains=settings.chains,
-            cores=min(settings.chains, settings.cores),
+            cores=cores,
             seed=seed,
             target_accept=settings.target_accept,
             save_warmup=False,
             progress_bar=False,
         )
+    try:
+        return sampler.wait()
+    except BaseException:
+        sampler.cancel()
+        raise
+
+
+def _pymc_report(progress: ProgressLog, chains: int) -> Callable[..., None]:
+    """PyMC ``pm.sample`` callback: count draws and divergences per chain for ``progress``."""
+    done, diverged, warming = [0] * chains, [0] * chains, [True] * chains
+
+    def callback(trace: Any, draw: Any) -> None:
+        done[draw.chain] += 1
+        warming[draw.chain] = bool(draw.tuning)
+        stats = draw.stats if isinstance(draw.stats, list) else [draw.stats]
+        if not draw.tuning and any(s.get("diverging", False) for s in stats):
+            diverged[draw.chain] += 1
+        progress.report(done, diverged, warming)
+
+    return callback
+
+
+def sample_posterior(
+    model: pm.Model, settings: SamplerSettings, seed: int, label: str = "posterior"
+) -> Fit:
+    """Draw from the posterior of ``model`` with the configured sampler (compile time included).
+
+    Progress lines in the log are headed ``label`` (the model's name).
+    """
+    start = time.perf_counter()
+    progress = ProgressLog(label, settings.chains, settings.tune + settings.draws)
+    if settings.sampler == "nutpie":
+        idata = _nutpie_sample(compiled_nutpie_model(model), settings, seed, progress)
     else:
         with model:
             idata = pm.sample(
@@ -141,6 +277,7 @@ def sample_posterior(model: pm.Model, settings: SamplerSettings, seed: int) -> F
                 target_accept=settings.target_accept,
                 progressbar=False,
                 compute_convergence_checks=False,
+                callback=_pymc_report(progress, settings.chains),
             )
     seconds = time.perf_counter() - start
     log.info("sampled with %s in %.1f s", settings.sampler, seconds)

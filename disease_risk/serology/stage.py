@@ -26,6 +26,7 @@ from disease_risk.serology.force_of_infection import (
     foi_inference_data,
     foi_ppc,
     summarise_foi,
+    summarise_options,
 )
 from disease_risk.serology.plots import foi_plot, forest_plot, ppc_plot, trend_plot
 from disease_risk.serology.prevalence import (
@@ -149,6 +150,12 @@ def foi_stage(
         foi_settings.time_resolution_months or "exact",
         len(data.years),
     )
+    if foi_settings.piecewise:
+        log.info(
+            "force-of-infection options: seroreversion %s, age bands %s",
+            foi_settings.seroreversion.family if foi_settings.seroreversion else "off",
+            foi_settings.age_breaks or "off",
+        )
     fit = fit_foi(
         data,
         assay_accuracy(assays),
@@ -157,11 +164,14 @@ def foi_stage(
         stream_seed(seed, "seroprevalence/force_of_infection"),
     )
     table = summarise_foi(fit, data)
-    ppc = foi_ppc(fit, data, stream_seed(seed, "seroprevalence/foi_ppc"))
+    ppc = foi_ppc(fit, data, stream_seed(seed, "seroprevalence/foi_ppc"), foi_settings)
+    options = summarise_options(fit)
+    if len(options):
+        log.info("force-of-infection options, posterior:\n%s", options.to_string(index=False))
     diagnostics = diagnostics_frame(
         [convergence_table(fit, settings, "force_of_infection"), data.exclusions, ppc]
     )
-    foi_inference_data(fit).to_netcdf(outputs["idata"])
+    foi_inference_data(fit, foi_settings).to_netcdf(outputs["idata"])
     write_table(table, outputs["table"])
     write_table(diagnostics, outputs["diagnostics"])
     foi_plot(table, outputs["plot"], labels)

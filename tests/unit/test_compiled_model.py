@@ -142,3 +142,79 @@ def test_stale_cache_entry_is_a_miss(tmp_path: Path, monkeypatch):
         model, compiled_model._shared_data(model),
         compiled_model._cache_key(model, compiled_model._shared_data(model)),
     ) is None
+
+
+# --- Progress lines while sampling ----------------------------------------------------------
+
+
+def test_progress_log_lines_at_each_tenth_and_after_quiet_minutes():
+    from disease_risk.serology.sampling import ProgressLog
+
+    lines: list[str] = []
+    now = [0.0]
+    progress = ProgressLog("fit", chains=2, draws_per_chain=100, emit=lines.append,
+                           clock=lambda: now[0])
+    progress.report([5, 4], [0, 0], [True, True])  # 4.5%: nothing yet
+    assert lines == []
+    progress.report([12, 9], [0, 0], [True, True])  # 10.5%
+    now[0] = 30.0
+    progress.report([13, 9], [0, 0], [True, True])  # quiet: under a minute since the last line
+    now[0] = 95.0
+    progress.report([14, 9], [0, 0], [True, True])  # a minute without a line
+    progress.report([30, 30], [0, 0], [True, True])  # exactly 30%
+    progress.report([75, 60], [2, 1], [False, True])  # 67.5%: one line, not one per tenth
+    progress.report([100, 100], [3, 1], [False, False])
+    progress.report([100, 100], [3, 1], [False, False])  # nothing after the last line
+    assert len(lines) == 5
+    assert lines[0].startswith("fit sampling: 10% (21/200 draws, warm-up included), 2 chains "
+                               "(2 warming up, 0 finished), divergences after warm-up so far: 0")
+    assert "(23/200" in lines[1] and lines[1].endswith(", 95 s elapsed")
+    assert "30% (60/200" in lines[2]
+    assert "(135/200" in lines[3] and "1 warming up" in lines[3] and "so far: 3," in lines[3]
+    assert "100% (200/200" in lines[4] and "(2 finished)" in lines[4]
+
+
+@pytest.mark.parametrize("sampler", ["nutpie", "pymc"])
+def test_sampling_logs_progress(sampler, caplog, monkeypatch):
+    """Both samplers log progress lines while sampling; nutpie's draws are still exactly those
+    of ``nutpie.sample`` with the same seed."""
+    from disease_risk.serology import sampling
+    from disease_risk.serology.sampling import SamplerSettings, sample_posterior
+
+    monkeypatch.setattr(sampling, "NUTPIE_PROGRESS_MS", 2)  # a report every 2 ms, not 1 s
+
+    model = small_model(N, K)
+    settings = SamplerSettings(sampler=sampler, draws=150, tune=150, chains=2, cores=1)
+    with caplog.at_level("INFO", logger="disease_risk.serology.sampling"):
+        fit = sample_posterior(model, settings, seed=7, label="tiny")
+    lines = [r.getMessage() for r in caplog.records if "tiny sampling:" in r.getMessage()]
+    assert len(lines) >= 2, lines
+    assert lines[-1].startswith("tiny sampling: 100% (600/600 draws, warm-up included), 2 chains")
+    assert "divergences after warm-up so far: " in lines[-1]
+    if sampler == "nutpie":
+        reference = nutpie.sample(compile_cached(model), draws=150, tune=150, chains=2, cores=1,
+                                  seed=7, target_accept=settings.target_accept,
+                                  save_warmup=False, progress_bar=False)
+        for name in ("mu", "sd", "z", "p"):
+            np.testing.assert_array_equal(fit.idata.posterior[name], reference.posterior[name])
+        np.testing.assert_array_equal(fit.idata.sample_stats["diverging"],
+                                      reference.sample_stats["diverging"])
+
+
+def test_changed_nutpie_progress_api_samples_without_progress(monkeypatch, caplog):
+    """Without the private progress hook the fit still runs (warning), with the same draws."""
+    import types
+
+    from nutpie import _lib
+
+    from disease_risk.serology.sampling import SamplerSettings, sample_posterior
+
+    model = small_model(N, K)
+    settings = SamplerSettings(draws=100, tune=100, chains=2, cores=1)
+    reference = sample_posterior(model, settings, seed=3)
+    # nutpie as if its progress callback were gone (its plain progress types still there)
+    monkeypatch.setattr(_lib, "ProgressType", types.SimpleNamespace(none=_lib.ProgressType.none))
+    with caplog.at_level("WARNING", logger="disease_risk.serology.sampling"):
+        fit = sample_posterior(model, settings, seed=3)
+    assert "sampling without progress lines" in caplog.text
+    np.testing.assert_array_equal(fit.idata.posterior["p"], reference.idata.posterior["p"])

@@ -13,6 +13,7 @@ a correct model fails with probability 0.3% under Binomial(60, 0.95), checked in
 from __future__ import annotations
 
 from collections import Counter
+from itertools import pairwise
 from math import comb, log
 
 import arviz as az
@@ -26,13 +27,21 @@ from scipy.special import expit
 from disease_risk.serology import force_of_infection
 from disease_risk.serology.accuracy import AssayAccuracy
 from disease_risk.serology.force_of_infection import (
+    FoiData,
     FoiSettings,
+    RatePrior,
+    age_band_labels,
     build_foi_model,
+    cell_life_exposure,
     exposure_matrix,
     foi_data,
     foi_data_from_animals,
     foi_ppc,
+    life_exposure,
+    life_pieces,
     round_times,
+    seropositive_probability,
+    summarise_options,
 )
 from disease_risk.serology.sampling import (
     Fit,
@@ -352,3 +361,297 @@ def test_recovery_of_known_constant_foi():
         covered.extend((true >= lo) & (true <= hi))
     assert stats.binom.cdf(MIN_COVERED - 1, 2 * REPLICATIONS, 0.95) < 0.005
     assert sum(covered) >= MIN_COVERED, f"{sum(covered)}/{len(covered)} intervals cover"
+
+
+# --- Options: seroreversion and age bands ------------------------------------------------------
+#
+# Exact answers: the closed-form catalytic curves (constant FOI a; with reversion rate rho,
+# P(a) = lam / (lam + rho) (1 - exp(-(lam + rho) a)); two age bands split at b,
+# P(a) = 1 - exp(-(l1 min(a, b) + l2 max(a - b, 0)))) and, for FOI varying by year and age band,
+# the ODE dP/dt = FOI (1 - P) - rho P stepped piece by piece between new years and band edges
+# found here independently of the model's exposure bookkeeping (and checked against a numerical
+# ODE solution).
+
+REVERSION = RatePrior("gamma", (("alpha", 2.0), ("beta", 10.0)))
+DEFAULT_LOGP = {"random_walk": -98.47692085753738, "constant": -72.59645970808252}
+DEFAULT_FINGERPRINT = {
+    "random_walk": "91c7438976bb861e2147f38c3e8fe91a97e56735d1f64a3b31d636d543638417",
+    "constant": "6af3688169b30b8364653a18d0ce97feac0d3a239790e0e663b1e4525ce5aa44",
+}
+
+
+def stepwise_seropositive(birth: float, sampled: float, foi_of_year, breaks=(), effects=(),
+                          rho: float = 0.0) -> float:
+    """P(seropositive) stepped exactly from new year / band edge to the next (reference)."""
+    cuts = {birth, sampled}
+    cuts |= {float(y) for y in range(int(np.ceil(birth)), int(np.floor(sampled)) + 1)}
+    cuts |= {birth + b for b in breaks}
+    edges = sorted(c for c in cuts if birth <= c <= sampled)
+    multipliers = np.exp(np.concatenate([[0.0], effects]))
+    p = 0.0
+    for lo, hi in pairwise(edges):
+        mid = (lo + hi) / 2
+        lam = foi_of_year(int(np.floor(mid))) * multipliers[np.searchsorted(breaks, mid - birth,
+                                                                            side="right")]
+        plateau = lam / (lam + rho)
+        p = plateau + (p - plateau) * np.exp(-(lam + rho) * (hi - lo))
+    return p
+
+
+def test_stepwise_reference_solves_the_ode():
+    from scipy.integrate import solve_ivp
+
+    foi = {2010: 0.3, 2011: 0.05, 2012: 0.8, 2013: 0.2}
+    birth, sampled, breaks, effects, rho = 2010.3, 2013.7, (1.0, 2.5), (0.7, -0.4), 0.15
+
+    def rate(t: float) -> float:
+        band = np.searchsorted(breaks, t - birth, side="right")
+        return foi[int(np.floor(t))] * np.exp([0.0, *effects][band])
+
+    edges = sorted({birth, sampled, 2011.0, 2012.0, 2013.0, birth + 1.0, birth + 2.5})
+    p = 0.0
+    for lo, hi in pairwise(edges):
+        mid = (lo + hi) / 2
+        p = solve_ivp(lambda t, y, m=mid: rate(m) * (1 - y) - rho * y, (lo, hi), [p],
+                      method="DOP853", rtol=1e-12, atol=1e-14).y[0, -1]
+    assert stepwise_seropositive(birth, sampled, foi.get, breaks, effects, rho) == (
+        pytest.approx(p, abs=1e-10))
+
+
+def constant_foi_cells(ages: np.ndarray) -> FoiData:
+    """One red fox cell per age, born at odd times so that life crosses partial years."""
+    sampled = 2015.37 + np.arange(len(ages)) * 0.013
+    animals = pd.DataFrame({
+        "species": "red_fox", "assay": "VNT", "positive": 0,
+        "birth_time": sampled - ages, "sampled_time": sampled, "animal_id": "",
+    })
+    data = foi_data_from_animals(animals, time_resolution_months=0)
+    assert len(data.cells) == len(ages)
+    return data
+
+
+AGES = np.array([0.01, 0.4, 0.999, 1.0, 1.7, 2.5, 3.25, 6.0, 11.3, 19.9])
+
+
+@pytest.mark.parametrize(("lam", "rho"), [(0.2, 0.0), (0.2, 0.1), (1.5, 0.8), (0.05, 2.0)])
+def test_constant_foi_with_reversion_matches_closed_form_curve(lam, rho):
+    data = constant_foi_cells(AGES)
+    ages = data.cells["age_years"].to_numpy()
+    life = cell_life_exposure(data, FoiSettings())
+    rate = np.full((len(ages), life.shape[1]), lam)
+    p = seropositive_probability(rate, life[:, :, 0], np.full(len(ages), rho))
+    expected = lam / (lam + rho) * (1 - np.exp(-(lam + rho) * ages))
+    np.testing.assert_allclose(p, expected, rtol=1e-9, atol=1e-12)
+    if rho == 0.0:  # reversion at rate 0 is the lifelong-antibody model
+        np.testing.assert_allclose(p, seropositive_probability(rate, life[:, :, 0]), rtol=1e-12)
+
+
+def test_two_age_bands_match_closed_form_curve():
+    data = constant_foi_cells(AGES)
+    ages = data.cells["age_years"].to_numpy()
+    l1, l2, b = 0.1, 0.45, 2.5
+    life = cell_life_exposure(data, FoiSettings(age_breaks=(b,)))
+    assert life.shape[2] == 2
+    np.testing.assert_allclose(life.sum(axis=(1, 2)), ages, atol=1e-12)
+    rate = np.broadcast_to([l1, l2], life.shape).reshape(len(ages), -1)
+    p = seropositive_probability(rate, life.reshape(len(ages), -1))
+    expected = 1 - np.exp(-(l1 * np.minimum(ages, b) + l2 * np.maximum(ages - b, 0.0)))
+    np.testing.assert_allclose(p, expected, rtol=1e-9, atol=1e-12)
+    rho = 0.3  # with reversion: the band-1 curve, then relaxation towards the band-2 plateau
+    p = seropositive_probability(rate, life.reshape(len(ages), -1), np.full(len(ages), rho))
+    first = l1 / (l1 + rho) * (1 - np.exp(-(l1 + rho) * np.minimum(ages, b)))
+    q2 = l2 / (l2 + rho)
+    expected = np.where(ages <= b, first,
+                        q2 + (first - q2) * np.exp(-(l2 + rho) * np.maximum(ages - b, 0.0)))
+    np.testing.assert_allclose(p, expected, rtol=1e-9, atol=1e-12)
+
+
+def model_point(model: pm.Model, seed: int) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return {k: v + rng.normal(0, 0.5, size=np.shape(v))
+            for k, v in sorted(model.initial_point().items())}
+
+
+def model_seroconverted(model: pm.Model, point: dict[str, np.ndarray]) -> np.ndarray:
+    """The model's P(seroconverted) per cell at ``point`` (apparent prevalence, Se/Sp undone)."""
+    apparent = model["seropositive"].owner.inputs[-1]
+    fn = model.compile_fn(model.replace_rvs_by_values([apparent])[0], point_fn=True)
+    se = expit(point["sensitivity_logodds__"])
+    sp = expit(point["specificity_logodds__"])
+    a = np.asarray(model["cell_assay"].get_value())
+    return (fn(point) - (1 - sp[a])) / (se[a] - (1 - sp[a]))
+
+
+def yearly_foi(point: dict[str, np.ndarray], mode: str, n_years: int) -> np.ndarray:
+    """FOI (species x years) at ``point``, as the model defines it."""
+    mean = point["log_foi_mean"]
+    if mode == "constant":
+        return np.exp(mean)[:, None].repeat(n_years, axis=1)
+    rw_sd = np.exp(point["log_foi_rw_sd_log__"])
+    steps = point["log_foi_steps"] * rw_sd[:, None]
+    walk = np.cumsum(np.column_stack([np.zeros(len(mean)), steps]), axis=1)
+    return np.exp(mean[:, None] + walk - walk.mean(axis=1, keepdims=True))
+
+
+def test_default_model_is_unchanged():
+    """Options off: the same graph (fingerprint) and log density as before they existed."""
+    data = foi_data_from_animals(duplicated_design(np.random.default_rng(17)),
+                                 time_resolution_months=0)
+    for mode in ("random_walk", "constant"):
+        model = build_foi_model(data, ACCURACY, FoiSettings(mode=mode))
+        rng = np.random.default_rng(99)
+        point = {k: v + rng.normal(0, 0.5, size=np.shape(v))
+                 for k, v in sorted(model.initial_point().items())}
+        assert model.compile_logp()(point) == pytest.approx(DEFAULT_LOGP[mode], rel=1e-12)
+        assert model_fingerprint(model) == DEFAULT_FINGERPRINT[mode]
+        assert FoiSettings.from_config({"mode": mode, "seroreversion": None,
+                                        "age_bands": None}) == FoiSettings(mode=mode)
+
+
+@pytest.mark.parametrize(
+    ("mode", "reversion", "breaks"),
+    [("random_walk", REVERSION, ()), ("random_walk", None, (1.0, 3.5)),
+     ("random_walk", REVERSION, (1.0, 3.5)), ("constant", REVERSION, (2.0,))],
+)
+def test_model_with_options_matches_stepwise_solution(mode, reversion, breaks):
+    """Cells on a 1-month grid (births at odd months: partial years) in the model against the
+    reference stepper, and the cell likelihood against binomial terms of that probability."""
+    animals = duplicated_design(np.random.default_rng(23))
+    data = foi_data_from_animals(animals, time_resolution_months=1)
+    settings = FoiSettings(mode=mode, seroreversion=reversion, age_breaks=breaks)
+    model = build_foi_model(data, ACCURACY, settings)
+    point = model_point(model, 5)
+    foi = yearly_foi(point, mode, len(data.years))
+    effects = point.get("log_foi_age_effect", np.zeros((2, 0)))
+    rho = np.exp(point["seroreversion_rate_log__"]) if reversion else np.zeros(2)
+    cells = data.cells
+    s = cells["species"].map(data.species.index).to_numpy()
+    expected = np.array([
+        stepwise_seropositive(b, t, lambda y, i=i: foi[i, y - data.years[0]], breaks, effects[i],
+                              rho[i])
+        for b, t, i in zip(cells["birth_time"], cells["sampled_time"], s, strict=True)
+    ])
+    np.testing.assert_allclose(model_seroconverted(model, point), expected, rtol=1e-9,
+                               atol=1e-12)
+    a = cells["assay"].map(data.assays.index).to_numpy()
+    se, sp = expit(point["sensitivity_logodds__"])[a], expit(point["specificity_logodds__"])[a]
+    binomial = stats.binom.logpmf(cells["n_positive"], cells["n_animals"],
+                                  se * expected + (1 - sp) * (1 - expected))
+    cell_logp = model.compile_logp(vars=[model["seropositive"]])(point)
+    assert cell_logp == pytest.approx(binomial.sum(), rel=1e-9)
+
+
+def test_option_settings_from_config():
+    settings = FoiSettings.from_config({
+        "seroreversion": {"prior": {"family": "lognormal", "mu": -2.0, "sigma": 1.0}},
+        "age_bands": {"breaks": [1, 3], "sigma": 0.5},
+    })
+    assert settings.seroreversion == RatePrior("lognormal", (("mu", -2.0), ("sigma", 1.0)))
+    assert (settings.age_breaks, settings.age_effect_sigma) == ((1.0, 3.0), 0.5)
+    assert settings.piecewise and not FoiSettings().piecewise
+    assert FoiSettings.from_config({"age_bands": [2]}).age_breaks == (2.0,)
+    assert age_band_labels((1.0, 3.0)) == ["0-1", "1-3", "3+"]
+    with pytest.raises(ValueError, match="age_bands"):
+        FoiSettings(age_breaks=(3.0, 1.0))
+    with pytest.raises(ValueError, match="sigma"):
+        FoiSettings(age_breaks=(1.0,), age_effect_sigma=0.0)
+    with pytest.raises(ValueError, match="takes"):
+        RatePrior.from_config({"family": "gamma", "alpha": 2.0})
+    with pytest.raises(ValueError, match="family"):
+        RatePrior.from_config({"family": "uniform", "lower": 0.0})
+
+
+def fake_options_fit(foi, effect, rho, draws: int = 50) -> Fit:
+    def tile(values) -> np.ndarray:
+        values = np.asarray(values, float)
+        return np.broadcast_to(values, (2, draws, *values.shape)).copy()
+
+    idata = az.from_dict(
+        posterior={"force_of_infection": tile(foi), "sensitivity": tile([1.0, 1.0]),
+                   "specificity": tile([1.0, 1.0]), "log_foi_age_effect": tile(effect),
+                   "seroreversion_rate": tile(rho)},
+        coords={"species": ["amur_tiger", "raccoon_dog"], "age_band_effect": ["2+"]},
+        dims={"log_foi_age_effect": ["species", "age_band_effect"],
+              "seroreversion_rate": ["species"]},
+    )
+    return Fit(idata=idata, sampler="fixed", seconds=0.0, seed=0)
+
+
+def test_ppc_with_options_uses_the_model_probability(monkeypatch):
+    """With reversion the replicates' probability is the model's: plateau lam / (lam + rho) = 1
+    for a huge FOI, 0 for FOI 0 (both bands), so every replicate is the same number."""
+    monkeypatch.setattr(force_of_infection, "PPC_CHUNK", 500)  # blocks of a few cells
+    animals = duplicated_design(np.random.default_rng(4))
+    data = foi_data_from_animals(animals, time_resolution_months=0)
+    settings = FoiSettings(mode="constant", seroreversion=REVERSION, age_breaks=(2.0,))
+    fit = fake_options_fit([1e9, 0.0], [[0.0], [0.0]], [1e-9, 0.5])
+    table = foi_ppc(fit, data, seed=1, settings=settings)
+    expected = table["item"].str.startswith("amur_tiger").to_numpy()
+    np.testing.assert_array_equal(table["replicated_lo95"] > 0, expected)
+    np.testing.assert_array_equal(table["replicated_lo95"], table["replicated_hi95"])
+    options = summarise_options(fit)
+    assert options["parameter"].tolist() == ["seroreversion_rate"] * 2 + ["foi_ratio_age_2+"] * 2
+    np.testing.assert_allclose(options["median"], [1e-9, 0.5, 1.0, 1.0])
+
+
+def test_life_pieces_are_the_lived_years_and_bands_in_time_order():
+    birth, sampled = np.array([2010.2, 2011.9, 2012.0]), np.array([2013.6, 2013.1, 2012.0])
+    life = life_exposure(birth, sampled, range(2010, 2014), (0.5, 1.5))
+    index, exposure = life_pieces(life)
+    flat = life.reshape(3, -1)
+    np.testing.assert_array_equal(exposure.sum(axis=1), flat.sum(axis=1))
+    assert exposure.shape[1] == (flat > 0).sum(axis=1).max() == 6  # 4 years + 2 band edges
+    for row in range(3):
+        lived = np.flatnonzero(flat[row])
+        np.testing.assert_array_equal(index[row, :len(lived)], lived)  # (year, band) order
+        np.testing.assert_array_equal(exposure[row, :len(lived)], flat[row, lived])
+        assert not exposure[row, len(lived):].any() and not index[row, len(lived):].any()
+    # year then band order is time order: the band index never falls within a life
+    years, bands = np.divmod(index[0], 3)
+    assert (np.diff(years) >= 0).all() and (np.diff(bands) >= 0).all()
+
+
+def simulated_animals(rng: np.random.Generator, seroconverted, n: int = 800) -> pd.DataFrame:
+    """Red foxes aged 0.2-15 y sampled in 2020 (Se 0.95, Sp 0.98); ``seroconverted(age)``."""
+    age = rng.uniform(0.2, 15.0, n)
+    p = seroconverted(age)
+    positive = rng.random(n) < 0.95 * p + 0.02 * (1 - p)
+    return pd.DataFrame({
+        "species": "red_fox", "assay": "VNT", "positive": positive.astype(int),
+        "birth_time": 2020.5 - age, "sampled_time": 2020.5, "animal_id": "",
+    })
+
+
+TIGHT = {"VNT": AssayAccuracy("VNT", 950, 50, 980, 20)}
+QUICK = SamplerSettings(draws=400, tune=400, chains=2, cores=2)
+
+
+@pytest.mark.slow
+def test_recovery_of_known_foi_and_seroreversion():
+    lam, rho = 0.3, 0.1
+    animals = simulated_animals(
+        np.random.default_rng(11), lambda a: lam / (lam + rho) * (1 - np.exp(-(lam + rho) * a)))
+    data = foi_data_from_animals(animals, time_resolution_months=12)
+    settings = FoiSettings(mode="constant", seroreversion=RatePrior("lognormal", (
+        ("mu", -2.0), ("sigma", 1.0))))
+    fit = sample_posterior(build_foi_model(data, TIGHT, settings), QUICK, seed=41)
+    for name, true in (("force_of_infection", lam), ("seroreversion_rate", rho)):
+        lo, hi = np.quantile(posterior_draws(fit.idata, name)[:, 0], [0.025, 0.975])
+        assert lo <= true <= hi, (name, lo, hi)
+        assert hi / lo < 4, (name, lo, hi)  # informative, not just the prior
+
+
+@pytest.mark.slow
+def test_recovery_of_known_age_band_effect():
+    l1, l2, b = 0.08, 0.4, 3.0
+    animals = simulated_animals(
+        np.random.default_rng(12),
+        lambda a: 1 - np.exp(-(l1 * np.minimum(a, b) + l2 * np.maximum(a - b, 0.0))))
+    data = foi_data_from_animals(animals, time_resolution_months=12)
+    settings = FoiSettings(mode="constant", age_breaks=(b,))
+    fit = sample_posterior(build_foi_model(data, TIGHT, settings), QUICK, seed=42)
+    foi = posterior_draws(fit.idata, "force_of_infection")[:, 0]
+    ratio = np.exp(posterior_draws(fit.idata, "log_foi_age_effect")[:, 0, 0])
+    for name, draws, true in (("FOI", foi, l1), ("ratio", ratio, l2 / l1)):
+        lo, hi = np.quantile(draws, [0.025, 0.975])
+        assert lo <= true <= hi, (name, lo, hi)
