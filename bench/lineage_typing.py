@@ -9,11 +9,17 @@ runs for a grid of ``spread_factor`` x ``clear_margin`` (the calibration of thos
 and prints where both targets (>= 95% held right, >= 80% missing unassigned) are met, and, per
 window, the best pair when calibrated on that window alone. It also prints how many calls carry
 the region flag ``new_lineage_not_excluded``, the runs if those calls were ``unassigned``, and the
-fixed differences (separating sites) between every two lineages per window.
+fixed differences (separating sites) between every two lineages per window. ``--placement``
+also places every leave-one-out and leave-one-lineage-out gene on the neighbour-joining tree of
+its panel over its columns with bootstrap support (``disease_risk.sequences.placement``; 100
+replicates, about 90 s more; ``--spawn N`` for another split of the seed) and re-decides the
+runs with that tree placement as a veto on the spread rule's call, per window, for the shipped
+factors and over a grid.
 
 The panel is read from ``../shared/data/cdv_h_references/`` beside the repository.
 
-Usage: .venv/bin/python bench/lineage_typing.py [--grid] [--panel DIR] [--config config/config.yaml]
+Usage: .venv/bin/python bench/lineage_typing.py [--grid] [--placement] [--panel DIR]
+       [--config config/config.yaml]
 """
 
 from __future__ import annotations
@@ -26,12 +32,16 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from disease_risk.seeds import DEFAULT_SEED, stream_rng
 from disease_risk.sequences.calibration import (
+    LINEAGE_SCHEMES,
     MIN_HELD_CORRECT,
     MIN_MISSING_UNASSIGNED,
     WINDOWS,
     lineage_grid,
     make_cases,
+    placement_grid,
+    placement_supports,
     run_cases,
     separating_sites,
     sublineage_grid,
@@ -118,17 +128,74 @@ def separating_report(panel) -> str:
     return markdown(pd.DataFrame(rows))
 
 
+def call_supports(runs: pd.DataFrame, supports: list) -> pd.DataFrame:
+    """Leave-one-out and leave-one-lineage-out calls with their tree support below 0.9, per
+    window, lowest first: where a support threshold would cut."""
+    called = runs.loc[runs["scheme"].isin(LINEAGE_SCHEMES)]
+    called = called.loc[called["called"] != UNASSIGNED]
+    support = [supports[i].get(label, 0.0) for i, label in called["called"].items()]
+    table = called.assign(support=support, gene=called["seq_id"].str.split("|").str[0])
+    table = table.loc[table["support"] < 0.9].sort_values(["window", "support"])
+    return table[["window", "scheme", "gene", "lineage", "called", "outcome", "support"]]
+
+
+def placement_report(
+    runs: pd.DataFrame, evidence: list, supports: list, settings: TypingSettings
+) -> str:
+    """The spread rule with the tree-placement veto: per window for the shipped factors and a few
+    support thresholds, then the fewest targets missed over a grid of all three."""
+    columns = [f"{kind} {w}" for w in [*WINDOWS, "600-nt windows"] for kind in ("held", "missing")]
+    spread = settings.spread
+    shipped = placement_grid(
+        runs, evidence, supports, [spread.spread_factor], [spread.clear_margin],
+        [0.0, 0.25, 0.37, 0.45, 0.5, 0.75],
+    )  # fmt: skip
+    factors = np.round(np.arange(1.00, 1.61, 0.05), 2)
+    margins = np.round(np.arange(0.55, 0.86, 0.05), 2)
+    thresholds = [0.0, *np.round(np.arange(0.30, 0.71, 0.02), 2)]
+    grid = placement_grid(runs, evidence, supports, factors, margins, thresholds)
+    fewest = grid["targets_missed"].min()
+    best = grid.loc[grid["targets_missed"] == fewest]
+    gap = (best[columns].rsub(
+        np.where([c.startswith("held") for c in columns], MIN_HELD_CORRECT, MIN_MISSING_UNASSIGNED)
+    ).clip(lower=0)).sum(axis=1)  # fmt: skip
+    lines = [
+        f"tree-placement veto, shipped factors ({spread.spread_factor} / {spread.clear_margin});"
+        " min_support 0 = spread rule alone",
+        markdown(shipped[["min_support", *columns, "targets_missed"]]),
+        f"grid: spread_factor 1.00-1.60 x clear_margin 0.55-0.85 (step 0.05) x min_support 0, "
+        f"0.30-0.70 (step 0.02): {len(grid)} settings; fewest targets missed {fewest} "
+        f"({len(best)} settings); the five nearest the targets",
+        markdown(best.assign(gap=gap).nsmallest(5, "gap")[
+            ["spread_factor", "clear_margin", "min_support", *columns, "targets_missed"]
+        ]),
+        "support of the spread rule's calls below 0.9, shipped factors (held: right calls; "
+        "missing: forced calls)",
+        markdown(call_supports(runs, supports)),
+    ]  # fmt: skip
+    return "\n\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--panel", type=Path, default=PANEL_DIR)
     parser.add_argument("--config", type=Path, default=REPO / "config" / "config.yaml")
     parser.add_argument("--grid", action="store_true", help="print the calibration grids")
+    parser.add_argument(
+        "--placement", action="store_true", help="tree placement with bootstrap support as a veto"
+    )
+    parser.add_argument("--replicates", type=int, default=100, help="bootstrap replicates")
+    parser.add_argument(
+        "--spawn", type=int, default=None, help="split of the bootstrap stream (seed robustness)"
+    )
     args = parser.parse_args(argv)
-    section = yaml.safe_load(args.config.read_text())["sequences"]
+    config = yaml.safe_load(args.config.read_text())
+    section = config["sequences"]
     settings = TypingSettings.from_config(section)
     panel = read_reference_panel(args.panel / "references.fasta", args.panel / "references.tsv")
     started = time.perf_counter()
-    runs, evidence = run_cases(make_cases(panel), settings)
+    cases = make_cases(panel)
+    runs, evidence = run_cases(cases, settings)
     seconds = time.perf_counter() - started
     spread = settings.spread
     print(f"{len(panel.ids)} references; {spread}; max_divergence {settings.max_divergence}; "
@@ -146,7 +213,16 @@ def main(argv: list[str] | None = None) -> None:
     print("fixed differences (separating sites) between lineages, whole panel\n")
     print(separating_report(panel), end="\n\n")
     if args.grid:
-        print(grid_report(runs, evidence, settings))
+        print(grid_report(runs, evidence, settings), end="\n\n")
+    if args.placement:
+        started = time.perf_counter()
+        spawn = () if args.spawn is None else (args.spawn,)
+        seed = config.get("seed", DEFAULT_SEED)
+        rng = stream_rng(seed, "sequences/placement_bootstrap", *spawn)
+        supports = placement_supports(cases, evidence, rng, args.replicates)
+        seconds = time.perf_counter() - started
+        print(f"bootstrap placements: {args.replicates} replicates per gene in {seconds:.0f} s\n")
+        print(placement_report(runs, evidence, supports, settings))
 
 
 if __name__ == "__main__":

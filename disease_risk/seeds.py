@@ -34,6 +34,8 @@ STREAMS: dict[str, str] = {
     "sensitivity indices",
     "examples/camera_traps": "unidentified visitors of the SIMULATED example camera traps",
     "examples/smart_patrols": "what rangers record on the SIMULATED example SMART patrols",
+    "sequences/placement_bootstrap": "sites resampled for the bootstrap support of a tree "
+    "placement (lineage typing benchmark, issue 16)",
 }
 
 

@@ -12,18 +12,22 @@ factors of :mod:`~disease_risk.sequences.lineage_spread` are calibrated on these
 :func:`lineage_grid` (``bench/lineage_typing.py`` prints the figures; the unit tests check them).
 :func:`window_feasibility` re-calibrates on each window alone (optimistic) to show where no
 factors can meet both targets, and :func:`separating_sites` counts the fixed differences between
-two lineages that a window leaves to tell them apart.
+two lineages that a window leaves to tell them apart. :func:`placement_supports` and
+:func:`placement_grid` measure the tree-placement veto (:mod:`.placement`) on the same runs, per
+window (:func:`window_rates`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
+from disease_risk.sequences.alignment import encode
 from disease_risk.sequences.lineage_spread import (
+    TIE,
     UNASSIGNED,
     QueryEvidence,
     SpreadSettings,
@@ -33,6 +37,7 @@ from disease_risk.sequences.lineage_spread import (
 )
 from disease_risk.sequences.lineage_typing import NOT_EXCLUDED_FLAG, TypingSettings, type_sequence
 from disease_risk.sequences.panel import ReferencePanel
+from disease_risk.sequences.placement import placement_support
 from disease_risk.sequences.reading import SequenceRecord
 
 WINDOWS: dict[str, tuple[int, int] | None] = {
@@ -42,6 +47,7 @@ WINDOWS: dict[str, tuple[int, int] | None] = {
     "nt 1225-1824": (1224, 1824),
 }
 SCHEMES = ("leave_one_out", "leave_one_lineage_out", "leave_one_sublineage_out")
+LINEAGE_SCHEMES = SCHEMES[:2]  # the two error kinds of the lineage call
 HELD_OUT_LEVEL = {"leave_one_lineage_out": "lineage", "leave_one_sublineage_out": "sublineage"}
 # issue 16, "done when": held-lineage genes right, missing-lineage genes unassigned
 MIN_HELD_CORRECT = 0.95
@@ -100,6 +106,7 @@ class CaseEvidence:
     evidence: QueryEvidence
     lineage: np.ndarray
     sublineage: np.ndarray
+    projection: str = ""
 
 
 def _outcome(case: Case, called: str, sub_called: str) -> str:
@@ -133,7 +140,9 @@ def run_cases(
         row, projection = type_sequence(record, case.panel, settings)
         labels = case.panel.labels("lineage"), case.panel.labels("sublineage")
         evidence.append(
-            CaseEvidence(query_evidence(projection, case.panel.encoded, *labels), *labels)
+            CaseEvidence(
+                query_evidence(projection, case.panel.encoded, *labels), *labels, projection
+            )
         )
         represented = case.sublineage in set(labels[1])
         called, sub_called = row["lineage"], row["sublineage_call"]
@@ -220,7 +229,7 @@ def _redecided(
 ) -> Iterable[tuple[float, float, pd.DataFrame, np.ndarray]]:
     """Per (spread_factor, clear_margin): the leave-one-out and leave-one-lineage-out rows and
     their lineage calls re-decided from the cached evidence."""
-    keep = runs["scheme"].isin(["leave_one_out", "leave_one_lineage_out"]).to_numpy()
+    keep = runs["scheme"].isin(LINEAGE_SCHEMES).to_numpy()
     chosen = runs.loc[keep].reset_index(drop=True)
     kept = [e.evidence.lineage for e, k in zip(evidence, keep, strict=True) if k]
     margins = list(margins)
@@ -241,15 +250,12 @@ def window_feasibility(
     rule and panel, whatever the factors."""
     rows = []
     for factor, margin, chosen, called in _redecided(runs, evidence, factors, margins):
-        held = (chosen["scheme"] == "leave_one_out").to_numpy()
-        right = called == chosen["lineage"].to_numpy()
-        unassigned = called == UNASSIGNED
+        rates = window_rates(chosen, called)
         for window in WINDOWS:
-            inside = (chosen["window"] == window).to_numpy()
             rows.append({
                 "window": window, "spread_factor": factor, "clear_margin": margin,
-                "held_correct": right[held & inside].mean(),
-                "missing_unassigned": unassigned[~held & inside].mean(),
+                "held_correct": rates[f"held {window}"],
+                "missing_unassigned": rates[f"missing {window}"],
             })  # fmt: skip
     grid = pd.DataFrame(rows)
     grid["slack"] = np.minimum(
@@ -261,6 +267,76 @@ def window_feasibility(
     )
     best["pairs"] = len(grid) // len(WINDOWS)
     return best
+
+
+def placement_supports(
+    cases: Sequence[Case],
+    evidence: Sequence[CaseEvidence],
+    rng: np.random.Generator,
+    replicates: int,
+    schemes: Iterable[str] = LINEAGE_SCHEMES,
+) -> list[dict[str, float]]:
+    """Per case, bootstrap support of each tree placement (:mod:`.placement`); empty for cases
+    of other schemes. Independent of the spread rule's factors, so computed once per run."""
+    schemes = set(schemes)
+    return [
+        placement_support(encode(e.projection), case.panel.encoded, e.lineage, rng, replicates)
+        if case.scheme in schemes
+        else {}
+        for case, e in zip(cases, evidence, strict=True)
+    ]
+
+
+def window_rates(runs: pd.DataFrame, called: np.ndarray) -> dict[str, float]:
+    """Held-lineage genes right and missing-lineage genes unassigned, per window and over the
+    three windows pooled (keys ``held <window>`` and ``missing <window>``)."""
+    held = (runs["scheme"] == "leave_one_out").to_numpy()
+    missing = (runs["scheme"] == "leave_one_lineage_out").to_numpy()
+    right, unassigned = called == runs["lineage"].to_numpy(), called == UNASSIGNED
+    rates = {}
+    for window in [*WINDOWS, "600-nt windows"]:
+        inside = (
+            (runs["window"] != "full") if window == "600-nt windows" else runs["window"] == window
+        ).to_numpy()
+        rates[f"held {window}"] = float(right[held & inside].mean())
+        rates[f"missing {window}"] = float(unassigned[missing & inside].mean())
+    return rates
+
+
+def targets_missed(rates: dict[str, float]) -> int:
+    """How many of :func:`window_rates`' figures miss their issue-16 target."""
+    return sum(
+        value < (MIN_HELD_CORRECT if key.startswith("held") else MIN_MISSING_UNASSIGNED)
+        for key, value in rates.items()
+    )
+
+
+def placement_grid(
+    runs: pd.DataFrame,
+    evidence: Sequence[CaseEvidence],
+    supports: Sequence[Mapping[str, float]],
+    factors: Iterable[float],
+    margins: Iterable[float],
+    thresholds: Iterable[float],
+) -> pd.DataFrame:
+    """The spread rule with a tree veto: a call L stands only if at least ``min_support`` of the
+    bootstrap trees place the sequence in L (0: no veto). Per (spread_factor, clear_margin,
+    min_support), both error rates per window and how many targets are missed."""
+    thresholds = list(thresholds)
+    kept = np.flatnonzero(runs["scheme"].isin(LINEAGE_SCHEMES).to_numpy())
+    rows = []
+    for factor, margin, chosen, called in _redecided(runs, evidence, factors, margins):
+        support = np.array(
+            [supports[i].get(label, 0.0) for i, label in zip(kept, called, strict=True)]
+        )
+        for threshold in thresholds:
+            vetoed = np.where(support >= threshold - TIE, called, UNASSIGNED)
+            rates = window_rates(chosen, vetoed)
+            rows.append({
+                "spread_factor": factor, "clear_margin": margin, "min_support": threshold,
+                **rates, "targets_missed": targets_missed(rates),
+            })  # fmt: skip
+    return pd.DataFrame(rows)
 
 
 def separating_sites(

@@ -6,7 +6,6 @@ a midpoint-rooted neighbour-joining tree, and a PNG with tips coloured by host g
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -37,11 +36,12 @@ DEFAULT_TITLE = (
 )
 
 
-def jukes_cantor(p: float) -> float:
-    """JC69 distance from a p-distance (capped at 3 substitutions/site when saturated)."""
-    if p >= 0.74:
-        return 3.0
-    return -0.75 * math.log(1.0 - 4.0 * p / 3.0)
+def jukes_cantor(p: float | np.ndarray) -> float | np.ndarray:
+    """JC69 distance from a p-distance (capped at 3 substitutions/site when saturated); a float
+    for a float, an array for an array (the bootstrap trees of :mod:`.placement`)."""
+    p = np.asarray(p, dtype=float)
+    distance = np.where(p >= 0.74, 3.0, -0.75 * np.log(1.0 - 4.0 * np.minimum(p, 0.74) / 3.0))
+    return float(distance) if distance.ndim == 0 else distance
 
 
 def _direct_distances(codes: np.ndarray, min_overlap: int) -> np.ndarray:

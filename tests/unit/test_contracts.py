@@ -64,9 +64,10 @@ def test_named_streams_are_pinned_distinct_and_registered():
 
 
 def test_every_stochastic_pipeline_step_uses_a_registered_stream():
-    """No bare seeds in pipeline code: every stream named in the code is registered and used."""
+    """No bare seeds in pipeline code: every stream named in the code (package and benchmarks)
+    is registered and used."""
     used = set()
-    for path in PACKAGE.rglob("*.py"):
+    for path in [*PACKAGE.rglob("*.py"), *(REPO_ROOT / "bench").glob("*.py")]:
         text = path.read_text(encoding="utf-8")
         used |= set(re.findall(r"stream_(?:seed|rng)\([^)]*?\"([\w/]+)\"", text))
         if path.name in ("examples.py", "validation.py", "seeds.py") or path.parent.name == "tests":
