@@ -390,8 +390,15 @@ GLOSSARY: tuple[tuple[str, str], ...] = (
      "into the destination. For a hazard met at the destination, the chance it is present in "
      "its source species there."),
     ("Exposure", "The chance that a target animal catches the hazard once it is present."),
-    ("Consequence", "How many target animals could die: the 97.5% quantile of simulated "
-     "deaths as a share of the population, rated on the consequence scale."),
+    ("Consequence", "How many target animals could die: the number of deaths that at most "
+     "2.5% of the simulations exceed, as a share of the population, rated on the consequence "
+     "scale. A level is reached when losing its animals has a chance above 2.5% (the table "
+     "'Chance of losing animals' gives the animals and chances)."),
+    ("Reactive vaccination", "Vaccinating once a case is detected: each sick or dead animal of "
+     "the watched species is found with an assumed chance, and the round follows the first "
+     "one found after a set delay."),
+    ("Cost per death averted", "The mean cost of an option's vaccine doses (configured cost "
+     "per dose and species) divided by the target deaths it averts on average."),
     ("Likelihood, consequence and risk words", "Likelihood: negligible (can be ignored), very "
      "low (rare), low (unlikely), moderate (less than an even chance), high (expected to "
      "occur), with the probability bounds of section 4; risk combines likelihood and "

@@ -34,9 +34,9 @@ log = logging.getLogger(__name__)
 
 # The workbook's sheets after its read-me, in the Manual's order: table name -> sheet name.
 DRA_SHEETS = {
-    "hazards": "hazards", "risk_estimation": "risk_estimation",
+    "hazards": "hazards", "risk_estimation": "risk_estimation", "losses": "losses",
     "risk_management": "risk_management",
-    "risk_management_long_horizon": "risk_management_long_term", "losses": "losses",
+    "risk_management_long_horizon": "risk_management_long_term",
     "surveillance": "surveillance_plan", "assumptions": "assumptions_register",
 }
 DEFAULT_SURVEILLANCE = {"precision": 0.1, "confidence": 0.95, "sensitivity": 1.0,

@@ -13,7 +13,11 @@ SHEETS: dict[str, str] = {
     "hazards": "Hazard identification: every hazard, why it is included, its sources",
     "risk_estimation": "Risk assessment and estimation: release, exposure and consequence per "
     "hazard, target species and pathway, with the risk matrix's word",
+    "losses": "Consequence in animals: the chance of losing at least as many animals as each "
+    "consequence word starts at, per scenario and horizon",
     "risk_management": "Risk management: each option (scenario) against the baseline",
+    "risk_management_long_term": "Risk management over the long horizon (20 years in the "
+    "example)",
     "surveillance_plan": "Implementation and review: where to sample next season, ranked by "
     "what drives the risk",
     "assumptions_register": "Assumptions register: every assumed range, where it enters and how "
@@ -38,7 +42,7 @@ DEFINITIONS: dict[str, str] = {
     "infection_by_source / infection_by_origin": "the pathway's share split by the species of "
     "the direct infector / of the species whose infection started the chain",
     "deaths_median / deaths_hi95": "deaths of the target from the hazard over the simulated "
-    "period: median and 97.5% quantile of the simulations",
+    "period: median, and the number at most 2.5% of the simulations exceed",
     "share_lost_hi95": "deaths_hi95 / population size",
     "likelihood / consequence / risk": "the Manual's words; risk = risk matrix (likelihood, "
     "consequence); thresholds are in config/config.yaml risk:",
@@ -49,6 +53,17 @@ DEFINITIONS: dict[str, str] = {
     "(negative = the option protects)",
     "change_deaths_mean": "option's mean deaths minus the baseline's",
     "paired_replicates": "simulations compared pair by pair (same parameters and luck in both)",
+    "compared_with": "the scenario an option is compared with (the baseline unless set)",
+    "option": "yes = a management option; no = the baseline or a hazard (the release itself)",
+    "days_to_first_case_median": "days to the target's first infection, median over the "
+    "simulations that have one",
+    "doses_mean": "vaccine doses given in a simulation, on average",
+    "deaths_averted_per_100_doses": "deaths of the target averted per 100 doses given",
+    "cost_mean / cost_per_death_averted": "mean cost of an option's doses (config risk.dose_costs) "
+    "and that cost per target death averted",
+    "horizon_years": "the simulated period the row is about",
+    "animals / p_lose_at_least": "animals at which a consequence word starts (its share of the "
+    "population, at least one) and the chance of losing at least that many",
     "rank": "1 = the option that lowers the first target's chance of infection most",
     "moves_infection_<target>": "how far the assumption moves the target's chance of infection "
     "across its range (Morris mu_star, or the one-at-a-time change for population sizes)",

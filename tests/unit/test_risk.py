@@ -598,9 +598,11 @@ def test_risk_tables_entry_point_writes_every_output(tmp_path, settings):
     back = read_table(tmp_path / "a" / "conclusions.tsv", text_columns=["best_scenario"])
     assert back["best_scenario"].fillna("").tolist() == expected["best_scenario"].tolist()
     sheets = pd.read_excel(tmp_path / "a" / "dra_tables.xlsx", sheet_name=None)
-    assert list(sheets) == ["read_me", "hazards", "risk_estimation", "risk_management",
-                            "risk_management_long_term", "losses", "surveillance_plan",
+    assert list(sheets) == ["read_me", "hazards", "risk_estimation", "losses", "risk_management",
+                            "risk_management_long_term", "surveillance_plan",
                             "assumptions_register"]
+    assert [s.removeprefix("sheet: ") for s in sheets["read_me"]["item"]
+            if s.startswith("sheet: ")] == list(sheets)[1:]  # the read-me describes each sheet
     assert set(tables["losses"]["horizon_years"]) == {3, 20}
     warning = sheets["read_me"].set_index("item").loc["WARNING", "text"]
     assert "SIMULATED" in warning and "SIMULATED_dogs.csv" in warning
