@@ -30,7 +30,16 @@ def test_example_run_tables_complete_and_report_renders(example_run, tmp_path):
     management = read_table(risk_dir / "risk_management.tsv")
     per_dose = management.filter(like="deaths_averted_per_100_doses")
     assert (per_dose.isna().any(axis=1) == (management["doses_mean"] == 0)).all(), management
-    assert not management.drop(columns=per_dose.columns).isna().any().any(), management
+    per_death = management["cost_per_death_averted"]
+    assert (per_death.isna() == (management["change_deaths_mean"] >= 0)).all(), management
+    rest = management.drop(columns=[*per_dose.columns, "cost_per_death_averted"])
+    assert not rest.isna().any().any(), management
+    long_term = read_table(risk_dir / "risk_management_long_horizon.tsv")
+    assert set(long_term["scenario"]) == set(management["scenario"])
+    losses = read_table(risk_dir / "losses.tsv")
+    assert set(losses["horizon_years"]) == {3, 20} and losses["p_lose_at_least"].between(0, 1).all()
+    passive = read_table(example_run / "results/field/passive_surveillance.tsv")
+    assert passive["observations"].sum() > 0
     hazards = read_table(risk_dir / "hazards.tsv")
     assert len(hazards) >= 6
     conclusions = read_table(risk_dir / "conclusions.tsv")
@@ -38,8 +47,9 @@ def test_example_run_tables_complete_and_report_renders(example_run, tmp_path):
     assert conclusions["target_species"].tolist() == targets
     assert not conclusions[["overall_risk", "fits_reliable"]].isna().any().any()
     sheets = pd.read_excel(risk_dir / "dra_tables.xlsx", sheet_name=None)
-    assert list(sheets) == ["read_me", "hazards", "risk_estimation", "risk_management",
-                            "surveillance_plan", "assumptions_register"]
+    assert list(sheets) == ["read_me", "hazards", "risk_estimation", "losses", "risk_management",
+                            "risk_management_long_term", "surveillance_plan",
+                            "assumptions_register"]
     plan = read_table(risk_dir / "surveillance_plan.tsv", text_columns=["site"])
     assert plan["rank"].tolist() == list(range(1, len(plan) + 1)) and len(plan) > 20
     assert "SIMULATED" in sheets["read_me"].set_index("item").loc["WARNING", "text"]
