@@ -42,6 +42,9 @@ rule seroprevalence:
 
 
 rule force_of_infection:
+    # Critical path (force of infection -> calibration -> scenarios): started before the light
+    # jobs that nothing waits for.
+    priority: 10
     conda:
         "../envs/disease_risk.yaml"
     input:

@@ -70,6 +70,7 @@ rule network_graphml:
 
 
 rule calibration:
+    priority: 10  # critical path, see force_of_infection
     conda:
         "../envs/disease_risk.yaml"
     input:
