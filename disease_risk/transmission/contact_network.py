@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -103,7 +104,8 @@ def _wildlife_rows(
     """The located animals of one wild species, then simulated ones up to its population size."""
     area = config["study_area"]
     rows = [
-        (rec.animal_id, species, area["name"], rec.x, rec.y, home_range, "location_table")
+        (rec.animal_id, species, area["name"], rec.x, rec.y, own_range(rec, home_range),
+         "location_table")
         for rec in located.itertuples()
     ]
     n_sim = max(n_total - len(located), 0)
@@ -123,9 +125,8 @@ def _located_dog_rows(config: dict, located: pd.DataFrame) -> list[tuple]:
         nearest = min(
             config["sites"], key=lambda s: (s["x_km"] - rec.x) ** 2 + (s["y_km"] - rec.y) ** 2
         )
-        rows.append(
-            (rec.animal_id, DOG, nearest["name"], rec.x, rec.y, home_range, "location_table")
-        )
+        rows.append((rec.animal_id, DOG, nearest["name"], rec.x, rec.y,
+                     own_range(rec, home_range), "location_table"))
     return rows
 
 
@@ -193,14 +194,24 @@ def _as_individuals(rows: list[tuple] | pd.DataFrame) -> Individuals:
 
 
 def _real_animals(locations: pd.DataFrame, config: dict) -> pd.DataFrame:
-    """One row per located animal: its species and the mean of its fixes (km), by id."""
+    """One row per located animal: its species, the mean of its fixes (km) and its own
+    home-range area where the location source measured one (else NaN), by id."""
     x, y = project(locations["latitude"], locations["longitude"], config["study_area"])
     fixes = locations.assign(x=x, y=y)
+    if "home_range_km2" not in fixes:
+        fixes = fixes.assign(home_range_km2=np.nan)
     return (
         fixes.groupby("animal_id", sort=True)
-        .agg(species=("species", "first"), x=("x", "mean"), y=("y", "mean"))
+        .agg(species=("species", "first"), x=("x", "mean"), y=("y", "mean"),
+             home_range_km2=("home_range_km2", "first"))
         .reset_index()
     )
+
+
+def own_range(animal: Any, default: float) -> float:
+    """A located animal's own home-range area when it has one, else its species' default."""
+    area = getattr(animal, "home_range_km2", math.nan)
+    return float(area) if area == area and area > 0 else float(default)
 
 
 def overlap_fraction(d: np.ndarray, r1: np.ndarray, r2: np.ndarray) -> np.ndarray:

@@ -36,6 +36,7 @@ from disease_risk.transmission.contact_network import (
 )
 
 LOCATION_COLUMNS = ("animal_id", "species", "latitude", "longitude", "date")
+DEFAULT_MIN_FIXES = 30  # fixes or detections for an animal's own home range (network schema)
 log = logging.getLogger(__name__)
 
 
@@ -75,10 +76,13 @@ def _check_rules(config: dict, path: Path) -> None:
 
 
 def field_locations(
-    path: Path, registry: SpeciesRegistry | None, known_species: Iterable[str]
+    path: Path, registry: SpeciesRegistry | None, known_species: Iterable[str],
+    min_fixes: int = DEFAULT_MIN_FIXES,
 ) -> pd.DataFrame | None:
     """Location rows of identified animals from a Camtrap DP package (one per detection, at its
-    camera) or a Movebank export (one per GPS fix); None for any other file.
+    camera) or a Movebank export (one per GPS fix); None for any other file. An animal with at
+    least ``min_fixes`` fixes or detections also carries its own home-range area (MCP95,
+    ``home_range_km2``); with fewer, an MCP says little and its species' default is used.
 
     A problem in the file stops the run naming its file, row, column, value and fix; animals
     of species outside the network are listed in the log with the reason, not used."""
@@ -107,6 +111,15 @@ def field_locations(
         "longitude": points["longitude"].map(lambda v: f"{float(v):.6f}"),
         "date": points["timestamp"].astype(str).str[:10],
     })
+    ranges = result.home_ranges.set_index("individual_id")
+    measured = ranges[(ranges["fixes"] >= min_fixes) & (ranges["area_km2"] > 0)]
+    table["home_range_km2"] = table["animal_id"].map(measured["area_km2"]).astype(float)
+    for animal, row in ranges.iterrows():
+        own = animal in measured.index
+        log.info("%s: %s: %s", path, animal,
+                 f"own home range {row['area_km2']:.1f} km2 ({row['method']}, {row['fixes']} "
+                 "fixes)" if own else f"species' default home range ({row['fixes']} fixes, "
+                 f"fewer than {min_fixes} for its own)")
     outside = ~table["species"].isin(set(known_species))
     for (animal, species), rows in table[outside].groupby(["animal_id", "species"]):
         log.info("%s: %s (%s, %d rows) not used: species not among the network populations",
@@ -127,7 +140,8 @@ def _problems_text(path: Path, problems: list[FieldProblem], shown: int = 5) -> 
 
 
 def read_locations(
-    path: str | Path, known_species: Iterable[str], registry: SpeciesRegistry | None = None
+    path: str | Path, known_species: Iterable[str], registry: SpeciesRegistry | None = None,
+    min_fixes: int = DEFAULT_MIN_FIXES,
 ) -> pd.DataFrame:
     """Read and check a location table (camera-trap detections or collar fixes), a Camtrap DP
     package or a Movebank export (:func:`field_locations`, which needs ``registry``).
@@ -136,7 +150,7 @@ def read_locations(
     """
     path = Path(path)
     known_species = list(known_species)
-    converted = field_locations(path, registry, known_species)
+    converted = field_locations(path, registry, known_species, min_fixes)
     table = (converted if converted is not None
              else pd.read_csv(path, dtype=str, keep_default_na=False))
     missing = [c for c in LOCATION_COLUMNS if c not in table.columns]
@@ -178,6 +192,8 @@ def read_locations(
         )
     out["latitude"] = out["latitude"].astype(float)
     out["longitude"] = out["longitude"].astype(float)
+    if "home_range_km2" in out:
+        out["home_range_km2"] = pd.to_numeric(out["home_range_km2"], errors="coerce")
     return out
 
 
@@ -200,7 +216,10 @@ def network_from_settings(
     locations = None
     loc_file = config.get("locations_file")
     if loc_file:
-        locations = read_locations(loc_file, network_species(config), registry)
+        locations = read_locations(
+            loc_file, network_species(config), registry,
+            int(config.get("home_range_min_fixes", DEFAULT_MIN_FIXES)),
+        )
     rng = stream_rng(seed, "network/individuals")
     return build_contact_network(simulate_individuals(config, rng, locations), config)
 

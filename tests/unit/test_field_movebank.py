@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 from conftest import CONFIG_DIR
 
@@ -102,3 +103,33 @@ def test_network_places_collared_animals_and_lists_the_rest(tmp_path, registry, 
         read_locations(bad, ["amur_leopard"], registry)
     with pytest.raises(NetworkInputError, match="species registry"):
         read_locations(path, ["amur_leopard"], None)
+
+
+def test_collared_animals_bring_their_own_home_range_when_fixes_suffice(tmp_path, registry):
+    """An animal with at least home_range_min_fixes fixes gets its MCP95 area in the network;
+    with fewer, its species' configured home range."""
+    from disease_risk.transmission.contact_network import simulate_individuals
+    from disease_risk.transmission.network_files import read_locations
+
+    path = _collar_csv(tmp_path / "collars.csv")  # 20 fixes per animal
+    config = {
+        "study_area": {"name": "test", "origin_latitude": 42.9, "origin_longitude": 131.2,
+                       "width_km": 60, "height_km": 50},
+        "sites": [{"name": "A", "x_km": 10, "y_km": 10, "dogs": 1}],
+        "dogs": {"home_range_km2": 1.0, "village_spread_km": 0.0},
+        "populations": {"amur_leopard": {"count": 3, "home_range_km2": 80},
+                        "amur_tiger": {"count": 2, "home_range_km2": 400}},
+    }
+    rng = np.random.default_rng(1)
+    for min_fixes, leopard, tiger in ((10, None, None), (30, 80.0, 400.0)):
+        located = read_locations(path, ["amur_leopard", "amur_tiger"], registry, min_fixes)
+        nodes = simulate_individuals(config, rng, located).table.set_index("node")
+        if leopard is None:  # own areas: the MCP95 of each animal's fixes
+            assert 25 < nodes.loc["LEO-7", "home_range_km2"] < 34
+            assert nodes.loc["TIG-2", "home_range_km2"] == pytest.approx(
+                nodes.loc["LEO-7", "home_range_km2"])  # the same square of fixes
+        else:
+            assert nodes.loc["LEO-7", "home_range_km2"] == leopard
+            assert nodes.loc["TIG-2", "home_range_km2"] == tiger
+        simulated = nodes[nodes["origin"] == "simulated"]
+        assert set(simulated["home_range_km2"]) == {80.0, 400.0, 1.0}
