@@ -6,6 +6,10 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed
 
+# Two pytest-xdist workers; the two whole-pipeline chains (local runs, SLURM) start first, one on
+# each (tests/conftest.py). PYTEST_PARALLEL= runs the tests in one process.
+PYTEST_PARALLEL ?= -n 2 --dist loadgroup --no-loadscope-reorder
+
 .PHONY: run test unit lint dryrun report bench clean system-deps run-deps
 
 run: $(STAMP) run-deps
@@ -14,11 +18,11 @@ run: $(STAMP) run-deps
 test: $(STAMP) system-deps
 	$(BIN)/ruff check .
 	$(BIN)/snakemake --lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PYTEST_PARALLEL)
 
 # In-process tests only (no Snakemake runs, wheel or SLURM): a few minutes.
 unit: $(STAMP)
-	$(BIN)/python -m pytest tests/unit
+	$(BIN)/python -m pytest $(PYTEST_PARALLEL) tests/unit
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

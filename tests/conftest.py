@@ -73,31 +73,72 @@ def workflow_dir(tmp_path: Path) -> Path:
 EXAMPLE_RUN_TIMEOUT = 1200  # seconds
 
 
-@pytest.fixture(scope="session")
-def example_run(tmp_path_factory) -> Path:
-    """A workflow copy in which `make run`'s command finished on the example data.
-
-    Read-only for tests: copy it (``shutil.copytree``) before changing anything. The run's
-    output is in ``<dir>/example_run.log`` and its wall time in ``<dir>/example_run.seconds``.
-    """
+def _run_example(workdir: Path) -> str | None:
+    """Run `make run`'s command in a fresh workflow copy; the failure text, or None."""
     from reproducibility import MAKE_RUN, run_bounded, tail
 
-    workdir = copy_workflow(tmp_path_factory.mktemp("example_run") / "wf")
+    copy_workflow(workdir)
     run = run_bounded(
         MAKE_RUN, workdir, EXAMPLE_RUN_TIMEOUT, log=workdir.parent / "example_run.log"
     )
     (workdir.parent / "example_run.seconds").write_text(f"{run.seconds:.1f}\n")
     if run.timed_out or run.returncode != 0:
-        pytest.fail(
+        return (
             f"example pipeline run failed (return code {run.returncode}, "
             f"{'timed out, ' if run.timed_out else ''}{run.seconds:.0f} s):\n{tail(run.output)}"
         )
+    return None
+
+
+@pytest.fixture(scope="session")
+def example_run(tmp_path_factory, worker_id) -> Path:
+    """A workflow copy in which `make run`'s command finished on the example data.
+
+    Read-only for tests: copy it (``shutil.copytree``) before changing anything. The run's
+    output is in ``<dir>/example_run.log`` and its wall time in ``<dir>/example_run.seconds``.
+    Under pytest-xdist (``make test`` runs two workers) the run is made once, by the first
+    worker that asks, under a file lock in the session's shared temporary directory; the other
+    worker waits for it and reuses it (or its failure).
+    """
+    from filelock import FileLock
+
+    if worker_id == "master":
+        root = tmp_path_factory.mktemp("example_run")
+    else:
+        root = tmp_path_factory.getbasetemp().parent / "example_run"
+    workdir, outcome = root / "wf", root / "example_run.outcome"
+    root.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(root / "example_run.lock")):
+        if not outcome.exists():
+            outcome.write_text(_run_example(workdir) or "ok")
+    failure = outcome.read_text()
+    if failure != "ok":
+        pytest.fail(failure)
     return workdir
+
+
+# Tests that run whole pipelines, by pytest-xdist group (``make test``: ``-n 2 --dist
+# loadgroup``). Each group stays on one worker and the groups are collected first, so the two
+# long chains start at once on the two workers and the short tests fill in behind them.
+LONG_GROUPS = {
+    "slurm": lambda item: "slurm_cluster" in getattr(item, "fixturenames", ()),
+    "example_run": lambda item: "example_run" in getattr(item, "fixturenames", ()),
+}
 
 
 def pytest_collection_modifyitems(items):
     """Tests under tests/workflow/ run Snakemake, build packages or start services: marked
-    ``workflow`` (``-m "not workflow"`` runs the in-process tests only)."""
+    ``workflow`` (``-m "not workflow"`` runs the in-process tests only). Whole-pipeline tests
+    get their xdist group (:data:`LONG_GROUPS`) and go to the front of the collection."""
+    grouped: dict[str, list[pytest.Item]] = {name: [] for name in LONG_GROUPS}
+    rest = []
     for item in items:
         if item.path.parent.name == "workflow":
             item.add_marker(pytest.mark.workflow)
+        group = next((name for name, test in LONG_GROUPS.items() if test(item)), None)
+        if group is None:
+            rest.append(item)
+        else:
+            item.add_marker(pytest.mark.xdist_group(group))
+            grouped[group].append(item)
+    items[:] = [item for group in grouped.values() for item in group] + rest

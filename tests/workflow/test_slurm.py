@@ -297,7 +297,7 @@ def submitted_jobs(jobcomp: Path) -> list[str]:
 
 @pytest.mark.slow
 @pytest.mark.timeout(SLURM_RUN_TIMEOUT + 600)
-def test_whole_workflow_through_slurm_equals_local_run(slurm_cluster, example_run, tmp_path):
+def test_whole_workflow_through_slurm_equals_local_run(slurm_cluster, request, tmp_path):
     workdir = copy_workflow(tmp_path / "wf")
     run = run_bounded(
         [SNAKEMAKE, "--workflow-profile", "profiles/slurm"],
@@ -331,6 +331,9 @@ def test_whole_workflow_through_slurm_equals_local_run(slurm_cluster, example_ru
     )
     assert all(s == "COMPLETED" for s in states), f"SLURM job states {states}{context}"
 
+    # Asked for only now, so that under pytest-xdist the local run (made by the other worker)
+    # and this one go side by side.
+    example_run = request.getfixturevalue("example_run")
     compared, diffs = differences(example_run, workdir)
     print("compared with the local run:", *compared, sep="\n  ")
     assert compared, "no result tables to compare"
