@@ -19,6 +19,13 @@ STREAMS: dict[str, str] = {
     "seroprevalence/ppc": "replicated positives of the prevalence posterior predictive check",
     "seroprevalence/force_of_infection": "NUTS chains of the force-of-infection model",
     "seroprevalence/foi_ppc": "replicated positives of the force-of-infection check",
+    "hazards/prevalence": "NUTS chains of a hazard's true-prevalence model (split by pathogen "
+    "with pathogen_seed)",
+    "hazards/ppc": "replicated positives of a hazard's prevalence check (split by pathogen)",
+    "hazards/force_of_infection": "NUTS chains of a hazard's force-of-infection model (split by "
+    "pathogen)",
+    "hazards/foi_ppc": "replicated positives of a hazard's force-of-infection check (split by "
+    "pathogen)",
     "network/individuals": "home-range centres of simulated animals in the contact network",
     "transmission/scenario_setup": "where a scenario's released animals are placed",
     "transmission/parameters": "per-parameter-set calibration draw, assumptions drawn from "
@@ -32,6 +39,8 @@ STREAMS: dict[str, str] = {
     "fit table (simulated against serology force of infection)",
     "transmission/sensitivity": "Morris design, model runs at its points and bootstrap of the "
     "sensitivity indices",
+    "network/camera_trap_densities": "cameras resampled for the bootstrap interval of the "
+    "camera-trap (random encounter model) densities",
     "examples/camera_traps": "unidentified visitors of the SIMULATED example camera traps",
     "examples/smart_patrols": "what rangers record on the SIMULATED example SMART patrols",
     "sequences/placement_bootstrap": "sites resampled for the bootstrap support of a tree "
@@ -50,6 +59,13 @@ def stream_seed(master: int, stream: str) -> int:
     if stream not in STREAMS:
         raise KeyError(f"unknown random stream {stream!r}; register it in disease_risk.seeds")
     return derive_seed(master, *stream.split("/"))
+
+
+def pathogen_seed(stream: int, pathogen: str) -> int:
+    """One pathogen's seed on a per-pathogen stream: ``stream`` is that stream's seed
+    (``stream_seed(master, "hazards/prevalence")``) split by the pathogen's name, so each
+    pathogen draws its own numbers and adding a pathogen shifts no other's."""
+    return derive_seed(stream, pathogen)
 
 
 def stream_rng(master: int, stream: str, *spawn: int) -> np.random.Generator:

@@ -23,9 +23,9 @@ FLOAT_FORMAT = ".6g"
 # --- intake -----------------------------------------------------------------------------------
 SAMPLE_COLUMNS = (
     "sample_id", "animal_id", "species", "species_role", "site", "collection_date", "year",
-    "assay", "result_raw", "titre", "titre_qualifier", "result", "age_years", "birth_year",
-    "sex", "latitude", "longitude", "lab", "vaccinated", "sample_type", "sequence_id", "notes",
-    "source_file", "source_row",
+    "assay", "pathogen", "result_raw", "titre", "titre_qualifier", "result", "age_years",
+    "birth_year", "sex", "latitude", "longitude", "lab", "vaccinated", "sample_type",
+    "sequence_id", "notes", "source_file", "source_row",
 )  # fmt: skip
 SAMPLE_INT_COLUMNS = ("year", "birth_year", "source_row")
 SAMPLE_FLOAT_COLUMNS = ("titre", "age_years", "latitude", "longitude")
@@ -50,6 +50,12 @@ ENCOUNTER_RATE_COLUMNS = (
     "deployment_id", "location_name", "latitude", "longitude", "species", "scientific_name",
     "detections", "animals_counted", "camera_days", "detections_per_100_days",
 )  # fmt: skip
+# Wildlife densities from camera traps (random encounter model), one row per species.
+CAMERA_DENSITY_COLUMNS = (
+    "species", "cameras", "camera_days", "detections", "detections_per_100_days",
+    "day_range_km", "density_per_km2", "density_lo95", "density_hi95",
+    "configured_density_per_km2", "used", "reason",
+)  # fmt: skip
 # SMART patrols: every observation, then the two tables the category mapping fills.
 PATROL_OBSERVATION_COLUMNS = (
     "patrol_id", "leg_id", "waypoint_id", "date", "time", "month", "x", "y", "place",
@@ -66,6 +72,13 @@ PREVALENCE_COLUMNS = (
     "true_prevalence_median", "true_prevalence_lo95", "true_prevalence_hi95",
 )  # fmt: skip
 FOI_COLUMNS = ("species", "year", "foi_median", "foi_lo95", "foi_hi95")
+# Every pathogen's species-level true seroprevalence (rule hazard_serology_summary; the risk stage
+# reads it): one row per pathogen x species, or one row with the reason a pathogen has none.
+HAZARD_SEROLOGY_COLUMNS = (
+    "pathogen", "species", "n_tested", "n_positive", "apparent_prevalence",
+    "true_prevalence_median", "true_prevalence_lo95", "true_prevalence_hi95", "fit_reliable",
+    "note",
+)  # fmt: skip
 DIAGNOSTIC_COLUMNS = (
     "section", "model", "item", "rhat_max", "ess_bulk_min", "ess_tail_min", "divergences",
     "sampler", "seconds", "reliable", "count", "observed", "replicated_median",
@@ -162,16 +175,17 @@ HAZARD_COLUMNS = (
 ESTIMATION_COLUMNS = (
     "hazard", "target_species", "pathway", "basis", "scenario", "source_species",
     "release_probability", "release_lo95", "release_hi95", "release_likelihood",
-    "exposure_probability", "exposure_likelihood",
+    "release_basis", "exposure_probability", "exposure_lo95", "exposure_hi95",
+    "exposure_likelihood", "exposure_basis",
     "infection_probability", "infection_lo95", "infection_hi95", "infection_mcse",
     "likelihood", "target_p_any_infection", "infection_share",
     "infection_by_source", "infection_by_source_lo95", "infection_by_source_hi95",
     "infection_by_origin", "infection_by_origin_lo95", "infection_by_origin_hi95",
     "deaths_median", "deaths_hi95", "population_size", "share_lost_hi95", "consequence",
-    "risk", "uncertainty", "uncertainty_reasons",
-    "serology_species", "source_n_tested", "source_prevalence_median", "source_prevalence_lo95",
-    "source_prevalence_hi95", "source_foi_median", "source_foi_lo95", "source_foi_hi95",
-    "method",
+    "consequence_basis", "risk", "uncertainty", "uncertainty_reasons",
+    "serology_species", "target_n_tested", "source_n_tested", "source_prevalence_median",
+    "source_prevalence_lo95", "source_prevalence_hi95", "source_foi_median", "source_foi_lo95",
+    "source_foi_hi95", "method",
 )  # fmt: skip
 # One row per assumption (configured range): the DRA's assumptions register; then one column
 # ``moves_infection_<target>`` per target species (Morris mu_star of its chance of infection).

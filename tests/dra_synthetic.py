@@ -17,6 +17,7 @@ import yaml
 from disease_risk.tables import (
     DIAGNOSTIC_COLUMNS,
     FOI_COLUMNS,
+    HAZARD_SEROLOGY_COLUMNS,
     INDEX_SOURCE,
     NETWORK_SUMMARY_COLUMNS,
     OUTSIDE_SOURCE,
@@ -269,6 +270,25 @@ def assumptions_register() -> pd.DataFrame:
     })
 
 
+def hazard_serology(tiger_toxo_positives: int = 13) -> pd.DataFrame:
+    """The all-pathogens serology table: Toxoplasma in tigers and leopard cats (true prevalence
+    as the share positive, interval +/- 0.1), FPV with no usable rows (the reason in ``note``).
+    """
+    def row(pathogen: str, species: str, n: int, k: int) -> dict[str, Any]:
+        p = k / n
+        return {"pathogen": pathogen, "species": species, "n_tested": n, "n_positive": k,
+                "apparent_prevalence": p, "true_prevalence_median": p,
+                "true_prevalence_lo95": max(0.0, p - 0.1),
+                "true_prevalence_hi95": min(1.0, p + 0.1), "fit_reliable": "yes", "note": ""}
+
+    rows = [row("cdv", "amur_tiger", 95, 20),
+            row("toxoplasma", "amur_tiger", 40, tiger_toxo_positives),
+            row("toxoplasma", "leopard_cat", 30, 3),
+            {"pathogen": "fpv", "species": "", "n_tested": 0, "n_positive": 0,
+             "fit_reliable": "", "note": "not fitted: no positive/negative results of fpv"}]
+    return pd.DataFrame(rows, columns=list(HAZARD_SEROLOGY_COLUMNS))
+
+
 def write_upstream(root: Path, unreliable: bool = False) -> dict[str, Any]:
     """Write the synthetic upstream outputs under ``root`` in the pipeline's layout; keys are
     the risk and report rules' input names (``replicates`` lists one file per scenario of
@@ -283,12 +303,14 @@ def write_upstream(root: Path, unreliable: bool = False) -> dict[str, Any]:
         "sensitivity": root / "results/sensitivity/indices.tsv",
         "assumptions": root / "results/risk/assumptions_register.tsv",
         "calibration": root / "results/calibration/parameters.tsv",
+        "hazard_serology": root / "results/hazards/serology.tsv",
     }
     tables = {
         "prevalence": prevalence_summary(), "foi": force_of_infection(),
         "diagnostics": diagnostics(unreliable), "transmission": transmission_summary(),
         "network": network_summary(), "lineages": lineages(), "sensitivity": sensitivity(),
         "assumptions": assumptions_register(), "calibration": calibration_parameters(),
+        "hazard_serology": hazard_serology(),
     }
     for key, path in paths.items():
         write_table(tables[key], path)

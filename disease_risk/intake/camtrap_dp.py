@@ -165,6 +165,7 @@ class CameraTrapResult:
     encounter_rates: pd.DataFrame
     problems: list[FieldProblem]
     notes: list[str]
+    effort: pd.Series  # camera-days per usable deployment, those without detections too
 
 
 def _rows_with_bad_cells(package: CamtrapPackage) -> dict[str, set[int]]:
@@ -261,4 +262,4 @@ def camera_trap_tables(package: CamtrapPackage, registry: SpeciesRegistry) -> Ca
     })
     rates["detections_per_100_days"] = 100 * rates["detections"] / rates["camera_days"]
     return CameraTrapResult(detections, ranges, rates[list(ENCOUNTER_RATE_COLUMNS)], problems,
-                            notes)
+                            notes, deployments["camera_days"])

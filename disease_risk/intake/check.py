@@ -15,9 +15,12 @@ fix), notes, and for SMART every category not mapped with its count (``UNMAPPED`
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import pandas as pd
 
 from disease_risk.intake.camtrap_dp import camera_trap_tables, is_camtrap_dp, read_camtrap_dp
 from disease_risk.intake.field_common import FieldDataError, FieldProblem
@@ -66,8 +69,10 @@ def check(paths: Sequence[str | Path], species_file: str | Path, assays_file: st
         status = "OK" if row["rejected"] == 0 else "PROBLEMS"
         lines.append(f"{status} {source}: {row['rows']} rows, {row['accepted']} accepted, "
                      f"{row['rejected']} rejected, {row['duplicates']} exact duplicates")
-        for r in result.rejected[result.rejected["file"] == source].itertuples(index=False):
-            lines.append(f"  row {r.row}, column {r.column}, value {r.value!r}: {r.reason}")
+        rejected = result.rejected[result.rejected["file"] == source]
+        lines += grouped_problem_lines(
+            (None, r.row, r.column, r.value, r.reason) for r in rejected.itertuples(index=False)
+        )
     for item in result.listed_not_read:
         rows = f" ({item.rows} non-empty rows)" if item.rows else ""
         lines.append(f"NOT READ {item.where}{rows}: {item.reason.removeprefix('not read: ')}")
@@ -116,9 +121,52 @@ class FieldCheck:
     text: str
 
 
+GROUP_FROM = 4  # problems of one kind (file, column, reason) shown as one line from this many
+SHOWN_VALUES = 3  # example values on a grouped line
+SHOWN_RANGES = 40  # runs of row numbers on a grouped line before the rest is counted
+
+
+def row_ranges(rows: Sequence[int]) -> str:
+    """Row numbers as runs, ``2-5, 9, 11-12``; past :data:`SHOWN_RANGES` runs the rest is
+    counted (``and 120 more rows``)."""
+    runs: list[list[int]] = []
+    for row in sorted(set(rows)):
+        if runs and row == runs[-1][1] + 1:
+            runs[-1][1] = row
+        else:
+            runs.append([row, row])
+    text = [f"{a}-{b}" if b > a else f"{a}" for a, b in runs[:SHOWN_RANGES]]
+    rest = sum(b - a + 1 for a, b in runs[SHOWN_RANGES:])
+    return ", ".join(text) + (f" and {rest} more rows" if rest else "")
+
+
+def grouped_problem_lines(problems: Iterable[tuple[Any, Any, Any, Any, Any]]) -> list[str]:
+    """One line per problem ``(file or None, row, column, value, reason)``; problems of the same
+    file, column and reason from :data:`GROUP_FROM` on as one line with their count, row
+    numbers and a few values, so that a column wrong in every row of a large export reads as
+    one finding with every row still named."""
+    groups: dict[tuple[str, str, str], list[tuple[Any, Any]]] = {}
+    for file, row, column, value, reason in problems:
+        groups.setdefault((file or "", str(column), str(reason)), []).append((row, value))
+    lines = []
+    for (file, column, reason), found in groups.items():
+        where = f"  {file}: " if file else "  "
+        rows = [int(r) for r, _ in found if r is not None and not pd.isna(r)]
+        if len(found) < GROUP_FROM or len(rows) < len(found):
+            lines += [where + (f"row {r}, " if r is not None and not pd.isna(r) else "")
+                      + f"column {column}, value {v!r}: {reason}" for r, v in found]
+            continue
+        values = list(dict.fromkeys(str(v) for _, v in found))
+        shown = ", ".join(repr(v) for v in values[:SHOWN_VALUES])
+        more = f" and {len(values) - SHOWN_VALUES} other values" if len(values) > SHOWN_VALUES \
+            else ""
+        lines.append(f"{where}{len(found)} rows ({row_ranges(rows)}), column {column}, "
+                     f"values {shown}{more}: {reason}")
+    return lines
+
+
 def _problem_lines(problems: Sequence[FieldProblem]) -> list[str]:
-    return [f"  {p.file}: " + (f"row {p.row}, " if p.row is not None else "")
-            + f"column {p.column}, value {p.value!r}: {p.reason}" for p in problems]
+    return grouped_problem_lines((p.file, p.row, p.column, p.value, p.reason) for p in problems)
 
 
 def _field_check(status_what: str, problems: Sequence[FieldProblem], read: list[str],

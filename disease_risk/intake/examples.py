@@ -12,7 +12,13 @@ in ``../shared/docs/DOMAIN.md``:
   PhD thesis: 0/19 before 2000, 35.7% of 56 after); large carnivores 7.5% in 1993-99 and 21.1% in
   2000-11 (Gilbert et al. 2016) guide the leopards, which are rare (~25-40 wild animals in the
   2000s; IUCN WCC 2020);
-- prey (roe deer, sika deer, wild boar) are not CDV hosts: their few positives are test error.
+- prey (roe deer, sika deer, wild boar) are not CDV hosts: their few positives are test error;
+- other hazards (issue 15), a separate big-cat sheet of the same animals' first captures, no
+  ages: antibodies to feline parvovirus (haemagglutination inhibition) and Toxoplasma gondii
+  (modified agglutination test) in tigers at 68% and 42% (Goodrich et al. 2012, J Wildl Dis
+  48(1):186-189: 44 wild Amur tigers), leopards at 45% for FPV (Naidenko et al. 2018, Can J
+  Zool 96:839-846: felids of southern Primorye) and 42% for Toxoplasma (assumed as tigers).
+  These rows draw from their own random stream, so the CDV sheets stay as they were.
 
 Each animal's seropositivity comes from a catalytic model: infection arrives at a
 species-specific annual force of infection (:func:`true_force_of_infection`) from birth to
@@ -65,7 +71,17 @@ _RAMP_FOI = {  # (value up to 2000, increase per year after 2000)
     "amur_tiger": (0.02, 0.0025),
     "amur_leopard": (0.015, 0.0015),
 }
-TRUE_TEST_ACCURACY = {"VNT": (0.92, 0.985), "ELISA_IgG": (0.88, 0.95)}  # (Se, Sp)
+TRUE_TEST_ACCURACY = {"VNT": (0.92, 0.985), "ELISA_IgG": (0.88, 0.95),  # (Se, Sp)
+                      "FPV_HI": (0.9, 0.97), "Toxo_MAT": (0.9, 0.96)}
+# True seroprevalence of the other hazards' example rows (see the module docstring).
+OTHER_HAZARD_PREVALENCE = {
+    "FPV_HI": {"amur_tiger": 0.68, "amur_leopard": 0.45},
+    "Toxo_MAT": {"amur_tiger": 0.42, "amur_leopard": 0.42},
+}
+OTHER_HAZARD_ANIMALS = {"amur_tiger": 30, "amur_leopard": 15}  # first captures tested
+# Titres a positive / negative serum reads at (reciprocal; "<" = below the first dilution).
+_OTHER_TITRES = {"FPV_HI": ((40, 80, 160, 320, 640, 1280), ("<10", "10", "20")),
+                 "Toxo_MAT": ((25, 50, 100, 200, 400), ("<25",))}
 VACCINE_RESPONSE = 0.75  # chance a vaccinated dog carries antibodies at sampling
 
 
@@ -406,7 +422,34 @@ SHEET_FILES = (
     "SIMULATED_big_cat_team_tigers_leopards.xlsx",
     "SIMULATED_wildlife_lab_mesocarnivores.tsv",
     "SIMULATED_field_team_prey_elisa.csv",
+    "SIMULATED_big_cat_team_fpv_toxoplasma.csv",
 )
+
+
+def _other_hazard_rows(cats: list[_Sample], seed: int) -> list[list[str]]:
+    """FPV and Toxoplasma results of the first capture of some tigers and leopards (no ages:
+    no force of infection for these), drawn from their own stream so the CDV rows, drawn
+    before, do not move."""
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 2]))
+    first: dict[str, _Sample] = {}
+    for sample in sorted(cats, key=lambda s: (s.date, s.sample_id)):
+        first.setdefault(sample.animal_id, sample)
+    rows = []
+    for assay, prevalence in OTHER_HAZARD_PREVALENCE.items():
+        se, sp = TRUE_TEST_ACCURACY[assay]
+        positive_titres, negative_titres = _OTHER_TITRES[assay]
+        for species, n in OTHER_HAZARD_ANIMALS.items():
+            animals = sorted(a for a, s in first.items() if s.species == species)
+            for animal in sorted(rng.choice(animals, size=n, replace=False)):
+                s = first[str(animal)]
+                infected = rng.random() < prevalence[species]
+                positive = rng.random() < (se if infected else 1.0 - sp)
+                titre = str(rng.choice(positive_titres if positive else negative_titres))
+                rows.append([f"{s.sample_id}-{assay.split('_')[0]}", s.animal_id,
+                             species.replace("_", " "), s.site, s.date.isoformat(), assay,
+                             titre, s.sex, "", "", _fmt(s.lat), _fmt(s.lon), s.lab, "no",
+                             "serum", "", ""])
+    return rows
 
 
 def write_example_sheets(out_dir: str | Path, seed: int = DEFAULT_SEED) -> list[Path]:
@@ -415,7 +458,7 @@ def write_example_sheets(out_dir: str | Path, seed: int = DEFAULT_SEED) -> list[
     out.mkdir(parents=True, exist_ok=True)
     sheets = _simulate(seed)
     rng = np.random.default_rng(np.random.SeedSequence([seed, 1]))
-    dogs, cats, meso, prey = (out / name for name in SHEET_FILES)
+    dogs, cats, meso, prey, others = (out / name for name in SHEET_FILES)
 
     dog_header = ["Sample_ID", "Animal ID", "Species", "Site", "Collection date", "Assay",
                   "Result", "Sex", "Age_years", "Lab", "Vaccinated", "Sample type", "Sequence_ID",
@@ -429,11 +472,13 @@ def write_example_sheets(out_dir: str | Path, seed: int = DEFAULT_SEED) -> list[
     prey_rows = _plain_rows(sheets["prey"], rng)
     prey_rows.insert(101, list(prey_rows[100]))  # the same row pasted twice
     _write_text(prey, _HEADER, prey_rows, ",", bom=False)
-    (out / "README.md").write_text(_readme(sheets), encoding="utf-8")
-    return [dogs, cats, meso, prey]
+    other_rows = _other_hazard_rows(sheets["cats"], seed)
+    _write_text(others, _HEADER, other_rows, ",", bom=False)
+    (out / "README.md").write_text(_readme(sheets, other_rows), encoding="utf-8")
+    return [dogs, cats, meso, prey, others]
 
 
-def _readme(sheets: dict[str, list[_Sample]]) -> str:
+def _readme(sheets: dict[str, list[_Sample]], other_rows: list[list[str]]) -> str:
     counts: dict[str, int] = {}
     for samples in sheets.values():
         for s in samples:
@@ -463,4 +508,16 @@ def _readme(sheets: dict[str, list[_Sample]]) -> str:
     se_sp = ", ".join(f"{a}: Se {se:g}, Sp {sp:g}" for a, (se, sp) in TRUE_TEST_ACCURACY.items())
     lines += ["", f"Test accuracy used: {se_sp}. Vaccinated dogs carry antibodies with "
               f"probability {VACCINE_RESPONSE:g} regardless of infection.", ""]
+    lines += [
+        "Other hazards (issue 15): `SIMULATED_big_cat_team_fpv_toxoplasma.csv` holds "
+        f"{len(other_rows)} results of the first captures of "
+        + " and ".join(f"{n} {s.replace('_', ' ')}s" for s, n in OTHER_HAZARD_ANIMALS.items())
+        + " for feline parvovirus (FPV_HI, positive from 1:40) and Toxoplasma gondii (Toxo_MAT, "
+        "positive from 1:25), without ages, drawn from their own random stream (the CDV sheets "
+        "do not change). True seroprevalence: "
+        + "; ".join(f"{a}: " + ", ".join(f"{s} {p:g}" for s, p in by.items())
+                    for a, by in OTHER_HAZARD_PREVALENCE.items())
+        + " (Goodrich et al. 2012, J Wildl Dis 48(1):186-189: 44 wild Amur tigers, FPV 68%, "
+        "T. gondii 42%; Naidenko et al. 2018, Can J Zool 96:839-846: FPV 45% in felids of "
+        "southern Primorye; leopards' Toxoplasma assumed as the tigers').", ""]
     return "\n".join(lines)

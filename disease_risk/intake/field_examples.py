@@ -25,8 +25,12 @@ PROFILE_URL = "https://raw.githubusercontent.com/tdwg/camtrap-dp/1.0.2/camtrap-d
 SCHEMA_URL = "https://raw.githubusercontent.com/tdwg/camtrap-dp/1.0.2/{}-table-schema.json"
 DEPLOYMENT_DAYS = ("2025-03-01", "2025-07-31")
 # Unidentified visitors of the cameras: species key -> mean detections per camera in the season.
-VISITORS = {"domestic_dog": 0.6, "raccoon_dog": 2.0, "asian_badger": 1.2, "sable": 0.8,
-            "red_fox": 1.0, "leopard_cat": 0.7}
+# Wildlife: what the random encounter model expects from config/network.yaml's densities, day
+# ranges and detection zone over the 153-day season (density x day range x zone width x days,
+# Rowcliffe et al. 2008), so the example's camera-trap densities agree with its assumptions;
+# dogs straying into the forest are an assumption.
+VISITORS = {"domestic_dog": 0.6, "raccoon_dog": 0.197, "asian_badger": 0.118, "sable": 0.197,
+            "red_fox": 0.210, "leopard_cat": 0.158}
 SIMULATED = "SIMULATED example data: not real camera-trap records"
 
 

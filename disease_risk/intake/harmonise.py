@@ -36,6 +36,7 @@ from disease_risk.intake.registry import (
     Assay,
     SheetLayout,
     SpeciesRegistry,
+    assay_pathogens,
     layout_for,
     load_assays,
     load_sheet_layouts,
@@ -51,6 +52,7 @@ from disease_risk.intake.sheets import (
     SheetError,
     read_file,
 )
+from disease_risk.intake.wdds import WDDS_TARGET_COLUMN, squash
 from disease_risk.tables import (
     INTAKE_SUMMARY_COLUMNS,
     REJECTED_COLUMNS,
@@ -255,6 +257,9 @@ def _assay_result(row: _Row, assays: dict[str, Assay]) -> None:
         row.bad("assay", f"unknown assay; use one of {', '.join(assays)} (or a synonym listed "
                          "in config/assays.yaml), or add the assay there")
     row.rec["assay"] = assay.name if assay else assay_name
+    row.rec["pathogen"] = assay.pathogen if assay else ""
+    if target := row.text(WDDS_TARGET_COLUMN):
+        _detection_target(row, target, assay, assays)
     row.rec["result_raw"] = row.text("result")
     row.rec["titre"], row.rec["titre_qualifier"], row.rec["result"] = None, "", ""
     if assay is not None:
@@ -263,6 +268,29 @@ def _assay_result(row: _Row, assays: dict[str, Assay]) -> None:
             row.bad("result", reason)
         else:
             row.rec["titre"], row.rec["titre_qualifier"], row.rec["result"] = parsed
+
+
+def _detection_target(
+    row: _Row, target: str, assay: Assay | None, assays: dict[str, Assay]
+) -> None:
+    """A WDDS row's ``Detection target`` must be the pathogen its assay tests for; a target no
+    assay tests for, or another assay's, rejects the row naming both (an unknown assay is
+    rejected on its own)."""
+    key = squash(target)
+    testing = sorted({a.name for a in assays.values()
+                      if key in {squash(n) for n in a.detection_targets}})
+    if (assay is None and testing) or (assay is not None and assay.name in testing):
+        return
+    if testing and assay is not None:
+        reason = (f"detection target {target!r} is tested by assay(s) {', '.join(testing)}, but "
+                  f"the Detection method {row.text('assay')!r} is assay {assay.name}, which tests "
+                  f"{assay.pathogen}; correct the Detection method or the Detection target")
+    else:
+        reason = (f"no assay in config/assays.yaml tests for detection target {target!r} "
+                  f"(pathogens with an assay: {', '.join(assay_pathogens(assays))}); add an "
+                  "assay naming its hazard as pathogen (and the name to that hazard's "
+                  "detection_targets in config/hazards.yaml), or leave the row out")
+    row.bad(WDDS_TARGET_COLUMN, reason)
 
 
 def _age(row: _Row, date: dt.date | None) -> None:
@@ -515,10 +543,12 @@ def read_sheets(
 def run_intake(
     paths: list[str | Path], species_file: str | Path, assays_file: str | Path,
     layouts_file: str | Path | None = None, *, strict: bool = False,
-    not_read: Sequence[NotRead | list] = (),
+    not_read: Sequence[NotRead | list] = (), hazards_file: str | Path | None = None,
 ) -> IntakeResult:
-    """:func:`read_sheets` with the registry, assays and layouts loaded from their files."""
-    return read_sheets(paths, load_species_registry(species_file), load_assays(assays_file),
+    """:func:`read_sheets` with the registry, assays and layouts loaded from their files (the
+    assays' pathogens checked against ``hazards_file``, default hazards.yaml beside them)."""
+    return read_sheets(paths, load_species_registry(species_file),
+                       load_assays(assays_file, hazards_file),
                        load_sheet_layouts(layouts_file), strict=strict, not_read=not_read)
 
 

@@ -131,16 +131,48 @@ class Assay:
     positive_cutoff: float | None = None
     synonyms: tuple[str, ...] = ()
     validation: Validation | None = None
+    pathogen: str = "cdv"  # hazard id of config/hazards.yaml whose antibodies the assay detects
+    detection_targets: tuple[str, ...] = ()  # its WDDS names (hazards.yaml); the first is written
 
 
-def load_assays(path: str | Path) -> dict[str, Assay]:
-    """Read and validate ``config/assays.yaml``; returns assays keyed by their canonical name."""
+def hazard_detection_targets(path: str | Path) -> dict[str, tuple[str, ...]]:
+    """Hazard id -> its WDDS detection-target names, from ``config/hazards.yaml`` (validated
+    against its schema)."""
+    data = read_yaml(path, "hazards.schema.yaml")
+    return {h["id"]: tuple(h.get("detection_targets", ())) for h in data["hazards"]}
+
+
+def default_hazards_file(assays_file: str | Path) -> Path:
+    """The hazard list an assay list is checked against when none is named: ``hazards.yaml``
+    beside it (``config/``)."""
+    return Path(assays_file).with_name("hazards.yaml")
+
+
+def load_assays(path: str | Path, hazards_file: str | Path | None = None) -> dict[str, Assay]:
+    """Read and validate ``config/assays.yaml``; returns assays keyed by their canonical name.
+
+    Every assay's ``pathogen`` must be a hazard id of ``hazards_file`` (default: ``hazards.yaml``
+    beside the assay list), so each result is tied to a hazard the DRA assesses.
+    """
     data = read_yaml(path, "assays.schema.yaml")
+    hazards_file = Path(hazards_file) if hazards_file else default_hazards_file(path)
+    if not hazards_file.is_file():
+        raise ConfigFileError(
+            f"{path}: the assays' pathogens are checked against the hazard list, but "
+            f"{hazards_file} does not exist; put hazards.yaml beside the assay list or name it "
+            "(config key hazards_file)"
+        )
+    targets = hazard_detection_targets(hazards_file)
     assays: dict[str, Assay] = {}
     for entry in data["assays"]:
         name = entry["name"]
         if name in assays:
             raise ConfigFileError(f"{path}: assay {name!r} is listed twice; keep one entry")
+        if entry["pathogen"] not in targets:
+            raise ConfigFileError(
+                f"{path}: assay {name!r}: pathogen {entry['pathogen']!r} is not a hazard id of "
+                f"{hazards_file}; use one of {sorted(targets)} or add the hazard there"
+            )
         validation = entry.get("validation")
         if validation:
             for pos, neg in (("positives_detected", "positives_tested"),
@@ -150,6 +182,12 @@ def load_assays(path: str | Path) -> dict[str, Assay]:
                         f"{path}: assay {name!r} validation: {pos} ({validation[pos]}) exceeds "
                         f"{neg} ({validation[neg]})"
                     )
+        if not targets[entry["pathogen"]]:
+            raise ConfigFileError(
+                f"{hazards_file}: hazard {entry['pathogen']!r} has an assay ({name!r} in {path}) "
+                "but no detection_targets; list its names as a WDDS Detection target there "
+                "(the first is what the WDDS export writes)"
+            )
         assays[name] = Assay(
             name=name,
             kind=entry["kind"],
@@ -158,6 +196,8 @@ def load_assays(path: str | Path) -> dict[str, Assay]:
             sensitivity=BetaPrior(**entry["sensitivity"]),
             specificity=BetaPrior(**entry["specificity"]),
             validation=Validation(**validation) if validation else None,
+            pathogen=entry["pathogen"],
+            detection_targets=targets[entry["pathogen"]],
         )
     seen: dict[str, str] = {}
     for assay in assays.values():
@@ -170,6 +210,11 @@ def load_assays(path: str | Path) -> dict[str, Assay]:
                 )
             seen[norm] = assay.name
     return assays
+
+
+def assay_pathogens(assays: Mapping[str, Assay]) -> list[str]:
+    """The pathogens the assay list tests for (sorted)."""
+    return sorted({a.pathogen for a in assays.values()})
 
 
 def resolve_assay(assays: dict[str, Assay], name: str) -> Assay | None:

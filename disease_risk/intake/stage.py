@@ -44,7 +44,9 @@ def drop_folder_sheets(inputs: Mapping[str, Any], params: Mapping[str, Any]) -> 
 def intake(inputs: Mapping[str, Any], outputs: Mapping[str, Any], params: Mapping[str, Any]):
     """Read every sheet, log warnings, write the tables or fail listing every problem.
 
-    ``inputs``: sheets, species, assays, layouts; ``outputs``: samples, rejected, summary;
+    ``inputs``: sheets, species, assays, layouts, optionally hazards (the hazard list the
+    assays' pathogens are checked against; default hazards.yaml beside the assays);
+    ``outputs``: samples, rejected, summary;
     ``params``: strict, and drop_folder (:meth:`~disease_risk.intake.folder.DropFolder.params`:
     sheets with braces in their names, files not read). A failure also goes to the terminal
     (the log captures stderr).
@@ -57,7 +59,8 @@ def intake(inputs: Mapping[str, Any], outputs: Mapping[str, Any], params: Mappin
                               "config key samples_dir; drop at least one sheet there"
                               + "".join(f"\n{n.where}: {n.reason}" for n in not_read))
         result = run_intake(sheets, inputs["species"], inputs["assays"], inputs["layouts"],
-                            strict=bool(params["strict"]), not_read=not_read)
+                            strict=bool(params["strict"]), not_read=not_read,
+                            hazards_file=inputs.get("hazards"))
     except (IntakeError, ConfigFileError) as err:
         print(f"intake failed:\n{err}", file=sys.__stderr__)
         raise

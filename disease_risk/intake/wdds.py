@@ -9,8 +9,10 @@ ID`` -> animal_id, ``Host identification`` -> species (a Latin name from config/
 ``Health notes`` -> notes, ``Site`` or ``Locality`` (an added field) -> site; without one, site
 is the 0.1-degree grid cell of the coordinates (``17.7N 88.7W``). Computed:
 collection_date from ``Collection year/month/day``; assay from ``Detection method`` (a name or
-synonym in config/assays.yaml) when ``Detection target`` is CDV, otherwise a value the assay
-check rejects naming the target; result from ``Detection measurement`` when its units are a
+synonym in config/assays.yaml); ``Detection target`` stays as ``wdds_detectiontarget``, and the
+intake accepts the row only if it names the pathogen of that assay (a name in the hazard's
+``detection_targets``, config/hazards.yaml), else rejects it naming the target; result from
+``Detection measurement`` when its units are a
 titre, else ``Detection outcome``; age_years from ``Age`` and ``Age units``; sample_type from
 ``Sample material`` (else body part). Every other WDDS column is kept as ``wdds_<term>``.
 Columns keep their positions; computed ones are appended, so cell positions stay valid.
@@ -30,11 +32,9 @@ DIRECT = {
     "genbankaccession": "sequence_id", "healthnotes": "notes", "site": "site",
     "locality": "site",
 }
-# Names of the detection target taken as CDV (letters only, case-folded).
-CDV_TARGETS = {
-    "caninedistempervirus", "cdv", "caninemorbillivirus", "morbilliviruscanis",
-    "caninedistemper", "morbillivirus",
-}
+# The sample-sheet column a WDDS ``Detection target`` is kept in (checked against the assay's
+# pathogen by the intake).
+WDDS_TARGET_COLUMN = "wdds_detectiontarget"
 TITRE_UNITS = {"titre", "titer", "reciprocaltitre", "reciprocaltiter", "vnttitre", "vnttiter",
                "endpointtitre", "endpointtiter"}
 _AGE_PER_YEAR = {"years": 1.0, "year": 1.0, "months": 12.0, "month": 12.0, "weeks": 52.1775,
@@ -85,10 +85,7 @@ def grid_site(latitude: str, longitude: str, grid: float = 0.1) -> str:
 
 def _computed(cell: dict[str, str]) -> list[str]:
     """The computed sample-sheet cells of one WDDS row, in the order of :data:`COMPUTED`."""
-    target, method = cell.get("detectiontarget", ""), cell.get("detectionmethod", "")
-    assay = method if squash(target) in CDV_TARGETS else (
-        f"{method} [detection target {target or '(empty)'}: not CDV, this pipeline models CDV "
-        "only]")
+    assay = cell.get("detectionmethod", "")
     units = squash(cell.get("detectionmeasurementunits", ""))
     measurement = cell.get("detectionmeasurement", "")
     result = measurement if measurement and units in TITRE_UNITS else cell.get(

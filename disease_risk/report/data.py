@@ -56,6 +56,7 @@ class ReportData:
     management_long_horizon: pd.DataFrame | None = None
     losses: pd.DataFrame | None = None
     passive_surveillance: pd.DataFrame | None = None
+    camera_trap_densities: pd.DataFrame | None = None
     names: SpeciesNames = field(default_factory=SpeciesNames)
     dra: Mapping[str, Any] = field(default_factory=dict)
     placeholder_hazards: frozenset[str] = frozenset()

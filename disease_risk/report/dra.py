@@ -22,6 +22,7 @@ from disease_risk.config import ConfigFileError, read_yaml
 from disease_risk.report.data import SpeciesNames
 from disease_risk.report.words import count, interval, missing, number, pct
 from disease_risk.risk.attribution import ALL_PATHWAYS, pathway_label
+from disease_risk.risk.estimation import SEROLOGY_BASIS
 from disease_risk.risk.scales import RiskSettings
 
 PLACEHOLDER = "placeholder"
@@ -95,6 +96,9 @@ def hazard_identification(hazards: pd.DataFrame, placeholders: set[str], names: 
     for r in hazards.itertuples():
         if r.assessment.startswith("quantified"):
             how = "quantified by this run (transmission model calibrated to serology)"
+        elif r.assessment.startswith("release and exposure from serology"):
+            flag = f"; other words: {PLACEHOLDER_ROW}" if r.hazard in placeholders else ""
+            how = r.assessment.replace("serology", "this run's serology", 1) + flag
         elif r.hazard in placeholders:
             how = f"qualitative; {PLACEHOLDER_ROW}"
         else:
@@ -141,6 +145,16 @@ def _word(word: Any, p: float, lo: float = float("nan"), hi: float = float("nan"
     return f"{word}: {interval(p, lo, hi)}" if word else interval(p, lo, hi)
 
 
+def _marked(word: Any, p: float, lo: float, hi: float, basis: Any) -> str:
+    """A judged hazard's release or exposure word with where it comes from: the serology (its
+    posterior median and 95% interval, n tested) or the DRA team's judgement."""
+    basis = "" if missing(basis) else str(basis)
+    if basis.startswith("serology"):
+        n = basis.rsplit("n = ", 1)[-1].split(")")[0]
+        return f"{_word(word, p, lo, hi)} [from serology, median, n = {n}]"
+    return f"{word} [{basis}]" if basis else str(word)
+
+
 def _consequence(r: Any, names: SpeciesNames) -> str:
     """Deaths of the target: the word, median and 97.5% quantile out of the population."""
     if missing(r.deaths_hi95):
@@ -156,6 +170,10 @@ def _narrative(r: Any, names: SpeciesNames, labels: Mapping[str, str],
     """One sentence on the evidence behind a row."""
     if r.basis != "quantified":
         flag = f"{PLACEHOLDER_ROW}. " if r.hazard in placeholders else "Expert judgement. "
+        if r.basis == SEROLOGY_BASIS:
+            flag = ("Release and exposure from this run's serology where it exists (true "
+                    "seroprevalence stands for the likelihood: assumptions register); "
+                    f"consequence by judgement. {flag}")
         return f"{flag}{r.uncertainty_reasons}"
     scenario = labels.get(str(r.scenario), str(r.scenario).replace("_", " "))
     serology = ""
@@ -199,8 +217,12 @@ def risk_assessment(estimation: pd.DataFrame, settings: RiskSettings, names: Spe
             "target": names(r.target_species),
             "pathway": pathway_label(r.pathway, settings.pathways),
             "release": _word(r.release_likelihood, r.release_probability, r.release_lo95,
-                             r.release_hi95),
-            "exposure": _word(r.exposure_likelihood, r.exposure_probability),
+                             r.release_hi95) if quantified else _marked(
+                r.release_likelihood, r.release_probability, r.release_lo95, r.release_hi95,
+                r.release_basis),
+            "exposure": _word(r.exposure_likelihood, r.exposure_probability) if quantified
+            else _marked(r.exposure_likelihood, r.exposure_probability, r.exposure_lo95,
+                         r.exposure_hi95, r.exposure_basis),
             "chance of infection (95% interval)": infection + mc,
             "consequence": _consequence(r, names),
             "evidence": _narrative(r, names, labels, placeholders),
@@ -229,7 +251,8 @@ def risk_estimation(estimation: pd.DataFrame, settings: RiskSettings, names: Spe
             "risk": str(r.risk),
             "uncertainty": str(r.uncertainty),
             "rated by": ("PLACEHOLDER (not reviewed)" if r.hazard in placeholders
-                         else "this run's model" if r.basis == "quantified" else "DRA team"),
+                         else "this run's model" if r.basis == "quantified" else "DRA team")
+            + (" (release/exposure from serology)" if r.basis == SEROLOGY_BASIS else ""),
         })
     return pd.DataFrame(rows)
 

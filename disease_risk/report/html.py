@@ -218,6 +218,7 @@ def _tables_html(
         "assumptions": dra.assumptions_register(data.assumptions, settings.targets, data.names),
         "surveillance": _surveillance(data.surveillance, data.names),
         "passive_surveillance": _passive(data.passive_surveillance, data.names),
+        "camera_trap_densities": _camera_densities(data.camera_trap_densities, data.names),
         "monitoring": _records(data.dra, "implementation_and_review", "monitoring"),
         "triggers": _records(data.dra, "implementation_and_review", "triggers"),
         "communication": _records(data.dra, "risk_communication", "audiences"),
@@ -246,6 +247,31 @@ FULL_TABLES = {  # tables of numbers, one line a row (the others wrap their text
     "calibration_fit", "calibration_parameters", "sensitivity", "diagnostics",
     "prevalence_species", "prevalence_site", "prevalence_year", "checksums", "packages",
 }
+
+
+def _camera_densities(table: pd.DataFrame | None, names: Any) -> pd.DataFrame | None:
+    """Camera-trap densities in words: species, effort, detections, density with its interval,
+    the configured density and whether the network uses it (None without camera traps)."""
+    if table is None or table.empty:
+        return None
+
+    def per_km2(value: Any, lo: Any = None, hi: Any = None) -> str:
+        if pd.isna(value):
+            return ""
+        text = f"{value:.3g}"
+        return text if lo is None or pd.isna(lo) else f"{text} ({lo:.3g}-{hi:.3g})"
+
+    return pd.DataFrame({
+        "species": [names(s) for s in table["species"].astype(str)],
+        "cameras": table["cameras"], "camera-days": table["camera_days"].round(0),
+        "detections": table["detections"],
+        "per km2 from cameras (95% interval)": [
+            per_km2(v, lo, hi) for v, lo, hi in zip(
+                table["density_per_km2"], table["density_lo95"], table["density_hi95"],
+                strict=True)],
+        "per km2 configured": [per_km2(v) for v in table["configured_density_per_km2"]],
+        "used": table["used"], "why": table["reason"],
+    })
 
 
 def _passive(found: pd.DataFrame | None, names: Any) -> pd.DataFrame | None:

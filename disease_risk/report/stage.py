@@ -36,7 +36,7 @@ RISK_TABLES = ("hazards", "estimation", "management")  # with conclusions: the r
 EVIDENCE_TABLES = (
     "prevalence", "foi", "diagnostics", "lineages", "network", "transmission",
     "calibration_fit", "calibration_parameters", "sensitivity", "assumptions", "surveillance",
-    "management_long_horizon", "losses", "passive_surveillance",
+    "management_long_horizon", "losses", "passive_surveillance", "camera_trap_densities",
 )  # fmt: skip
 EXTRA_FIGURES = {  # figure name in the report -> rule input of an upstream PNG
     "tree": "tree",
@@ -72,6 +72,7 @@ def report_html(
 
     ``inputs``: hazards, estimation, management, management_long_horizon, losses,
     conclusions, assumptions (risk stage); passive_surveillance (ranger patrols);
+    camera_trap_densities (wildlife densities from camera traps);
     prevalence, foi, diagnostics, lineages, network, transmission, calibration_fit,
     calibration_parameters, sensitivity (tables); dra (``config/dra.yaml``), hazard_list
     (``config/hazards.yaml``: which ratings are placeholders); tree, outbreak_sizes,

@@ -7,8 +7,10 @@ scenario, split between pathways by the simulated infection chains (who infected
 chance for the released group. Release = how often CDV circulates in the pathway's most-infected
 source species; exposure = infection / release; consequence = the 97.5% quantile of deaths as a
 share of the population; uncertainty from the serology behind the row and the model
-diagnostics. Other hazards take the qualitative words of the hazard list. ``method`` says how
-each number was obtained.
+diagnostics. Other hazards take the qualitative words of the hazard list, except release and
+exposure where their pathogen has serology (:mod:`disease_risk.risk.serology_words`); each
+word's ``*_basis`` says whether it comes from data or judgement, and ``method`` how each number
+was obtained.
 """
 
 from __future__ import annotations
@@ -50,6 +52,11 @@ from disease_risk.risk.scales import (
     likelihood_word,
     uncertainty_level,
 )
+from disease_risk.risk.serology_words import (
+    JUDGEMENT,
+    pathogen_species,
+    words_from_serology,
+)
 from disease_risk.tables import (
     ESTIMATION_COLUMNS,
     INDEX_SOURCE,
@@ -72,6 +79,8 @@ CERTAIN_RELEASE: dict[str, tuple[Release, str]] = {
     ),
     INDEX_CASES: ((1.0, 1.0, 1.0, INDEX_SOURCE), "1: the scenario places the index cases"),
 }
+SEROLOGY_BASIS = "serology and judgement"  # a judged hazard's row with words from serology
+SIMULATED_BASIS = "transmission model (see method)"  # CDV words: simulated, serology-calibrated
 ATTRIBUTION_WORDS = {
     "source": "the species of the direct infector",
     "origin": "the species whose spillover or index case started the chain",
@@ -141,6 +150,7 @@ def build_risk_estimation(
     diagnostics: pd.DataFrame,
     network_summary: pd.DataFrame | None,
     sensitivity: pd.DataFrame | None = None,
+    hazard_serology: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Risk estimation: one row per hazard x target species x pathway.
 
@@ -148,7 +158,9 @@ def build_risk_estimation(
     ``replicates`` (scenario -> replicate table; the baseline's infection chains split each
     target's infections between pathways), ``prevalence`` (species-level serology, indexed by
     species), ``foi`` (latest FOI per species) and ``network_summary`` (population sizes); other
-    hazards take their words from the hazard list. ``method`` says how each number was obtained.
+    hazards take their words from the hazard list, release and exposure from
+    ``hazard_serology`` (every pathogen's species-level true prevalence) where it has their
+    pathogen. ``method`` says how each number was obtained.
     """
     evidence = CdvEvidence(
         settings=settings,
@@ -165,34 +177,67 @@ def build_risk_estimation(
         if hazard["quantified"]:
             rows += _cdv_rows(hazard["id"], evidence)
         else:
-            rows += _qualitative_rows(hazard, settings)
+            rows += _qualitative_rows(hazard, settings, hazard_serology)
     return pd.DataFrame(rows, columns=list(ESTIMATION_COLUMNS))
 
 
-def _qualitative_rows(hazard: Mapping[str, Any], settings: RiskSettings) -> list[dict]:
-    """Rows of a hazard the run does not quantify: the hazard list's words and rationale."""
+def pathway_assessed_for(hazard_id: str, spec: Mapping[str, Any]) -> bool:
+    """Whether a pathway is assessed for a hazard (its ``hazards`` list; default every one)."""
+    return hazard_id in spec.get("hazards", [hazard_id])
+
+
+def _qualitative_rows(
+    hazard: Mapping[str, Any], settings: RiskSettings, serology: pd.DataFrame | None = None
+) -> list[dict]:
+    """Rows of a hazard the transmission model does not simulate: the hazard list's words and
+    rationale, release and exposure from the hazard's serology where there is some."""
     rows = []
+    fitted = pathogen_species(serology, hazard["id"])
     for a in hazard.get("assessment", []):
-        if a["pathway"] not in settings.pathways:
+        spec = settings.pathways.get(a["pathway"])
+        if spec is None or not pathway_assessed_for(hazard["id"], spec):
+            allowed = sorted(n for n, p in settings.pathways.items()
+                             if pathway_assessed_for(hazard["id"], p))
             raise RiskConfigError(
-                f"hazard {hazard['id']!r}: pathway {a['pathway']!r} is not one of risk.pathways "
-                f"{sorted(settings.pathways)}; fix config/hazards.yaml or the config"
+                f"hazard {hazard['id']!r}: pathway {a['pathway']!r} is not one of the "
+                f"risk.pathways assessed for it {allowed}; fix config/hazards.yaml or the config "
+                "(a pathway's hazards list)"
             )
-        likelihood = combine_likelihoods(a["release"], a["exposure"])
         for target in a["targets"]:
+            words = words_from_serology(
+                a, target, spec, fitted, settings.likelihood_thresholds
+            )
+            from_serology = words.pop("from_serology")
+            likelihood = combine_likelihoods(
+                words["release_likelihood"], words["exposure_likelihood"]
+            )
             rows.append(
                 {
                     "hazard": hazard["id"], "target_species": target, "pathway": a["pathway"],
-                    "basis": "qualitative", "scenario": "",
-                    "source_species": ", ".join(settings.pathways[a["pathway"]].get("sources", [])),
-                    "release_likelihood": a["release"], "exposure_likelihood": a["exposure"],
+                    "basis": SEROLOGY_BASIS if from_serology else "qualitative",
+                    "scenario": "",
+                    "source_species": ", ".join(spec.get("sources", [])),
+                    **words,
                     "likelihood": likelihood, "consequence": a["consequence"],
+                    "consequence_basis": JUDGEMENT,
                     "risk": settings.matrix.lookup(likelihood, a["consequence"]),
                     "uncertainty": a["uncertainty"], "uncertainty_reasons": a["rationale"],
-                    "method": "expert judgement from config/hazards.yaml",
+                    "method": _judged_method(words, from_serology),
                 }
             )
     return rows
+
+
+def _judged_method(words: Mapping[str, Any], from_serology: bool) -> str:
+    """How a judged row's words were obtained."""
+    if not from_serology:
+        return "expert judgement from config/hazards.yaml (no serology for this hazard here)"
+    return (
+        f"release: {words['release_basis']}; exposure: {words['exposure_basis']}; words from "
+        "the posterior median on risk.likelihood_thresholds (seroprevalence stands for the "
+        "likelihood: see the assumptions register); consequence and uncertainty: expert "
+        "judgement from config/hazards.yaml"
+    )
 
 
 def _cdv_rows(hazard_id: str, evidence: CdvEvidence) -> list[dict]:
@@ -205,6 +250,7 @@ def _cdv_rows(hazard_id: str, evidence: CdvEvidence) -> list[dict]:
         pathways = {
             name: spec for name, spec in settings.pathways.items()
             if target in spec.get("targets", settings.targets)
+            and pathway_assessed_for(hazard_id, spec)
         }
         source_pathways = {name: spec for name, spec in pathways.items() if "scenario" not in spec}
         species = evidence.simulated_species(base)
@@ -339,7 +385,8 @@ def _quantified_row(
     return {
         "hazard": hazard_id, "target_species": group, "pathway": pathway,
         "basis": "quantified", "scenario": scenario, **likelihood, **consequence, **serology,
-        "risk": risk, "method": method,
+        "release_basis": SIMULATED_BASIS, "exposure_basis": SIMULATED_BASIS,
+        "consequence_basis": SIMULATED_BASIS, "risk": risk, "method": method,
     }
 
 
@@ -435,6 +482,7 @@ def _serology_columns(
         driver=evidence.assumption_driver(target),
     )
     return {
-        "serology_species": backing, **numbers,
+        "serology_species": backing, "target_n_tested": n_tested(evidence.prevalence, [target]),
+        **numbers,
         "uncertainty": level, "uncertainty_reasons": reasons,
     }

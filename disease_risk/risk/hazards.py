@@ -1,7 +1,8 @@
 """Hazard identification: the hazard list of ``config/hazards.yaml`` and the hazards table.
 
-Exactly one hazard (CDV) is quantified by this run; the others carry the DRA team's qualitative
-words, which :mod:`disease_risk.risk.estimation` turns into risk rows.
+Exactly one hazard (CDV) is quantified by this run's transmission model; the others carry the
+DRA team's qualitative words, which :mod:`disease_risk.risk.estimation` turns into risk rows,
+their release and exposure read from serology where their pathogen has some.
 """
 
 from __future__ import annotations
@@ -31,8 +32,26 @@ def load_hazards(path: str | Path) -> list[dict[str, Any]]:
     return hazards
 
 
-def build_hazards(hazards: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
-    """Hazard identification table: every hazard in the list, quantified or qualitative."""
+def serology_assessment(hazard_id: str, serology: pd.DataFrame | None) -> str:
+    """How a judged hazard is assessed: partly from its serology (species and numbers tested)
+    when the all-pathogens serology table has it, else qualitative."""
+    if serology is None:
+        return "qualitative"
+    rows = serology[(serology["pathogen"].astype(str) == hazard_id)
+                    & (serology["species"].fillna("").astype(str) != "")
+                    & serology["true_prevalence_median"].notna()]
+    if rows.empty:
+        return "qualitative"
+    tested = ", ".join(f"{r.species} n = {int(r.n_tested)}" for r in rows.itertuples())
+    return (f"release and exposure from serology where it exists ({tested}); consequence by "
+            "judgement")
+
+
+def build_hazards(
+    hazards: Sequence[Mapping[str, Any]], serology: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Hazard identification table: every hazard in the list, quantified, partly from
+    serology (``serology``: results/hazards/serology.tsv) or qualitative."""
     rows = []
     for h in hazards:
         pathways = sorted({a["pathway"] for a in h.get("assessment", [])})
@@ -42,7 +61,8 @@ def build_hazards(hazards: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
                 "name": h["name"],
                 "agent": h["agent"],
                 "kind": h["kind"],
-                "assessment": "quantified by this run" if h["quantified"] else "qualitative",
+                "assessment": "quantified by this run" if h["quantified"]
+                else serology_assessment(h["id"], serology),
                 "affected_species": ", ".join(h.get("affected_species", [])),
                 "pathways": "all configured" if h["quantified"] else ", ".join(pathways),
                 "why_included": h["why_included"],

@@ -20,12 +20,13 @@ import pandas as pd
 
 from disease_risk.risk.assumptions import assumptions_register
 from disease_risk.risk.conclusions import build_conclusions
-from disease_risk.risk.estimation import build_risk_estimation
+from disease_risk.risk.estimation import SEROLOGY_BASIS, build_risk_estimation
 from disease_risk.risk.evidence import latest_foi, species_prevalence
 from disease_risk.risk.hazards import build_hazards, load_hazards
 from disease_risk.risk.losses import loss_chances
 from disease_risk.risk.management import build_risk_management
 from disease_risk.risk.scales import RiskSettings
+from disease_risk.risk.serology_words import proxy_assumption
 from disease_risk.risk.surveillance import surveillance_plan
 from disease_risk.risk.workbook import read_me
 from disease_risk.tables import read_table, write_table
@@ -51,6 +52,7 @@ TEXT_COLUMNS = {  # identifier columns read as text (codes such as 'all' or 'con
     "sensitivity": ("output", "parameter", "label", "kind", "source"),
     "calibration": ("parameter", "kind", "name", "identified", "source"),
 }
+HAZARD_SEROLOGY_TEXT = ("pathogen", "species", "fit_reliable", "note")
 
 
 def risk_tables(
@@ -58,7 +60,8 @@ def risk_tables(
 ) -> dict[str, pd.DataFrame]:
     """Build and write the DRA tables and the conclusions.
 
-    ``inputs``: hazards (config/hazards.yaml), prevalence, foi, diagnostics, transmission,
+    ``inputs``: hazards (config/hazards.yaml), prevalence, foi, diagnostics, hazard_serology
+    (every pathogen's true prevalence by species; optional), transmission,
     long_horizon (summaries), network, sensitivity (Morris indices), calibration (parameter
     table), replicates and long_replicates (one per scenario, in the order of
     ``params['scenarios']``);
@@ -76,11 +79,13 @@ def risk_tables(
         "risk_management_long_horizon": (
             "long_horizon", inputs["long_replicates"], params["long_horizon_years"]),
     }
+    serology = (read_table(inputs["hazard_serology"], text_columns=HAZARD_SEROLOGY_TEXT)
+                if inputs.get("hazard_serology") else None)
     runs = {name: read_replicates(dict(zip(params["scenarios"], files, strict=True)))
             for name, (_, files, _) in horizons.items()}
     replicates = runs["risk_management"]
     tables = {
-        "hazards": build_hazards(hazards),
+        "hazards": build_hazards(hazards, serology),
         "risk_estimation": build_risk_estimation(
             hazards=hazards,
             settings=settings,
@@ -91,6 +96,7 @@ def risk_tables(
             diagnostics=read["diagnostics"],
             network_summary=read["network"],
             sensitivity=read["sensitivity"],
+            hazard_serology=serology,
         ),
     }
     for name, (summary, _, _) in horizons.items():
@@ -109,8 +115,10 @@ def risk_tables(
     tables["conclusions"] = build_conclusions(
         tables["risk_estimation"], tables["risk_management"], read["diagnostics"], settings
     )
-    tables["assumptions"] = assumptions_register(
-        read["sensitivity"], read["calibration"], settings.targets
+    estimation = tables["risk_estimation"]
+    tables["assumptions"] = proxy_assumption(
+        sorted(set(estimation.loc[estimation["basis"] == SEROLOGY_BASIS, "hazard"])),
+        assumptions_register(read["sensitivity"], read["calibration"], settings.targets),
     )
     design = params["risk"].get("surveillance", DEFAULT_SURVEILLANCE)
     tables["surveillance"] = surveillance_plan(

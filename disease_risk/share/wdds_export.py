@@ -15,6 +15,7 @@ import csv
 import io
 import json
 import re
+from collections.abc import Mapping
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -26,7 +27,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from disease_risk.config import SCHEMA_PACKAGE
-from disease_risk.intake.registry import SpeciesRegistry
+from disease_risk.intake.registry import Assay, SpeciesRegistry
 from disease_risk.intake.wdds import squash
 
 WDDS_DIR = "wdds"
@@ -78,9 +79,24 @@ def _number(value: Any) -> float | int | None:
     return int(number) if number.is_integer() else number
 
 
+def detection_targets(assays: Mapping[str, Assay]) -> dict[str, str]:
+    """Pathogen -> the name WDDS rows give it (``Detection target``): the first of its hazard's
+    ``detection_targets`` in config/hazards.yaml."""
+    return {a.pathogen: a.detection_targets[0] for a in assays.values()}
+
+
 def disease_data(samples: pd.DataFrame, registry: SpeciesRegistry,
-                 detection_target: str) -> pd.DataFrame:
-    """One WDDS row per accepted sample (columns: schema terms, in the schema's order)."""
+                 targets: Mapping[str, str]) -> pd.DataFrame:
+    """One WDDS row per accepted sample (columns: schema terms, in the schema's order); each
+    row's ``Detection target`` is its pathogen's name in ``targets`` (:func:`detection_targets`).
+    """
+    if "pathogen" not in samples:
+        raise WddsExportError("samples.tsv has no pathogen column; rerun the intake")
+    unknown = sorted(set(samples["pathogen"].astype(str)) - set(targets))
+    if unknown:
+        raise WddsExportError(
+            f"samples.tsv pathogen(s) {unknown} have no assay in config/assays.yaml, so no "
+            "WDDS detection target; rerun the intake with the current assay list")
     dates = pd.to_datetime(samples["collection_date"], errors="coerce", format="%Y-%m-%d")
     latin = {k: s.latin_name for k, s in registry.species.items()}
     extras = {squash(c.removeprefix("wdds_")): c for c in samples.columns
@@ -90,6 +106,7 @@ def disease_data(samples: pd.DataFrame, registry: SpeciesRegistry,
         result = str(s.get("result", "") or "")
         # a censored titre (<1:4, >=1:512) is no measurement: the outcome says it all
         titre = None if str(s.get("titre_qualifier", "") or "") else _number(s.get("titre"))
+        detection_target = targets[str(s["pathogen"])]
         age = _number(s.get("age_years"))
         sequence = str(s.get("sequence_id", "") or "")
         row: dict[str, Any] = {

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 import numpy as np
@@ -25,7 +26,12 @@ from disease_risk.intake.field_common import FieldDataError, FieldProblem
 from disease_risk.intake.movebank import collar_home_ranges, is_movebank_csv, read_movebank
 from disease_risk.intake.registry import SpeciesRegistry
 from disease_risk.seeds import stream_rng
-from disease_risk.tables import ARC_COLUMNS
+from disease_risk.tables import ARC_COLUMNS, CAMERA_DENSITY_COLUMNS
+from disease_risk.transmission.abundance import (
+    DensitySettings,
+    camera_trap_densities,
+    with_camera_densities,
+)
 from disease_risk.transmission.contact_network import (
     DOG,
     MAX_CONTACT_RULES,
@@ -91,19 +97,14 @@ def field_locations(
     if registry is None:
         raise NetworkInputError(f"{path}: a field data file needs the species registry to map "
                                 "its scientific names; pass it (rule input 'species')")
-    try:
-        if is_camtrap_dp(path):
-            result = camera_trap_tables(read_camtrap_dp(path), registry)
-            points, what = result.detections, "camera-trap detections of identified animals"
-        else:
-            result = collar_home_ranges(read_movebank(path), registry, str(path))
-            points, what = result.fixes, "GPS collar fixes"
-    except FieldDataError as err:
-        raise NetworkInputError(str(err)) from err
-    if result.problems:
-        raise NetworkInputError(_problems_text(path, result.problems))
-    for note in result.notes:
-        log.info("%s", note)
+    if is_camtrap_dp(path):
+        result = _checked(path, lambda: camera_trap_tables(read_camtrap_dp(path), registry))
+        points, what = result.detections, "camera-trap detections of identified animals"
+    else:
+        result = _checked(
+            path, lambda: collar_home_ranges(read_movebank(path), registry, str(path))
+        )
+        points, what = result.fixes, "GPS collar fixes"
     table = pd.DataFrame({
         "animal_id": points["individual_id"].astype(str),
         "species": points["species"].astype(str),
@@ -127,6 +128,46 @@ def field_locations(
     log.info("%s: %d %s place %d animals in the network", path, int((~outside).sum()), what,
              table.loc[~outside, "animal_id"].nunique())
     return table[~outside].reset_index(drop=True)
+
+
+def _checked(path: Path, read: Callable[[], Any]) -> Any:
+    """A field data reader's result; its problems stop the run, its notes go to the log."""
+    try:
+        result = read()
+    except FieldDataError as err:
+        raise NetworkInputError(str(err)) from err
+    if result.problems:
+        raise NetworkInputError(_problems_text(path, result.problems))
+    for note in result.notes:
+        log.info("%s", note)
+    return result
+
+
+def densities_from_config(
+    config: dict, registry: SpeciesRegistry, seed: int
+) -> pd.DataFrame:
+    """Wildlife densities from the camera traps of ``locations_file`` (a Camtrap DP package)
+    with the network config's ``camera_trap_densities`` settings; no rows, with the reason in
+    the log, when either is missing. Bootstrap draws from the stream
+    ``network/camera_trap_densities``."""
+    section, loc_file = config.get("camera_trap_densities"), config.get("locations_file")
+    if not section or not loc_file or not is_camtrap_dp(loc_file):
+        log.info("no camera-trap densities: %s", "camera_trap_densities is not set in the "
+                 "network config" if not section else "locations_file is not a Camtrap DP package")
+        return pd.DataFrame(columns=list(CAMERA_DENSITY_COLUMNS))
+    path = Path(loc_file)
+    result = _checked(path, lambda: camera_trap_tables(read_camtrap_dp(path), registry))
+    table = camera_trap_densities(
+        result.encounter_rates[["deployment_id", "species", "detections"]],
+        result.effort, config["populations"], DensitySettings.from_config(section),
+        stream_rng(seed, "network/camera_trap_densities"),
+    )
+    for row in table.itertuples():
+        log.info("%s: %s: %d detections in %.0f camera-days: %s%s", path, row.species,
+                 row.detections, row.camera_days,
+                 f"{row.density_per_km2:.3g} per km2 " if pd.notna(row.density_per_km2) else "",
+                 f"used ({row.reason})" if row.used == "yes" else f"not used: {row.reason}")
+    return table
 
 
 def _problems_text(path: Path, problems: list[FieldProblem], shown: int = 5) -> str:
@@ -198,13 +239,16 @@ def read_locations(
 
 
 def network_from_config(
-    config_path: str | Path, seed: int, registry: SpeciesRegistry | None = None
+    config_path: str | Path, seed: int, registry: SpeciesRegistry | None = None,
+    densities: pd.DataFrame | None = None,
 ) -> ContactNetwork:
-    """Read the network config (and its location table, if any) and build the network.
+    """Read the network config (and its location table, if any) and build the network, with
+    the camera-trap ``densities`` marked used in place of the configured ones.
 
     Simulated home-range centres come from the random stream ``network/individuals``.
     """
-    return network_from_settings(load_network_config(config_path), seed, registry)
+    config = with_camera_densities(load_network_config(config_path), densities)
+    return network_from_settings(config, seed, registry)
 
 
 def network_from_settings(

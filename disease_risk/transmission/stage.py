@@ -20,8 +20,10 @@ import pandas as pd
 from disease_risk.intake.registry import load_species_registry
 from disease_risk.seeds import stream_rng
 from disease_risk.tables import read_table, write_table
+from disease_risk.transmission.abundance import with_camera_densities
 from disease_risk.transmission.contact_network import ContactNetwork, network_summary
 from disease_risk.transmission.network_files import (
+    densities_from_config,
     load_network_config,
     network_from_config,
     network_from_settings,
@@ -53,11 +55,24 @@ def contact_network(
     """Rule ``contact_network``: inputs network (its location table is read from it), species
     (the registry, for field data formats); outputs nodes, arcs, summary; params seed."""
     network = network_from_config(
-        inputs["network"], params["seed"], load_species_registry(inputs["species"])
+        inputs["network"], params["seed"], load_species_registry(inputs["species"]),
+        read_table(inputs["densities"], text_columns=["species", "used", "reason"]),
     )
     write_network(network, outputs["nodes"], outputs["arcs"])
     write_table(network_summary(network), outputs["summary"])
     log.info("contact network: %d animals, %d arcs", len(network.nodes), len(network.arcs))
+
+
+def camera_trap_densities(
+    inputs: Mapping[str, Any], outputs: Mapping[str, Any], params: Mapping[str, Any]
+) -> None:
+    """Rule ``camera_trap_densities``: inputs network (its Camtrap DP package is read), species;
+    output table; params seed."""
+    table = densities_from_config(
+        load_network_config(inputs["network"]), load_species_registry(inputs["species"]),
+        int(params["seed"]),
+    )
+    write_table(table, outputs["table"])
 
 
 def network_graphml(
@@ -203,7 +218,10 @@ def sensitivity(
     from disease_risk.transmission import sensitivity as sa  # SALib takes seconds to import
 
     settings, section, seed = params["settings"], params["sensitivity"], int(params["seed"])
-    network_config = load_network_config(inputs["network_config"])
+    network_config = with_camera_densities(
+        load_network_config(inputs["network_config"]),
+        read_table(inputs["densities"], text_columns=["species", "used", "reason"]),
+    )
     network = read_network(inputs["nodes"], inputs["arcs"])
     settings = sa.screened_scenarios(settings, section.get("scenarios"), params["baseline"])
     plans = scenario_plans(network, settings, network_config, seed)

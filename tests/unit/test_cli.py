@@ -64,10 +64,11 @@ def test_make_example_data_writes_the_sheets(tmp_path, capsys):
     assert main(["make-example-data", "--out", str(tmp_path), "--seed", "3"]) == 0
     written = sorted(p.name for p in tmp_path.iterdir())
     assert written == sorted(["README.md", "SIMULATED_big_cat_team_tigers_leopards.xlsx",
+                              "SIMULATED_big_cat_team_fpv_toxoplasma.csv",
                               "SIMULATED_field_team_prey_elisa.csv",
                               "SIMULATED_regional_vet_lab_village_dogs.csv",
                               "SIMULATED_wildlife_lab_mesocarnivores.tsv"])
-    assert capsys.readouterr().out.count("wrote ") == 4
+    assert capsys.readouterr().out.count("wrote ") == 5
 
 
 def test_subcommands_are_pluggable():

@@ -68,6 +68,33 @@ def test_bad_fixes_are_listed_and_marked_outliers_noted(tmp_path, registry):
     assert main(["check", str(path)]) == 1
 
 
+def test_check_groups_one_problem_repeated_over_many_rows(tmp_path, capsys):
+    """A column wrong in 500 rows reads as one line naming every row (as runs) and the count;
+    a problem met three times keeps a line per row."""
+    bad_time = [f"{100 + i},true,03/0{1 + i % 9}/2021 04:00,131.5,43.1,LEO-7,"
+                "Panthera pardus orientalis" for i in range(500)]
+    bad_lat = [f"{900 + i},true,2021-03-02 04:00:00.000,131.5,north,TIG-2,"
+               "Panthera tigris altaica" for i in range(3)]
+    path = _collar_csv(tmp_path / "collars.csv", [*bad_time[:300], *bad_lat, *bad_time[300:]])
+    assert main(["check", str(path)]) == 1
+    out = capsys.readouterr().out
+    grouped = [line for line in out.splitlines() if "500 rows" in line]
+    assert len(grouped) == 1, out
+    assert "(42-341, 345-544)" in grouped[0] and "column timestamp" in grouped[0]
+    assert "'03/01/2021 04:00'" in grouped[0] and "and 6 other values" in grouped[0]
+    for row in (342, 343, 344):
+        assert f"row {row}, column location-lat, value 'north'" in out
+
+
+def test_row_ranges_count_what_they_do_not_show():
+    from disease_risk.intake.check import SHOWN_RANGES, row_ranges
+
+    assert row_ranges([5, 2, 3, 4, 9, 11, 12]) == "2-5, 9, 11-12"
+    many = list(range(2, 2 + 2 * (SHOWN_RANGES + 10), 2))  # every other row: one run each
+    text = row_ranges(many)
+    assert text.count(",") == SHOWN_RANGES - 1 and text.endswith(" and 10 more rows")
+
+
 def test_missing_movebank_column_names_it(tmp_path):
     path = tmp_path / "collars.csv"
     path.write_text("timestamp,location-long,location-lat,individual-local-identifier\n",

@@ -100,21 +100,56 @@ def test_assays_carry_priors_cutoff_and_validation(assays):
 def test_titre_assay_without_cutoff_breaks_schema(tmp_path):
     path = tmp_path / "assays.yaml"
     prior = "{alpha: 1, beta: 1, source: x}"
-    path.write_text(f"assays:\n  - name: HI\n    kind: titre\n    sensitivity: {prior}\n"
-                    f"    specificity: {prior}\n")
+    path.write_text(f"assays:\n  - name: HI\n    pathogen: fpv\n    kind: titre\n"
+                    f"    sensitivity: {prior}\n    specificity: {prior}\n")
     with pytest.raises(ConfigFileError, match="'positive_cutoff' is a required property"):
-        load_assays(path)
+        load_assays(path, CONFIG / "hazards.yaml")
 
 
 def test_assay_validation_panel_must_be_consistent(tmp_path):
     path = tmp_path / "assays.yaml"
     prior = "{alpha: 1, beta: 1, source: x}"
     path.write_text(
-        f"assays:\n  - name: E\n    kind: qualitative\n    sensitivity: {prior}\n"
+        f"assays:\n  - name: E\n    pathogen: cdv\n    kind: qualitative\n"
+        f"    sensitivity: {prior}\n"
         f"    specificity: {prior}\n    validation: {{positives_tested: 5, positives_detected: 6,"
         " negatives_tested: 5, negatives_negative: 5, source: y}\n")
     with pytest.raises(ConfigFileError, match=r"positives_detected \(6\) exceeds"):
-        load_assays(path)
+        load_assays(path, CONFIG / "hazards.yaml")
+
+
+def test_assay_pathogen_must_be_a_hazard_id(tmp_path):
+    """An assay naming a pathogen the hazard list lacks stops the run naming the file, the
+    assay, the value and the fix; a missing pathogen breaks the schema."""
+    path = tmp_path / "assays.yaml"
+    prior = "{alpha: 1, beta: 1, source: x}"
+    path.write_text(f"assays:\n  - name: PCR_X\n    pathogen: ebola\n    kind: qualitative\n"
+                    f"    sensitivity: {prior}\n    specificity: {prior}\n")
+    with pytest.raises(ConfigFileError) as err:
+        load_assays(path, CONFIG / "hazards.yaml")
+    message = str(err.value)
+    assert str(path) in message and "'PCR_X'" in message and "'ebola'" in message
+    assert "hazards.yaml" in message and "'toxoplasma'" in message and "add the hazard" in message
+    with pytest.raises(ConfigFileError, match=r"put hazards\.yaml beside the assay list"):
+        load_assays(path)  # no hazard list named, none beside the assays
+    path.write_text(f"assays:\n  - name: PCR_X\n    kind: qualitative\n"
+                    f"    sensitivity: {prior}\n    specificity: {prior}\n")
+    with pytest.raises(ConfigFileError, match="'pathogen' is a required property"):
+        load_assays(path, CONFIG / "hazards.yaml")
+
+
+def test_shipped_assays_name_their_pathogens():
+    """Each shipped assay is tied to a hazard; the example adds FPV, Toxoplasma and Aujeszky
+    assays whose accuracy sources say they are assumptions to replace."""
+    assays = load_assays(CONFIG / "assays.yaml")
+    assert {a.name: a.pathogen for a in assays.values()} == {
+        "VNT": "cdv", "ELISA_IgG": "cdv", "FPV_HI": "fpv", "Toxo_MAT": "toxoplasma",
+        "ADV_gB_ELISA": "aujeszky"}
+    assert assays["Toxo_MAT"].positive_cutoff == 25
+    assert assays["VNT"].detection_targets[0] == "Morbillivirus canis"
+    for name in ("FPV_HI", "Toxo_MAT", "ADV_gB_ELISA"):
+        for prior in (assays[name].sensitivity, assays[name].specificity):
+            assert "ASSUMPTION to replace with the laboratory's validation" in prior.source
 
 
 def test_layout_targets_must_be_standard_columns(tmp_path):

@@ -42,7 +42,7 @@ def report_data(unreliable: bool = False, risk_config: dict | None = None
         replicates={s: synth.replicates(s) for s in synth.SCENARIOS},
         prevalence=species_prevalence(synth.prevalence_summary()),
         foi=latest_foi(synth.force_of_infection()), diagnostics=diagnostics,
-        network_summary=synth.network_summary(),
+        network_summary=synth.network_summary(), hazard_serology=synth.hazard_serology(),
     )
     management = build_risk_management(
         synth.transmission_summary(), settings,
@@ -50,7 +50,8 @@ def report_data(unreliable: bool = False, risk_config: dict | None = None
         network_summary=synth.network_summary(),
     )
     data = ReportData(
-        hazards=build_hazards(synth.hazards()), estimation=estimation, management=management,
+        hazards=build_hazards(synth.hazards(), synth.hazard_serology()), estimation=estimation,
+        management=management,
         conclusions=build_conclusions(estimation, management, diagnostics, settings),
         prevalence=synth.prevalence_summary(), foi=synth.force_of_infection(),
         diagnostics=diagnostics, lineages=synth.lineages(), network=synth.network_summary(),

@@ -127,6 +127,26 @@ def test_release_of_moved_animals_is_kept_apart_from_destination_hazards():
     assert "domestic dog (464 tested, 27% (23% to 31%) have met CDV)" in dogs["evidence"]
 
 
+def test_words_from_serology_are_marked_with_n_and_interval(html):
+    """Section 3 shows which words come from data (median, 95% interval, n) and which are
+    judgement; section 2 says the hazard is assessed partly from serology."""
+    data, settings = report_data()
+    labels = scenario_labels(SCENARIO_SPECS, [], data.names)
+    there = risk_assessment(data.estimation, settings, data.names, labels, set(), False,
+                            {"toxoplasma": "Toxoplasmosis"})
+    toxo = there[there["hazard"] == "Toxoplasmosis"]
+    tiger = toxo[toxo["target"] == "Amur tiger"].iloc[0]
+    assert tiger["release"] == "moderate: 10% (0% to 20%) [from serology, median, n = 30]"
+    assert tiger["exposure"] == "moderate: 32% (22% to 43%) [from serology, median, n = 40]"
+    leopard = toxo[toxo["target"] == "Far Eastern (Amur) leopard"].iloc[0]
+    assert leopard["exposure"] == "moderate [judgement (no serology)]"
+    assert "Release and exposure from this run's serology" in leopard["evidence"]
+    fpv = there[there["hazard"] == "fpv"].iloc[0]
+    assert fpv["release"].endswith("[judgement (no serology)]")
+    identified = [r for r in rows(section(html, "hazards")) if r.startswith("Toxoplasmosis")]
+    assert identified and "from this run's serology where it exists" in identified[0]
+
+
 def test_assumptions_register_is_sorted_by_the_first_target_and_shows_labels(html):
     register = synth.assumptions_register()
     shown = assumptions_register(register, ["amur_leopard", "amur_tiger"], synth.species_names())

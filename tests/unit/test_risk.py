@@ -233,7 +233,9 @@ def test_estimation_rows_and_exact_numbers(settings):
 def test_quantified_rows_have_no_empty_numbers(settings):
     cdv = estimation(settings).query("basis == 'quantified'")
     numeric = [c for c in ESTIMATION_COLUMNS if c.endswith(("probability", "lo95", "hi95"))
-               or c.startswith(("deaths", "source_", "population", "share"))]
+               or c.startswith(("deaths", "source_", "population", "share", "target_n"))]
+    # CDV's exposure is infection / release: it has no interval of its own
+    numeric = [c for c in numeric if c not in ("exposure_lo95", "exposure_hi95")]
     assert not cdv[numeric].isna().any().any(), cdv[numeric].isna().sum()
     words = ["release_likelihood", "exposure_likelihood", "likelihood", "consequence", "risk"]
     assert not cdv[words].isin(["not estimated", ""]).any().any()
@@ -421,7 +423,7 @@ def test_management_without_replicates_uses_summary_errors(settings):
 def test_hazards_table_lists_every_hazard():
     table = build_hazards(synth.hazards())
     assert set(table["hazard"]) == {"cdv", "fpv", "fiv", "felv", "rabies", "toxoplasma",
-                                    "chlamydophila"}
+                                    "chlamydophila", "aujeszky"}
     assert table.set_index("hazard").loc["cdv", "assessment"] == "quantified by this run"
     assert table["sources"].str.len().min() > 0
 

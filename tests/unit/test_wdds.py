@@ -17,6 +17,7 @@ from disease_risk.share.stage import wdds_export
 from disease_risk.share.wdds_export import (
     WddsExportError,
     csv_as_columns,
+    detection_targets,
     disease_data,
     disease_data_errors,
     project_metadata_errors,
@@ -78,10 +79,65 @@ def test_wdds_sheet_read_like_any_sheet(tmp_path, registry):
         "amur_leopard", "2019-03-14", "VNT", 64.0, "positive", "F", 2.5, "43.1N 131.5E")
     assert samples.loc["S2", "assay"] == "ELISA_IgG"
     assert samples.loc["S2", "wdds_livecapture"] == "TRUE"  # other WDDS columns kept
+    assert set(samples["pathogen"]) == {"cdv"}
     # the coronavirus test and the missing day are rejected, with the reasons
-    rejected = result.rejected[result.rejected["row"] == 4]
-    assert set(rejected["column"]) == {"collection_date", "assay"}
-    assert "not CDV" in rejected.set_index("column").loc["assay", "value"]
+    rejected = result.rejected[result.rejected["row"] == 4].set_index("column")
+    assert set(rejected.index) == {"collection_date", "assay", "wdds_detectiontarget"}
+    assert rejected.loc["wdds_detectiontarget", "value"] == "Coronaviridae"
+    assert "no assay in config/assays.yaml tests for detection target 'Coronaviridae'" in (
+        rejected.loc["wdds_detectiontarget", "reason"])
+
+
+OTHER_PATHOGENS = (
+    "Sample ID,Latitude,Longitude,Collection day,Collection month,Collection year,"
+    "Host identification,Detection target,Detection method,Detection outcome,"
+    "Detection measurement,Detection measurement units\n"
+    "T1,43.1,131.5,5,6,2018,Panthera tigris altaica,Toxoplasma gondii,MAT,positive,50,titre\n"
+    "T2,43.1,131.5,5,6,2018,Panthera tigris altaica,feline parvovirus,FPV HI,negative,10,titre\n"
+    "T3,43.1,131.5,5,6,2018,Panthera tigris altaica,FIV,ELISA,negative,,\n"
+    "T4,43.1,131.5,5,6,2018,Panthera tigris altaica,T. gondii,VNT,positive,64,titre\n"
+)
+
+
+def test_wdds_rows_of_other_pathogens_accepted_when_an_assay_tests_them(tmp_path, registry):
+    """A target with an assay of its pathogen is read (pathogen column from the assay); a
+    target no assay tests for, or a method that tests another pathogen, is rejected with the
+    reason, never dropped silently."""
+    path = tmp_path / "panel_wdds.csv"
+    path.write_text(OTHER_PATHOGENS, encoding="utf-8")
+    result = read_sheets([path], registry, load_assays(CONFIG_DIR / "assays.yaml"))
+    samples = result.samples.set_index("sample_id")
+    assert samples.loc["T1", ["assay", "pathogen", "result"]].tolist() == [
+        "Toxo_MAT", "toxoplasma", "positive"]
+    assert samples.loc["T2", ["assay", "pathogen", "result"]].tolist() == [
+        "FPV_HI", "fpv", "negative"]
+    assert set(samples.index) == {"T1", "T2"}
+    rejected = result.rejected.set_index("row")
+    assert rejected.loc[4, "column"] == "wdds_detectiontarget"
+    assert "no assay in config/assays.yaml tests for detection target 'FIV'" in (
+        rejected.loc[4, "reason"])
+    assert rejected.loc[5, "column"] == "wdds_detectiontarget"
+    assert "tested by assay(s) Toxo_MAT" in rejected.loc[5, "reason"]
+    assert "tests cdv" in rejected.loc[5, "reason"]
+
+
+def test_export_writes_each_rows_pathogen(tmp_path, registry):
+    """The WDDS export names each row's own pathogen as Detection target (from the hazard
+    list's first detection target), and the file is valid WDDS."""
+    path = tmp_path / "panel_wdds.csv"
+    path.write_text(OTHER_PATHOGENS, encoding="utf-8")
+    assays = load_assays(CONFIG_DIR / "assays.yaml")
+    samples = read_sheets([path], registry, assays).samples
+    samples = pd.concat([samples, samples.iloc[[0]].assign(
+        sample_id="C1", assay="VNT", pathogen="cdv")], ignore_index=True)
+    data = disease_data(samples, registry, detection_targets(assays)).set_index("sampleID")
+    assert data.loc["T1", "detectionTarget"] == "Toxoplasma gondii"
+    assert data.loc["T1", "parasiteIdentification"] == "Toxoplasma gondii"
+    assert data.loc["T2", "detectionTarget"] == "Protoparvovirus carnivoran1"
+    assert data.loc["C1", "detectionTarget"] == "Morbillivirus canis"
+    assert disease_data_errors(csv_as_columns(data.reset_index().astype(object))) == []
+    with pytest.raises(WddsExportError, match=r"pathogen\(s\) \['fiv'\] have no assay"):
+        disease_data(samples.assign(pathogen="fiv"), registry, detection_targets(assays))
 
 
 def test_export_round_trip_validates(tmp_path, registry):
@@ -93,8 +149,9 @@ def test_export_round_trip_validates(tmp_path, registry):
     config = read_yaml(CONFIG_DIR / "config.yaml", "config.schema.yaml")
     out = {"disease_data": tmp_path / "share" / "disease_data.csv",
            "project_metadata": tmp_path / "share" / "project_metadata.json"}
-    wdds_export({"samples": samples_path, "species": CONFIG_DIR / "species.yaml"}, out,
-                {"wdds": config["share"]["wdds"]})
+    wdds_export({"samples": samples_path, "species": CONFIG_DIR / "species.yaml",
+                 "assays": CONFIG_DIR / "assays.yaml", "hazards": CONFIG_DIR / "hazards.yaml"},
+                out, {"wdds": config["share"]["wdds"]})
     table = pd.read_csv(out["disease_data"], dtype=str, keep_default_na=False)
     assert disease_data_errors(csv_as_columns(table)) == []
     assert table.columns[0] == "Sample ID"
@@ -109,8 +166,9 @@ def test_export_round_trip_validates(tmp_path, registry):
 
 def test_export_refuses_invalid_metadata(tmp_path, registry):
     samples = pd.DataFrame({"sample_id": ["a"], "species": ["amur_tiger"], "assay": ["VNT"],
-                            "collection_date": ["2019-01-02"], "result": ["negative"]})
-    data = disease_data(samples, registry, "Morbillivirus canis")
+                            "pathogen": ["cdv"], "collection_date": ["2019-01-02"],
+                            "result": ["negative"]})
+    data = disease_data(samples, registry, {"cdv": "Morbillivirus canis"})
     with pytest.raises(WddsExportError, match="publicationYear"):
         write_wdds(data, {"creators": [{"name": "X"}]}, tmp_path / "d.csv", tmp_path / "m.json")
     assert not (tmp_path / "d.csv").exists()
@@ -119,15 +177,16 @@ def test_export_refuses_invalid_metadata(tmp_path, registry):
 def test_check_on_the_shared_wdds_examples(wdds_dir, capsys):
     assert main(["check", str(wdds_dir / "becker_demo_dataset.csv")]) == 1
     out = capsys.readouterr().out
-    assert "read as a WDDS sheet" in out and "not CDV" in out
+    assert "read as a WDDS sheet" in out and "no assay in config/assays.yaml tests for" in out
 
 
 def test_censored_titre_is_no_measurement(registry):
     samples = pd.DataFrame({
         "sample_id": ["a", "b"], "species": ["amur_tiger", "domestic_dog"],
-        "assay": ["VNT", "VNT"], "collection_date": ["2019-01-02", "2019-01-03"],
+        "assay": ["VNT", "VNT"], "pathogen": ["cdv", "cdv"],
+        "collection_date": ["2019-01-02", "2019-01-03"],
         "result": ["negative", "positive"], "titre": [4.0, 64.0], "titre_qualifier": ["<", ""]})
-    data = disease_data(samples, registry, "Morbillivirus canis")
+    data = disease_data(samples, registry, {"cdv": "Morbillivirus canis"})
     assert pd.isna(data.loc[0, "detectionMeasurement"])
     assert data.loc[1, "detectionMeasurement"] == 64
     def values(term):

@@ -7,9 +7,21 @@ from snakemake.utils import validate
 from disease_risk.config import schema_path
 
 from disease_risk.intake.folder import scan_drop_folder, snakemake_can_name
+from disease_risk.intake.registry import assay_pathogens, load_assays
 from disease_risk.report.provenance import provenance_inputs, simulated_inputs
 
 validate(config, schema=str(schema_path("config.schema.yaml")))
+
+# The assay list, its pathogens checked against the hazard list at start-up (an unknown pathogen
+# stops the run naming the file, assay and value). The transmission pathogen (serology.pathogen)
+# is fitted by rules seroprevalence and force_of_infection; every other pathogen with an assay
+# gets one hazard_serology job.
+SEROLOGY_PATHOGEN = config["serology"].get("pathogen", "cdv")
+HAZARD_PATHOGENS = [
+    p
+    for p in assay_pathogens(load_assays(config["assays_file"], config["hazards_file"]))
+    if p != SEROLOGY_PATHOGEN
+]
 
 # Each rules file appends the outputs that `rule all` must build.
 FINAL_OUTPUTS = []

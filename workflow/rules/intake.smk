@@ -10,6 +10,7 @@ rule intake:
         sheets=sample_sheets,
         species=config["species_file"],
         assays=config["assays_file"],
+        hazards=config["hazards_file"],
         layouts=config["sheet_layouts_file"],
     output:
         samples="results/samples/samples.tsv",

@@ -35,6 +35,7 @@ rule report_html:
         management_long_horizon=rules.risk_tables.output.risk_management_long_horizon,
         losses=rules.risk_tables.output.losses,
         passive_surveillance=rules.passive_surveillance.output.passive,
+        camera_trap_densities=rules.camera_trap_densities.output.table,
         conclusions=rules.risk_tables.output.conclusions,
         assumptions=rules.risk_tables.output.assumptions,
         surveillance=rules.risk_tables.output.surveillance,

@@ -24,6 +24,7 @@ rule risk_tables:
         prevalence=rules.seroprevalence.output.summary,
         foi=rules.force_of_infection.output.table,
         diagnostics=rules.serology_diagnostics.output.table,
+        hazard_serology=rules.hazard_serology_summary.output.table,
         transmission=rules.transmission_summary.output.summary,
         long_horizon=rules.transmission_summary.output.long_horizon,
         network=rules.contact_network.output.summary,

@@ -9,6 +9,7 @@ rule seroprevalence:
     input:
         samples=rules.intake.output.samples,
         assays=config["assays_file"],
+        hazards=config["hazards_file"],
         species=config["species_file"],
     output:
         idata="results/seroprevalence/idata.nc",
@@ -50,6 +51,7 @@ rule force_of_infection:
     input:
         samples=rules.intake.output.samples,
         assays=config["assays_file"],
+        hazards=config["hazards_file"],
         species=config["species_file"],
     output:
         idata="results/force_of_infection/idata.nc",
@@ -104,8 +106,73 @@ rule serology_diagnostics:
         "../scripts/serology_diagnostics.py"
 
 
+# Every other pathogen with an assay (FPV, Toxoplasma ...): the same models on its rows, one job
+# each; a pathogen without usable rows or ages writes empty tables with the reason.
+rule hazard_serology:
+    conda:
+        "../envs/disease_risk.yaml"
+    input:
+        samples=rules.intake.output.samples,
+        assays=config["assays_file"],
+        hazards=config["hazards_file"],
+    output:
+        prevalence=report(
+            "results/hazards/{pathogen}/prevalence.tsv",
+            caption="../report/hazard_serology.rst",
+            category="Other hazards",
+            subcategory="{pathogen}",
+        ),
+        prevalence_diagnostics="results/hazards/{pathogen}/prevalence_diagnostics.tsv",
+        foi="results/hazards/{pathogen}/force_of_infection.tsv",
+        foi_diagnostics="results/hazards/{pathogen}/force_of_infection_diagnostics.tsv",
+    wildcard_constraints:
+        pathogen="[a-z][a-z0-9_]*",
+    params:
+        section=config["serology"],
+        seed=config["seed"],
+        pathogen="{pathogen}",
+    threads: 1
+    log:
+        "results/logs/hazards/{pathogen}.log",
+    resources:
+        mem_mb=3000,
+        runtime=60,
+    script:
+        "../scripts/hazard_serology.py"
+
+
+rule hazard_serology_summary:
+    localrule: True
+    conda:
+        "../envs/disease_risk.yaml"
+    input:
+        prevalence=rules.seroprevalence.output.summary,
+        diagnostics=rules.seroprevalence.output.diagnostics,
+        hazard_prevalence=expand(rules.hazard_serology.output.prevalence, pathogen=HAZARD_PATHOGENS),
+        hazard_diagnostics=expand(
+            rules.hazard_serology.output.prevalence_diagnostics, pathogen=HAZARD_PATHOGENS
+        ),
+    output:
+        table=report(
+            "results/hazards/serology.tsv",
+            caption="../report/hazard_serology_summary.rst",
+            category="Other hazards",
+        ),
+    params:
+        pathogen=SEROLOGY_PATHOGEN,
+        pathogens=HAZARD_PATHOGENS,
+    log:
+        "results/logs/hazards/serology_summary.log",
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../scripts/hazard_serology_summary.py"
+
+
 FINAL_OUTPUTS += [
     *rules.seroprevalence.output,
     *rules.force_of_infection.output,
     *rules.serology_diagnostics.output,
+    *rules.hazard_serology_summary.output,
 ]

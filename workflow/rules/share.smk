@@ -9,6 +9,8 @@ rule wdds_export:
     input:
         samples=rules.intake.output.samples,
         species=config["species_file"],
+        assays=config["assays_file"],
+        hazards=config["hazards_file"],
     output:
         disease_data=report(
             "results/share/wdds/disease_data.csv",

@@ -23,6 +23,31 @@ wildcard_constraints:
     scenario="[A-Za-z0-9_]+",
 
 
+rule camera_trap_densities:
+    localrule: True
+    conda:
+        "../envs/disease_risk.yaml"
+    input:
+        network=config["network_file"],
+        locations=NETWORK_LOCATIONS,
+        species=config["species_file"],
+    output:
+        table=report(
+            "results/network/camera_trap_densities.tsv",
+            caption="../report/camera_trap_densities.rst",
+            category="Transmission",
+        ),
+    params:
+        seed=config["seed"],
+    log:
+        "results/logs/network/camera_trap_densities.log",
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../scripts/camera_trap_densities.py"
+
+
 rule contact_network:
     conda:
         "../envs/disease_risk.yaml"
@@ -30,6 +55,7 @@ rule contact_network:
         network=config["network_file"],
         locations=NETWORK_LOCATIONS,
         species=config["species_file"],
+        densities=rules.camera_trap_densities.output.table,
     output:
         nodes="results/network/nodes.parquet",
         arcs="results/network/arcs.parquet",
@@ -191,6 +217,7 @@ rule sensitivity:
         nodes=rules.contact_network.output.nodes,
         arcs=rules.contact_network.output.arcs,
         network_config=config["network_file"],
+        densities=rules.camera_trap_densities.output.table,
         parameters=rules.calibration.output.parameters,
         species=config["species_file"],
     output:
