@@ -70,7 +70,7 @@ def workflow_dir(tmp_path: Path) -> Path:
 
 
 # --- One whole local pipeline run on the example data, shared by end-to-end tests (issue 7) ---
-EXAMPLE_RUN_TIMEOUT = 1200  # seconds
+EXAMPLE_RUN_TIMEOUT = 1800  # seconds: ~700 beside the SLURM run on 2 cores, ~330 alone
 
 
 def _run_example(workdir: Path) -> str | None:
@@ -140,5 +140,8 @@ def pytest_collection_modifyitems(items):
             rest.append(item)
         else:
             item.add_marker(pytest.mark.xdist_group(group))
+            if group == "example_run" and item.get_closest_marker("timeout") is None:
+                # whichever of them runs first also makes the example run
+                item.add_marker(pytest.mark.timeout(EXAMPLE_RUN_TIMEOUT + 600))
             grouped[group].append(item)
     items[:] = [item for group in grouped.values() for item in group] + rest

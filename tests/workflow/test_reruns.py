@@ -30,7 +30,7 @@ from reproducibility import (
     tail,
 )
 
-RUN_TIMEOUT = 1200  # seconds per pipeline run
+RUN_TIMEOUT = 1800  # seconds per pipeline run (two run side by side under make test)
 PROVENANCE_RULES = {"provenance"}  # rules recording the config used (rerun on any config change)
 ALL_SCENARIO_RULES = {"sensitivity"}  # rules that run every scenario (its settings are params)
 
