@@ -24,6 +24,18 @@ Scaled inputs:
 
 Usage: ``python bench/scale.py [--scales 1 10 100] [--timeout 7200]``.
 Results: ``bench/out/scale_results.json`` and a markdown table on stdout (for bench/README.md).
+
+**Serology fits alone** (``--fits [--scales 1 10 100] [--models prevalence force_of_infection]
+[--seed N] [--threads 1]``): the scaled samples are *independent animals*, not copies: ``N``
+example data sets simulated with seeds ``seed + j`` (more sites and calendar years as well,
+:func:`disease_risk.intake.examples.write_scaled_example_sheet`), harmonised by the pipeline's
+intake, CDV rows only. Each scale x model is fitted in a fresh process with
+``config/config.yaml``'s serology settings, the rule's threads and its seed stream, as the stage
+does; the compiled model is loaded (or compiled) first and timed apart. Recorded per fit: animals
+(tests for the prevalence model), cells, parameters, wall and compile/load seconds, cores used,
+worst R-hat and bulk ESS (and their blocks), divergences, mean leapfrog steps, reliable.
+Results: ``bench/out/fits/fits.tsv`` (merged across runs) and markdown lines on stdout;
+posteriors in ``bench/out/fits/x<N>_seed<seed>/``.
 """
 
 from __future__ import annotations
@@ -32,6 +44,7 @@ import argparse
 import csv
 import datetime as dt
 import json
+import logging
 import os
 import re
 import shutil
@@ -40,6 +53,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -279,11 +293,178 @@ def markdown(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
+# ----------------------------------------------------------------------------- serology fits
+
+FITS_OUT = OUT / "fits"
+FIT_MODELS = ("prevalence", "force_of_infection")
+FIT_COLUMNS = (
+    "scale", "model", "animals", "cells", "parameters", "seconds", "compile_seconds",
+    "sample_seconds", "cores", "rhat_max", "rhat_worst", "ess_bulk_min", "ess_worst",
+    "divergences", "mean_steps", "max_depth", "reliable",
+)
+
+
+def scaled_samples_table(factor: int, seed: int) -> Path:
+    """Harmonised samples of ``factor`` independent example data sets (cached on disk).
+
+    The sheet comes from :func:`disease_risk.intake.examples.write_scaled_example_sheet` and goes
+    through the pipeline's intake (:func:`run_intake`, the config's registries and layouts).
+    """
+    from disease_risk.intake.examples import write_scaled_example_sheet
+    from disease_risk.intake.harmonise import run_intake
+    from disease_risk.tables import write_samples
+
+    folder = FITS_OUT / f"x{factor}_seed{seed}"
+    samples = folder / "samples.tsv"
+    if samples.exists():
+        return samples
+    folder.mkdir(parents=True, exist_ok=True)
+    sheet = write_scaled_example_sheet(folder / "sheet.csv", factor, seed)
+    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    result = run_intake(
+        [sheet], ROOT / config["species_file"], ROOT / config["assays_file"],
+        ROOT / config["sheet_layouts_file"],
+    )
+    write_samples(result.samples, samples)
+    return samples
+
+
+def cdv_only(samples: Any) -> Any:
+    """CDV rows (all rows when the table has no ``pathogen`` column)."""
+    if "pathogen" not in samples:
+        return samples
+    return samples[samples["pathogen"].astype(str).str.upper() == "CDV"]
+
+
+def fit_one(factor: int, model: str, seed: int, threads: int) -> dict:
+    """One fit with the pipeline's settings (config/config.yaml, the rule's threads and seed
+    stream), as the stage runs it; the compiled model is loaded or compiled first and timed
+    apart. The posterior goes to ``bench/out/fits/`` for diagnosis."""
+    from disease_risk.intake.registry import load_assays
+    from disease_risk.seeds import stream_seed
+    from disease_risk.serology import force_of_infection as foi
+    from disease_risk.serology import prevalence as prev
+    from disease_risk.serology.accuracy import assay_accuracy
+    from disease_risk.serology.sampling import (
+        SamplerSettings,
+        compiled_nutpie_model,
+        convergence_table,
+        sampler_cores,
+    )
+    from disease_risk.serology.stage import _selection
+    from disease_risk.tables import read_samples
+
+    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    section = config["serology"]
+    samples = cdv_only(read_samples(scaled_samples_table(factor, seed)))
+    accuracy = assay_accuracy(load_assays(ROOT / config["assays_file"]))
+    settings = SamplerSettings.from_config(section, threads)
+    master = int(config["seed"])
+    start = time.perf_counter()
+    if model == "prevalence":
+        data = prev.prevalence_data(samples, *_selection(section))
+        priors = prev.PrevalencePriors.from_config(section.get("prevalence", {}))
+        built = prev.build_prevalence_model(data, accuracy, priors)
+        animals, cells = int(data.cells["n_tested"].sum()), len(data.cells)
+        run = lambda: prev.fit_prevalence(  # noqa: E731
+            data, accuracy, priors, settings, stream_seed(master, "seroprevalence/prevalence")
+        )
+    else:
+        foi_settings = foi.FoiSettings.from_config(section.get("force_of_infection", {}))
+        data = foi.foi_data(samples, foi_settings, *_selection(section))
+        built = foi.build_foi_model(data, accuracy, foi_settings)
+        animals, cells = len(data.animals), len(data.cells)
+        run = lambda: foi.fit_foi(  # noqa: E731
+            data, accuracy, foi_settings, settings,
+            stream_seed(master, "seroprevalence/force_of_infection"),
+        )
+    compiled = compiled_nutpie_model(built) if settings.sampler == "nutpie" else None
+    compile_seconds = time.perf_counter() - start
+    fit = run()
+    seconds = time.perf_counter() - start
+    table = convergence_table(fit, settings, model)
+    worst_r = table.loc[table["rhat_max"].idxmax()]
+    worst_e = table.loc[table["ess_bulk_min"].idxmin()]
+    stats = fit.idata.sample_stats
+    fit.idata.to_netcdf(FITS_OUT / f"x{factor}_seed{seed}" / f"{model}.nc")
+    return {
+        "scale": factor, "model": model, "animals": animals, "cells": cells,
+        "parameters": compiled.n_dim if compiled is not None else "",
+        "seconds": round(seconds, 1), "compile_seconds": round(compile_seconds, 1),
+        "sample_seconds": round(seconds - compile_seconds, 1),
+        "cores": sampler_cores(settings),
+        "rhat_max": round(float(worst_r["rhat_max"]), 4), "rhat_worst": worst_r["item"],
+        "ess_bulk_min": round(float(worst_e["ess_bulk_min"])), "ess_worst": worst_e["item"],
+        "divergences": int(table["divergences"].iloc[0]),
+        "mean_steps": round(float(stats["n_steps"].mean()), 1) if "n_steps" in stats else "",
+        "max_depth": int(stats["depth"].max()) if "depth" in stats else "",
+        "reliable": "yes" if (table["reliable"] == "yes").all() else "no",
+    }
+
+
+def fits_markdown(rows: list[dict]) -> str:
+    lines = [
+        "| scale | model | animals | cells | parameters | wall s (compile/load) | cores | "
+        "R-hat max (block) | bulk ESS min (block) | divergences | mean leapfrog steps | reliable |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['scale']}x | {r['model']} | {r['animals']:,} | {r['cells']:,} | "
+            f"{r['parameters']} | {r['seconds']:.0f} ({r['compile_seconds']:.0f}) | {r['cores']} | "
+            f"{r['rhat_max']:.3f} ({r['rhat_worst']}) | {r['ess_bulk_min']:.0f} "
+            f"({r['ess_worst']}) | {r['divergences']} | {r['mean_steps']} | {r['reliable']} |"
+        )
+    return "\n".join(lines)
+
+
+def run_fits(scales: list[int], models: list[str], seed: int, threads: int) -> None:
+    """Each scale x model fit in a fresh process (as a pipeline job); rows merged into
+    ``bench/out/fits/fits.tsv`` (keyed by scale, model and seed) and printed as markdown."""
+    FITS_OUT.mkdir(parents=True, exist_ok=True)
+    table = FITS_OUT / "fits.tsv"
+    for factor in scales:
+        scaled_samples_table(factor, seed)
+        for model in models:
+            command = [sys.executable, __file__, "--fit-child", str(factor), model,
+                       "--seed", str(seed), "--threads", str(threads)]
+            done = subprocess.run(command, check=True, capture_output=True, text=True)
+            row = json.loads(done.stdout.strip().splitlines()[-1])
+            row.update(seed=seed, date=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M"),
+                       load=round(os.getloadavg()[0], 2))
+            kept = []
+            if table.exists():
+                with open(table, newline="") as handle:
+                    kept = [r for r in csv.DictReader(handle, delimiter="\t")
+                            if (r["scale"], r["model"], r["seed"]) != (str(factor), model,
+                                                                     str(seed))]
+            with open(table, "w", newline="") as handle:
+                writer = csv.DictWriter(handle, [*FIT_COLUMNS, "seed", "date", "load"],
+                                        delimiter="\t", extrasaction="ignore")
+                writer.writeheader()
+                writer.writerows([*kept, row])
+            print(fits_markdown([row]).splitlines()[-1], flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scales", type=int, nargs="+", default=[1, 10, 100])
     parser.add_argument("--timeout", type=float, default=7200, help="seconds per pipeline run")
+    parser.add_argument("--fits", action="store_true",
+                        help="serology fits alone on independent scaled animals")
+    parser.add_argument("--models", nargs="+", choices=FIT_MODELS, default=list(FIT_MODELS))
+    parser.add_argument("--seed", type=int, default=20261121, help="seed of the scaled data")
+    parser.add_argument("--threads", type=int, default=1, help="the fit rules' threads")
+    parser.add_argument("--fit-child", nargs=2, metavar=("SCALE", "MODEL"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.fit_child:
+        logging.basicConfig(level=logging.INFO, stream=sys.stderr)
+        row = fit_one(int(args.fit_child[0]), args.fit_child[1], args.seed, args.threads)
+        print(json.dumps(row, default=str))
+        return
+    if args.fits:
+        run_fits(sorted(set(args.scales)), args.models, args.seed, args.threads)
+        return
     scales = sorted(set(args.scales) | {1})
     OUT.mkdir(parents=True, exist_ok=True)
     results = []

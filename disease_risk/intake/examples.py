@@ -521,3 +521,46 @@ def _readme(sheets: dict[str, list[_Sample]], other_rows: list[list[str]]) -> st
         "T. gondii 42%; Naidenko et al. 2018, Can J Zool 96:839-846: FPV 45% in felids of "
         "southern Primorye; leopards' Toxoplasma assumed as the tigers').", ""]
     return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- scaled data
+
+_SCALED_YEAR_SHIFT = 7  # years between the calendar windows of a scaled data set
+
+
+def scaled_blocks(scale: int) -> tuple[int, int]:
+    """Site blocks and calendar windows of a data set ``scale`` times the example: ceil(sqrt)
+    site blocks (1, 4, 10 for 1x, 10x, 100x) and 1 + ceil(log10) windows (1, 2, 3)."""
+    return int(np.ceil(np.sqrt(scale) - 1e-9)), 1 + int(np.ceil(np.log10(scale) - 1e-9))
+
+
+def write_scaled_example_sheet(path: str | Path, scale: int, seed: int = DEFAULT_SEED) -> Path:
+    """One clean sheet (the template's columns) of ``scale`` independent example data sets.
+
+    Replica ``j`` is the example simulated with seed ``seed + j`` (replica 0 is the example's own
+    animals, without its deliberate imperfections), ids prefixed ``x<j>-`` and no sequences after
+    the first. It goes to site block ``j % sites`` (site names get `` <block>`` appended, block 0
+    keeps them) and calendar window ``j // sites % windows``: its dates, births and so the whole
+    simulated history move ``7 x window`` years earlier (its big cats' force-of-infection ramp
+    then starts that much earlier; the other species' FOI is constant). So a scaled set has more
+    animals, sites and years, not copies of the same rows. For benchmarks at scale.
+    """
+    sites, windows = scaled_blocks(scale)
+    rng = np.random.default_rng(np.random.SeedSequence([seed, scale]))
+    rows: list[list[str]] = []
+    for j in range(scale):
+        shift = _SCALED_YEAR_SHIFT * (j // sites % windows)
+        block = j % sites
+        samples = [s for sheet in _simulate(seed + j).values() for s in sheet]
+        for s in samples:
+            s.sample_id, s.animal_id = f"x{j}-{s.sample_id}", s.animal_id and f"x{j}-{s.animal_id}"
+            s.site = f"{s.site} {block}" if block else s.site
+            moved = s.date.replace(day=28) if (s.date.month, s.date.day) == (2, 29) else s.date
+            s.date = moved.replace(year=moved.year - shift)
+            s.birth_year = None if s.birth_year is None else s.birth_year - shift
+            s.sequence_id = s.sequence_id if j == 0 else ""
+            s.notes = s.notes if j == 0 else ""
+        rows += _plain_rows(samples, rng)
+    out = Path(path)
+    _write_text(out, _HEADER, rows, ",", bom=False)
+    return out

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -64,6 +65,26 @@ class Fit:
 
 
 _COMPILED: dict[str, Any] = {}
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on (its affinity mask: a cluster job's allocation)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def sampler_cores(settings: SamplerSettings) -> int:
+    """Chains run in parallel: every CPU the process may use, at least ``settings.cores``, at
+    most one per chain.
+
+    The fit rules declare one thread each so that the two fits can run side by side; a fit
+    running alone (the other finished, or at scale where one fit dominates) then still uses
+    every core, and two fits side by side share the cores through the OS scheduler (the chains
+    are compute-bound threads, so that costs little).
+    """
+    return max(1, min(settings.chains, max(settings.cores, available_cpus())))
 
 
 def model_fingerprint(model: pm.Model) -> str:
@@ -199,7 +220,7 @@ def _nutpie_sample(
     from nutpie import _lib
     from nutpie.sample import _BackgroundSampler
 
-    cores = min(settings.chains, settings.cores)
+    cores = sampler_cores(settings)
     try:
         nuts = _lib.PyNutsSettings.Diag(seed)
         nuts.num_tune, nuts.num_draws = settings.tune, settings.draws
@@ -272,7 +293,7 @@ def sample_posterior(
                 draws=settings.draws,
                 tune=settings.tune,
                 chains=settings.chains,
-                cores=min(settings.chains, settings.cores),
+                cores=sampler_cores(settings),
                 random_seed=seed,
                 target_accept=settings.target_accept,
                 progressbar=False,

@@ -227,3 +227,54 @@ def test_derived_seeds_are_stable_and_distinct():
     assert derive_seed(20261121, "a") == derive_seed(20261121, "a")
     assert derive_seed(20261121, "a") != derive_seed(20261121, "b")
     assert derive_seed(20261121, "a") != derive_seed(20261122, "a")
+
+
+def test_binomial_counts_log_density_is_the_binomial_pmf():
+    """The model's likelihood with precomputed coefficients equals scipy's binomial pmf."""
+    from disease_risk.serology.prevalence import build_prevalence_model
+
+    counts = pd.DataFrame({"species": "amur_tiger", "site": ["A", "B", "C"], "year": 2015,
+                           "assay": "VNT", "n_tested": [12, 40, 7], "n_positive": [5, 0, 7]})
+    data = PrevalenceData.from_counts(counts)
+    model = build_prevalence_model(data, {"VNT": VNT}, FLAT)
+    point = {k: v + 0.3 for k, v in model.initial_point().items()}
+    prevalence = 1 / (1 + np.exp(-point["intercept"]))
+    se = 1 / (1 + np.exp(-point["sensitivity_logodds__"][0]))
+    sp = 1 / (1 + np.exp(-point["specificity_logodds__"][0]))
+    apparent = se * prevalence + (1 - sp) * (1 - prevalence)
+    expected = stats.binom.logpmf([5, 0, 7], [12, 40, 7], apparent).sum()
+    logp = model.compile_logp(vars=[model["positives"]])(point)
+    assert logp == pytest.approx(expected, rel=1e-12)
+
+
+def test_chains_use_every_available_core(monkeypatch):
+    from disease_risk.serology import sampling
+
+    monkeypatch.setattr(sampling, "available_cpus", lambda: 2)
+    assert sampling.sampler_cores(SamplerSettings(chains=4, cores=1)) == 2
+    assert sampling.sampler_cores(SamplerSettings(chains=1, cores=1)) == 1
+    monkeypatch.setattr(sampling, "available_cpus", lambda: 16)
+    assert sampling.sampler_cores(SamplerSettings(chains=4, cores=1)) == 4
+
+
+def test_scaled_example_has_independent_animals_more_sites_and_years(tmp_path):
+    """4x the example: 2 site blocks, 2 calendar windows 7 years apart, replica 0 the example's
+    own animals, no repeated animal ids, and other replicas are not copies of replica 0."""
+    from disease_risk.intake.examples import _simulate, scaled_blocks, write_scaled_example_sheet
+
+    assert [scaled_blocks(n) for n in (1, 4, 10, 100)] == [(1, 1), (2, 2), (4, 2), (10, 3)]
+    sheet = pd.read_csv(write_scaled_example_sheet(tmp_path / "x4.csv", 4, seed=5), dtype=str,
+                        keep_default_na=False)
+    example = [s for rows in _simulate(5).values() for s in rows]
+    replica = sheet["sample_id"].str.split("-", n=1).str[0]
+    assert (replica == "x0").sum() == len(example) and len(sheet) > 3.5 * len(example)
+    first = sheet[replica == "x0"]
+    assert sorted(first["sample_id"].str[3:]) == sorted(s.sample_id for s in example)
+    assert sheet["site"].nunique() == 12  # 6 sites x 2 blocks
+    years = sheet["collection_date"].str[:4].astype(int)
+    assert years[replica == "x0"].min() >= 2000 and years[replica == "x2"].min() < 2000
+    assert years[replica == "x2"].max() <= 2020 - 7
+    animals = sheet.loc[sheet["animal_id"] != "", "animal_id"]
+    assert animals.str[:3].isin(["x0-", "x1-", "x2-", "x3-"]).all()
+    one = sheet.loc[replica == "x1", "result"].tolist()
+    assert one != first["result"].tolist()[: len(one)]
