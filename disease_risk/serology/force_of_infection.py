@@ -39,7 +39,6 @@ from disease_risk.serology.accuracy import (
 )
 from disease_risk.serology.prevalence import (
     DEFAULT_ROLES,
-    binomial_counts,
     exclusion_row,
     ppc_table,
     select_results,
@@ -232,34 +231,6 @@ def exposure_matrix(birth: np.ndarray, sampled: np.ndarray, years: Sequence[int]
     return life_exposure(birth, sampled, years)[:, :, 0]
 
 
-def year_positions(times: np.ndarray, years: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
-    """Index of each time's calendar year in ``years`` and the years elapsed in it."""
-    whole = np.floor(times)
-    return (whole - years[0]).astype("int64"), times - whole
-
-
-def cell_year_positions(
-    times: pd.Series, species_index: np.ndarray, years: Sequence[int]
-) -> tuple[np.ndarray, np.ndarray]:
-    """Position of each cell's (species, calendar year of ``times``) in the flattened species x
-    years FOI table, and the years elapsed in that year."""
-    index, elapsed = year_positions(times.to_numpy(float), years)
-    return species_index * len(years) + index, elapsed
-
-
-def hazard_between(foi: Any, earlier: Any, start: Any, start_in: Any, end: Any, end_in: Any) -> Any:
-    """Cumulative FOI x time from each cell's birth to its sampling: H(sampled) - H(birth).
-
-    ``foi`` (..., positions): FOI per (species, calendar year) position; ``earlier``: the sum of
-    that species' FOI over the years before each position; ``start``/``end``: the positions of
-    birth and sampling, ``*_in``: years elapsed in them. H(x) = earlier + FOI x time in x's
-    year, so the hazard takes two look-ups per cell instead of a sum over every calendar year
-    (numpy arrays or PyTensor tensors alike).
-    """
-    at_end = earlier[..., end] + end_in * foi[..., end]
-    return at_end - earlier[..., start] - start_in * foi[..., start]
-
-
 def cell_life_exposure(data: FoiData, settings: FoiSettings) -> np.ndarray:
     """:func:`life_exposure` of the cells, cut at the configured age bands."""
     cells = data.cells
@@ -432,9 +403,8 @@ def build_foi_model(
     """The catalytic model for all species at once (species share only the assays' Se/Sp).
 
     Positives per cell ~ Binomial(animals in the cell, apparent prevalence). Cumulative hazard =
-    H(sampling) - H(birth) from the cumulative FOI of the cell's species (:func:`hazard_between`):
-    two look-ups per cell, so the cost grows with cells, not cells x years x species as the
-    exposure-matrix product it replaces (same values). With seroreversion or age bands
+    exposure (cells x years) @ FOI (years x species), read off at each cell's species through a
+    one-hot matrix: dense products, cheap to differentiate. With seroreversion or age bands
     (``settings.piecewise``) each cell instead walks its pieces of life (:func:`life_pieces`),
     taking each piece's FOI from a species x year x band table.
     """
@@ -452,12 +422,15 @@ def build_foi_model(
         coords["age_band"] = age_band_labels(settings.age_breaks)
         coords["age_band_effect"] = coords["age_band"][1:]
         coords["piece"] = np.arange(piece_index.shape[1])
-    species_index = cells["species"].map({s: i for i, s in enumerate(species)}).to_numpy("int64")
+    cell_species = cells["species"].map({s: i for i, s in enumerate(species)})
     cell_assay = cells["assay"].map({a: i for i, a in enumerate(assays)})
     with pm.Model(coords=coords, check_bounds=False) as model:
         se, sp = add_test_accuracy(accuracy_for(assays, accuracy))
+        one_hot = np.eye(len(species))[cell_species.to_numpy("int64")]
+        species_of = pm.Data("cell_species", one_hot, dims=("cell", "species"))
         assay_index = pm.Data("cell_assay", cell_assay.to_numpy("int64"), dims="cell")
         if settings.piecewise:
+            species_index = cell_species.to_numpy("int64")
             exposure = (
                 pm.Data("cell_species_index", species_index, dims="cell"),
                 pm.Data(  # into the flattened species x year x band FOI table
@@ -468,16 +441,8 @@ def build_foi_model(
                 ),
                 pm.Data("piece_exposure", piece_exposure, dims=("cell", "piece")),
             )
-        else:  # birth and sampling: (species, year) position in the flattened FOI table
-            exposure = tuple(
-                pm.Data(f"{when}_{part}", value, dims="cell")
-                for when in ("birth", "sampled")
-                for part, value in zip(
-                    ("position", "in_year"),
-                    cell_year_positions(cells[f"{when}_time"], species_index, data.years),
-                    strict=True,
-                )
-            )
+        else:
+            exposure = pm.Data("exposure", data.cell_exposure, dims=("cell", "year"))
         log_foi_mean = pm.Normal(
             "log_foi_mean", settings.log_foi_mu, settings.log_foi_sigma, dims="species"
         )
@@ -494,21 +459,24 @@ def build_foi_model(
                 dims=("species", "year"),
             )
             pm.Deterministic("force_of_infection", by_year[:, -1], dims="species")
+            if settings.piecewise:
+                seroconverted = _piecewise_seropositive(by_year, *exposure, settings)
+            else:
+                hazard = (pt.dot(exposure, by_year.T) * species_of).sum(axis=1)
+                seroconverted = -pt.expm1(-hazard)
         else:
             foi = pm.Deterministic("force_of_infection", pt.exp(log_foi_mean), dims="species")
-            by_year = foi[:, None] * pt.ones((1, len(data.years)))
-        if settings.piecewise:
-            seroconverted = _piecewise_seropositive(by_year, *exposure, settings)
-        else:
-            earlier = pt.cumsum(by_year, axis=1) - by_year
-            seroconverted = -pt.expm1(
-                -hazard_between(by_year.flatten(), earlier.flatten(), *exposure)
-            )
-        binomial_counts(
+            if settings.piecewise:
+                by_year = foi[:, None] * pt.ones((1, len(data.years)))
+                seroconverted = _piecewise_seropositive(by_year, *exposure, settings)
+            else:
+                hazard = pt.dot(species_of, foi) * exposure.sum(axis=1)
+                seroconverted = -pt.expm1(-hazard)
+        pm.Binomial(
             "seropositive",
-            ("n_animals", cells["n_animals"].to_numpy("int64")),
-            ("n_positive", cells["n_positive"].to_numpy("int64")),
-            apparent_prevalence(seroconverted, se[assay_index], sp[assay_index]),
+            n=pm.Data("n_animals", cells["n_animals"].to_numpy("int64"), dims="cell"),
+            p=apparent_prevalence(seroconverted, se[assay_index], sp[assay_index]),
+            observed=pm.Data("n_positive", cells["n_positive"].to_numpy("int64"), dims="cell"),
             dims="cell",
         )
     return model
@@ -612,11 +580,6 @@ def foi_ppc(
         if settings.seroreversion is not None:
             reversion = posterior_draws(fit.idata, "seroreversion_rate")[:, :, None]
     cells = data.cells
-    earlier = np.cumsum(foi, axis=-1) - foi
-    positions = [  # year index and time into it, of birth and of sampling
-        x for when in ("birth", "sampled")
-        for x in year_positions(cells[f"{when}_time"].to_numpy(float), data.years)
-    ]
     band = pd.cut(cells["age_years"], AGE_BANDS, right=False, labels=False).to_numpy()
     keys = pd.DataFrame({"species": cells["species"], "band": band}).groupby(
         ["species", "band"], sort=True
@@ -643,9 +606,7 @@ def foi_ppc(
                     None if reversion is None else reversion[:, i],
                 )
             else:
-                p = -np.expm1(-hazard_between(
-                    foi[:, i, :], earlier[:, i, :], *(x[idx] for x in positions)
-                ))
+                p = -np.expm1(-(foi[:, i, :] @ data.cell_exposure[idx].T))
             a = assay_pos[idx]
             apparent = se[:, a] * p + (1 - sp[:, a]) * (1 - p)
             draws = rng.binomial(n_animals[idx][None, :], np.clip(apparent, 0.0, 1.0))
