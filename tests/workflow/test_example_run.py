@@ -18,15 +18,20 @@ def test_example_run_tables_complete_and_report_renders(example_run, tmp_path):
     estimation = read_table(risk_dir / "risk_estimation.tsv")
     cdv = estimation[estimation["basis"] == "quantified"]
     assert len(cdv) > 0
+    # exposure_lo95/_hi95 are the interval of a serology exposure word (other hazards); the
+    # simulated CDV exposure is a ratio of two estimates and has none.
     numeric = [c for c in estimation.columns
                if c.endswith(("probability", "_lo95", "_hi95", "_median", "_share"))
-               and not c.startswith("source_foi")]
+               and not c.startswith(("source_foi", "exposure_lo95", "exposure_hi95"))]
     numeric += ["population_size", "source_n_tested"]
     empty = cdv[numeric].isna()
     assert not empty.any().any(), f"empty cells where numbers are due:\n{cdv[empty.any(axis=1)]}"
     words = cdv[["release_likelihood", "exposure_likelihood", "likelihood", "consequence",
                  "risk", "uncertainty"]]
     assert not words.isin(["", "not estimated"]).any().any()
+    other = estimation[estimation["basis"] == "serology and judgement"]
+    assert {"fpv", "toxoplasma"} <= set(other["hazard"])  # the example's other hazards' serology
+    assert other["exposure_basis"].str.startswith("serology:").any()
     management = read_table(risk_dir / "risk_management.tsv")
     per_dose = management.filter(like="deaths_averted_per_100_doses")
     assert (per_dose.isna().any(axis=1) == (management["doses_mean"] == 0)).all(), management
