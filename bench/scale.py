@@ -11,19 +11,33 @@ to more than the run's wall time), its memory the largest of its jobs'. (Stage-b
 ``--until`` hit Snakemake's "Out of jobs ready to be started" bug, issue 823.)
 
 The copy's config sets ``serology.fail_on_unreliable: false`` (an unreliable fit is flagged
-in the diagnostics, which are summarised here, instead of stopping the run).
+in the diagnostics instead of stopping the run); the summary gives every fit's reliability from
+the diagnostics (the CDV fits' ``results/serology/diagnostics.tsv``, each other hazard's
+``results/hazards/<pathogen>/*_diagnostics.tsv``): reliable or not, worst R-hat, smallest bulk
+ESS, divergences, the blocks that failed, or why a model was not fitted.
 
 Scaled inputs:
-- samples: the 1x run's harmonised table (``results/samples/samples.tsv``) repeated N times as
-  one CSV sheet in the drop-folder format, copies k >= 1 with ids prefixed ``x<k>-`` (and no
-  sequence ids, so only the originals link to sequences);
+- samples: *independent animals*, not copies. Scale N's are the ``N`` example data sets of
+  :func:`disease_risk.intake.examples.write_scaled_example_sheet` (seeds ``seed + j``, more sites
+  and calendar years as well; the generator of the fits mode below), one clean sheet
+  ``SIMULATED_scaled_x<N>_seed<seed>.csv`` put into the copy's sample drop folder
+  (``samples_dir``) in place of the four example CDV sheets it reproduces (village dogs, big cats,
+  mesocarnivores, prey); every other file there (the FPV/Toxoplasma sheet, the README) is kept as
+  it is. 1x with the default seed is the example itself, the drop folder untouched (byte-identical
+  to ``config/samples``, with its deliberate imperfections); with another ``--seed`` 1x is the
+  generator's 1x sheet too. Only data set 0 carries ``sequence_id``s; with the default seed they
+  are the example's, so the example sequences link as they are; with another seed the copy's
+  sample sequences (``sequences_dir``) are simulated again for the sheet's ids
+  (:mod:`disease_risk.sequences.examples`, the shipped panel's seed);
 - network: ``config/network.yaml``'s landscape tiled N times side by side (study area N times
   wider, each settlement copied into every tile with its dogs, wildlife counts multiplied by N,
   densities unchanged), so nodes and contacts grow N-fold at the example's densities. (Raising
   the densities in the same area instead would grow contacts with N squared.)
 
-Usage: ``python bench/scale.py [--scales 1 10 100] [--timeout 7200]``.
-Results: ``bench/out/scale_results.json`` and a markdown table on stdout (for bench/README.md).
+Usage: ``python bench/scale.py [--scales 1 10 100] [--seed N] [--timeout 7200] [--dry]``.
+``--dry`` prepares the copies under ``bench/out/dry/`` and prints the planned inputs (sheets and
+their data rows, sequences, network size, command) without running Snakemake.
+Results: ``bench/out/scale_results.json`` and markdown tables on stdout (for bench/README.md).
 
 **Serology fits alone** (``--fits [--scales 1 10 100] [--models prevalence force_of_infection]
 [--seed N] [--threads 1]``): the scaled samples are *independent animals*, not copies: ``N``
@@ -61,25 +75,6 @@ ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out"
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 WORKFLOW_PARTS = ("Snakefile", "workflow", "config", "profiles")
-SHEET_COLUMNS = (
-    "sample_id",
-    "animal_id",
-    "species",
-    "site",
-    "collection_date",
-    "assay",
-    "result",
-    "sex",
-    "age_years",
-    "birth_year",
-    "latitude",
-    "longitude",
-    "lab",
-    "vaccinated",
-    "sample_type",
-    "sequence_id",
-    "notes",
-)
 BENCHMARK_HOOK = """
 
 # --- added by bench/scale.py: a benchmark record for every rule ---
@@ -122,27 +117,67 @@ def stage_of_rule(workdir: Path) -> dict[str, str]:
     return found
 
 
-def scaled_samples(samples_tsv: Path, factor: int, dest_dir: Path) -> Path:
-    """``factor`` copies of the harmonised samples as one drop-folder sheet."""
-    dest_dir.mkdir(parents=True, exist_ok=True)
-    sheet = dest_dir / f"scaled_x{factor}.csv"
-    with open(samples_tsv, newline="", encoding="utf-8") as src:
-        rows = list(csv.DictReader(src, delimiter="\t"))
-    with open(sheet, "w", newline="", encoding="utf-8") as out:
-        writer = csv.writer(out)
-        writer.writerow(SHEET_COLUMNS)
-        for copy in range(factor):
-            prefix = f"x{copy}-" if copy else ""
-            for row in rows:
-                record = {c: row.get(c, "") for c in SHEET_COLUMNS}
-                record["result"] = row["result_raw"]
-                record["sample_id"] = prefix + row["sample_id"]
-                if row.get("animal_id"):
-                    record["animal_id"] = prefix + row["animal_id"]
-                if copy:
-                    record["sequence_id"] = ""
-                writer.writerow([record[c] for c in SHEET_COLUMNS])
-    return sheet
+def example_cdv_sheets() -> tuple[str, ...]:
+    """The example sheets :func:`write_scaled_example_sheet` reproduces: those of the simulated
+    CDV data set (dogs, big cats, mesocarnivores, prey), not the other hazards' sheet."""
+    from disease_risk.intake.examples import SHEET_FILES
+
+    cdv = SHEET_FILES[:4]  # write_example_sheets writes dogs, cats, meso, prey, then others
+    assert not any("fpv" in name for name in cdv), SHEET_FILES
+    return cdv
+
+
+def scaled_samples(samples_dir: Path, factor: int, seed: int) -> Path | None:
+    """Scale ``factor``'s samples in a copy's drop folder: the example's CDV sheets replaced by
+    one sheet of ``factor`` independent example data sets (seed ``seed``); every other file kept.
+    1x with the default seed keeps the example as it is (returns None)."""
+    from disease_risk.intake.examples import write_scaled_example_sheet
+    from disease_risk.seeds import DEFAULT_SEED
+
+    if factor == 1 and seed == DEFAULT_SEED:
+        return None
+    replaced = [samples_dir / name for name in example_cdv_sheets()]
+    missing = [p.name for p in replaced if not p.exists()]
+    if missing:
+        raise FileNotFoundError(f"{samples_dir} lacks the example's CDV sheets {missing}")
+    for path in replaced:
+        path.unlink()
+    return write_scaled_example_sheet(
+        samples_dir / f"SIMULATED_scaled_x{factor}_seed{seed}.csv", factor, seed
+    )
+
+
+def fasta_ids(path: Path) -> set[str]:
+    return {line[1:].split()[0] for line in path.read_text().splitlines() if line.startswith(">")}
+
+
+def scaled_sequences(sheet: Path, sequences_dir: Path) -> str:
+    """Make the copy's example sample sequences link to ``sheet``'s ``sequence_id``s.
+
+    Kept as they are when the sheet names the same ids (the default seed's data set 0 is the
+    example's animals); otherwise simulated again for the sheet's ids as the example's were
+    (:func:`disease_risk.sequences.examples.simulate_samples`, the shipped panel's seed).
+    Returns what was done, for the plan."""
+    import pandas as pd
+
+    from disease_risk.seeds import DEFAULT_SEED
+    from disease_risk.sequences import examples as seq
+
+    with open(sheet, newline="", encoding="utf-8") as handle:
+        named = [(r["sequence_id"].strip(), r["species"].strip().replace(" ", "_"))
+                 for r in csv.DictReader(handle) if r["sequence_id"].strip()]
+    files = [sequences_dir / seq.SAMPLES_FASTA, sequences_dir / seq.PARTIAL_FASTA]
+    shipped = set().union(*(fasta_ids(f) for f in files if f.exists())) - {seq.UNLINKED_ID}
+    wanted = {seq_id for seq_id, _ in named}
+    if wanted == shipped:
+        return f"example sequences kept: all {len(wanted)} sheet sequence_ids link"
+    full, partial = seq.simulate_samples(
+        pd.DataFrame(named, columns=["sequence_id", "species"]), DEFAULT_SEED
+    )
+    seq.write_simulated(full, files[0])
+    seq.write_simulated(partial, files[1])
+    return (f"sample sequences simulated again for the sheet's {len(wanted)} sequence_ids "
+            f"({len(full)} full, {len(partial)} partial, incl. {seq.UNLINKED_ID})")
 
 
 def scaled_network(network_yaml: Path, factor: int, dest: Path) -> Path:
@@ -205,22 +240,104 @@ def job_benchmarks(workdir: Path) -> list[dict]:
     return rows
 
 
-def run_scale(factor: int, samples_1x: Path | None, timeout: float) -> dict:
-    workdir = copy_workflow(OUT / f"scale_{factor}x")
+def sheet_rows(path: Path) -> int:
+    """Data rows of a drop-folder sheet (worksheets of a workbook summed)."""
+    if path.suffix == ".xlsx":
+        import openpyxl
+
+        book = openpyxl.load_workbook(path, read_only=True)
+        return sum(max(sheet.max_row - 1, 0) for sheet in book.worksheets)
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        delimiter = "\t" if path.suffix == ".tsv" else ","
+        return sum(1 for _ in csv.reader(handle, delimiter=delimiter)) - 1
+
+
+def prepare_scale(factor: int, seed: int, root: Path = OUT) -> tuple[Path, list[str], dict]:
+    """Copy the workflow to ``root/scale_<factor>x`` with scale ``factor``'s samples, sequences
+    and network in place. Returns the copy, the Snakemake command and the planned inputs."""
+    workdir = copy_workflow(root / f"scale_{factor}x")
+    config = yaml.safe_load((workdir / "config" / "config.yaml").read_text())
+    samples_dir = workdir / config["samples_dir"]
+    sheet = scaled_samples(samples_dir, factor, seed)
+    sequences = (
+        scaled_sequences(sheet, workdir / config["sequences"]["sequences_dir"])
+        if sheet is not None
+        else "example sequences as shipped"
+    )
     overrides = []
+    network_file = workdir / config["network_file"]
     if factor > 1:
-        assert samples_1x is not None
-        scaled_samples(samples_1x, factor, workdir / "config" / "samples_scaled")
-        scaled_network(
-            workdir / "config" / "network.yaml", factor, workdir / "config" / "network_scaled.yaml"
+        network_file = scaled_network(
+            network_file, factor, workdir / "config" / "network_scaled.yaml"
         )
-        overrides = [
-            "--config",
-            "samples_dir=config/samples_scaled",
-            "network_file=config/network_scaled.yaml",
-        ]
+        overrides = ["--config", f"network_file={network_file.relative_to(workdir)}"]
+    net = yaml.safe_load(network_file.read_text())
+    plan = {
+        "samples": f"scaled x{factor}, seed {seed}" if sheet else "example sheets as shipped",
+        "sheets": {
+            p.name: sheet_rows(p)
+            for p in sorted(samples_dir.iterdir())
+            if p.suffix in (".csv", ".tsv", ".xlsx")
+        },
+        "sequences": sequences,
+        "network": {
+            "file": str(network_file.relative_to(workdir)),
+            "width_km": net["study_area"]["width_km"],
+            "sites": len(net.get("sites", [])),
+            "population_counts": {
+                name: pop["count"] for name, pop in net.get("populations", {}).items()
+                if "count" in pop
+            },
+        },
+    }
     cmd = [SNAKEMAKE, "--workflow-profile", "profiles/default", *overrides]
-    result = {"scale": factor, "workdir": str(workdir)}
+    return workdir, cmd, plan
+
+
+def fit_reliability(workdir: Path) -> list[dict]:
+    """Every serology fit of a run with its reliability from its diagnostics: the CDV fits
+    (``results/serology/diagnostics.tsv``) and each other hazard's
+    (``results/hazards/<pathogen>/*_diagnostics.tsv``); a model not fitted says why."""
+    config = yaml.safe_load((workdir / "config" / "config.yaml").read_text())
+    results = workdir / "results"
+    parts = [(config.get("serology", {}).get("pathogen", "cdv"),
+              results / "serology" / "diagnostics.tsv")]
+    parts += [(p.parent.name, p) for p in sorted(results.glob("hazards/*/*_diagnostics.tsv"))]
+    fits = []
+    for pathogen, path in parts:
+        if not path.exists():
+            fits.append({"pathogen": pathogen, "model": path.stem, "reliable": "no diagnostics"})
+            continue
+        with open(path, newline="", encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle, delimiter="\t"))
+        for model in dict.fromkeys(r["model"] for r in rows if r["model"] != "all"):
+            mine = [r for r in rows if r["model"] == model]
+            blocks = [r for r in mine if r["section"] == "sampling"]
+            status = [r["item"] for r in mine if r["section"] == "status"]
+            fit: dict[str, Any] = {"pathogen": pathogen, "model": model}
+            if not blocks:
+                fit["reliable"] = "; ".join(status) or "no sampling diagnostics"
+                fits.append(fit)
+                continue
+
+            def number(row: dict, key: str) -> float:
+                return float(row[key]) if row.get(key) not in (None, "") else float("nan")
+
+            fit.update(
+                reliable="yes" if all(r["reliable"] == "yes" for r in blocks) else "no",
+                rhat_max=round(max(number(r, "rhat_max") for r in blocks), 4),
+                ess_bulk_min=round(min(number(r, "ess_bulk_min") for r in blocks)),
+                divergences=int(max(number(r, "divergences") for r in blocks)),
+                seconds=round(number(blocks[0], "seconds"), 1),
+                unreliable_blocks=[r["item"] for r in blocks if r["reliable"] != "yes"],
+            )
+            fits.append(fit)
+    return fits
+
+
+def run_scale(factor: int, seed: int, timeout: float) -> dict:
+    workdir, cmd, plan = prepare_scale(factor, seed)
+    result = {"scale": factor, "seed": seed, "workdir": str(workdir), "inputs": plan}
     result["run"] = timed(cmd, workdir, workdir / "run.log", timeout)
     print(f"{factor}x run: {result['run']}", flush=True)
     if result["run"]["returncode"] != 0:
@@ -237,17 +354,13 @@ def run_scale(factor: int, samples_1x: Path | None, timeout: float) -> dict:
         entry["max_rss_mb"] = max(entry["max_rss_mb"], job["max_rss_mb"])
         entry["jobs"] += 1
     result["stages"] = sorted(stages.values(), key=lambda e: -e["seconds"])
-    samples = workdir / "results" / "samples" / "samples.tsv"
-    result["samples"] = (
-        len(samples.read_text(encoding="utf-8").splitlines()) - 1 if samples.exists() else None
-    )
-    diagnostics = workdir / "results" / "serology" / "diagnostics.tsv"
-    if diagnostics.exists():
-        with open(diagnostics, encoding="utf-8") as handle:
-            rows = [r for r in csv.DictReader(handle, delimiter="\t") if r["section"] == "sampling"]
-        result["unreliable_fit_blocks"] = sorted(
-            f"{r['model']}:{r['item']}" for r in rows if r["reliable"] != "yes"
+    for key, table in (("samples", "samples/samples.tsv"),
+                       ("rejected_rows", "qc/rejected_rows.tsv")):
+        path = workdir / "results" / table
+        result[key] = (
+            len(path.read_text(encoding="utf-8").splitlines()) - 1 if path.exists() else None
         )
+    result["fits"] = fit_reliability(workdir)
     network = workdir / "results" / "network"
     if (network / "arcs.parquet").exists():
         import pyarrow.parquet as pq
@@ -284,12 +397,25 @@ def markdown(results: list[dict]) -> str:
             f"{run['peak_rss_mb']:.0f} MB, return code {run['returncode']}; dominant stage "
             f"{top['stage']} ({100 * top['seconds'] / total:.0f}% of job-seconds); slowest jobs "
             + ", ".join(f"{j['job']} {j['seconds']:.0f} s" for j in slow)
-            + (
-                f"; unreliable fit blocks: {res['unreliable_fit_blocks']}"
-                if res.get("unreliable_fit_blocks")
-                else ""
-            )
+            + f"; {res['samples']} samples accepted, {res.get('rejected_rows')} rows in "
+            "qc/rejected_rows.tsv"
         )
+    lines += [
+        "",
+        "| scale | pathogen | model | reliable | R-hat max | bulk ESS min | divergences | "
+        "fit s | unreliable blocks |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for res in results:
+        for fit in res.get("fits", []):
+            lines.append(
+                f"| {res['scale']}x | {fit['pathogen']} | {fit['model']} | {fit['reliable']} | "
+                + " | ".join(
+                    str(fit.get(k, "-"))
+                    for k in ("rhat_max", "ess_bulk_min", "divergences", "seconds")
+                )
+                + f" | {', '.join(fit.get('unreliable_blocks', [])) or '-'} |"
+            )
     return "\n".join(lines)
 
 
@@ -453,7 +579,12 @@ def main() -> None:
     parser.add_argument("--fits", action="store_true",
                         help="serology fits alone on independent scaled animals")
     parser.add_argument("--models", nargs="+", choices=FIT_MODELS, default=list(FIT_MODELS))
-    parser.add_argument("--seed", type=int, default=20261121, help="seed of the scaled data")
+    parser.add_argument("--seed", type=int, default=20261121,
+                        help="seed of the scaled data (both modes; 1x with this default seed is "
+                        "the example as shipped)")
+    parser.add_argument("--dry", action="store_true",
+                        help="pipeline mode: prepare the copies under bench/out/dry/ and print the "
+                        "planned inputs, without running Snakemake")
     parser.add_argument("--threads", type=int, default=1, help="the fit rules' threads")
     parser.add_argument("--fit-child", nargs=2, metavar=("SCALE", "MODEL"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -466,18 +597,22 @@ def main() -> None:
         run_fits(sorted(set(args.scales)), args.models, args.seed, args.threads)
         return
     scales = sorted(set(args.scales) | {1})
+    if args.dry:
+        for factor in scales:
+            workdir, cmd, plan = prepare_scale(factor, args.seed, OUT / "dry")
+            print(f"{factor}x: {workdir}\n  command: {' '.join(cmd)}")
+            print("  " + json.dumps(plan, indent=2, ensure_ascii=False).replace("\n", "\n  "))
+        return
     OUT.mkdir(parents=True, exist_ok=True)
     results = []
-    samples_1x = None
     for factor in scales:
-        res = run_scale(factor, samples_1x, args.timeout)
-        if factor == 1:
-            samples_1x = OUT / "scale_1x" / "results" / "samples" / "samples.tsv"
-            if not samples_1x.exists():
-                sys.exit(f"1x run failed: {res.get('failed')}")
+        res = run_scale(factor, args.seed, args.timeout)
         results.append(res)
-        report = {"date": dt.date.today().isoformat(), "cpus": os.cpu_count(), "results": results}
+        report = {"date": dt.date.today().isoformat(), "cpus": os.cpu_count(), "seed": args.seed,
+                  "results": results}
         (OUT / "scale_results.json").write_text(json.dumps(report, indent=2))
+        if factor == 1 and res["run"]["returncode"] != 0:
+            sys.exit(f"1x run failed: {res.get('failed')}")
     print(markdown(results))
 
 

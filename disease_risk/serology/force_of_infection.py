@@ -4,7 +4,8 @@ An animal born at time b and sampled at time t has been exposed for the calendar
 of [b, t]; with annual FOI lambda_y it has seroconverted with probability
 1 - exp(-sum_y exposure_y * lambda_y) (lifelong antibodies, no seroreversion), and it reads
 positive with probability Se * that + (1 - Sp) * (1 - that). FOI is either constant per species
-or varies by calendar year as a random walk on log FOI (non-centred, centred on its mean).
+or varies by calendar year as a random walk on log FOI centred on its mean (non-centred, in the
+eigenbasis of the walk's precision: :func:`random_walk_basis`).
 
 Two options, both off by default (the model is then exactly the one above): seroreversion
 (antibodies lost at an annual rate rho, so dP/dt = lambda (1 - P) - rho P, solved exactly over
@@ -22,7 +23,7 @@ in months share a cell.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import pairwise
 from typing import Any
 
@@ -39,6 +40,7 @@ from disease_risk.serology.accuracy import (
 )
 from disease_risk.serology.prevalence import (
     DEFAULT_ROLES,
+    binomial_counts,
     exclusion_row,
     ppc_table,
     select_results,
@@ -48,6 +50,7 @@ from disease_risk.serology.sampling import Fit, SamplerSettings, posterior_draws
 MODES = ("constant", "random_walk")
 REPEAT_CAPTURES = ("first", "last")
 TIME_RESOLUTIONS = (0, 1, 2, 3, 4, 6, 12)
+COARSEST_GRID = 6  # months: the coarsest grid ``max_cells`` may choose (ages move <= 3 months)
 RATE_PRIORS: dict[str, tuple[str, ...]] = {  # family: its parameters (PyMC's names)
     "lognormal": ("mu", "sigma"),
     "gamma": ("alpha", "beta"),
@@ -111,6 +114,8 @@ class FoiSettings:
     min_age_years: float = 0.0
     repeat_captures: str = "first"
     time_resolution_months: int = 1
+    max_cells: int | None = None
+    target_accept: float | None = None
     seroreversion: RatePrior | None = None
     age_breaks: tuple[float, ...] = ()
     age_effect_sigma: float = 1.0
@@ -140,6 +145,16 @@ class FoiSettings:
                 f"force_of_infection.time_resolution_months must be one of {TIME_RESOLUTIONS} "
                 f"(0 or null: exact times), got {self.time_resolution_months!r}"
             )
+        if self.target_accept is not None and not 0 < self.target_accept < 1:
+            raise ValueError(
+                "force_of_infection.target_accept must be between 0 and 1 or null, got "
+                f"{self.target_accept!r}"
+            )
+        if self.max_cells is not None and self.max_cells < 1:
+            raise ValueError(
+                f"force_of_infection.max_cells must be a positive number or null, got "
+                f"{self.max_cells!r}"
+            )
 
     @property
     def piecewise(self) -> bool:
@@ -162,6 +177,8 @@ class FoiSettings:
             min_age_years=float(section.get("min_age_years", cls.min_age_years)),
             repeat_captures=section.get("repeat_captures", cls.repeat_captures),
             time_resolution_months=resolution or 0,
+            max_cells=section.get("max_cells", cls.max_cells),
+            target_accept=section.get("target_accept", cls.target_accept),
             seroreversion=RatePrior.from_config(reversion["prior"]) if reversion else None,
             age_breaks=tuple(float(b) for b in bands.get("breaks", ())),
             age_effect_sigma=float(bands.get("sigma", cls.age_effect_sigma)),
@@ -189,6 +206,7 @@ class FoiData:
     cells: pd.DataFrame
     cell_exposure: np.ndarray
     exclusions: list[dict[str, Any]] = field(default_factory=list)
+    time_resolution_months: int = 0
 
     @property
     def species(self) -> list[str]:
@@ -229,6 +247,52 @@ def life_exposure(
 def exposure_matrix(birth: np.ndarray, sampled: np.ndarray, years: Sequence[int]) -> np.ndarray:
     """Years each animal lived in each calendar year between birth and sampling."""
     return life_exposure(birth, sampled, years)[:, :, 0]
+
+
+def year_positions(times: np.ndarray, years: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Index of each time's calendar year in ``years`` and the years elapsed in it."""
+    whole = np.floor(times)
+    return (whole - years[0]).astype("int64"), times - whole
+
+
+def cell_year_positions(
+    times: pd.Series, species_index: np.ndarray, years: Sequence[int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Position of each cell's (species, calendar year of ``times``) in the flattened species x
+    years FOI table, and the years elapsed in that year."""
+    index, elapsed = year_positions(times.to_numpy(float), years)
+    return species_index * len(years) + index, elapsed
+
+
+def hazard_between(foi: Any, earlier: Any, start: Any, start_in: Any, end: Any, end_in: Any) -> Any:
+    """Cumulative FOI x time from each cell's birth to its sampling: H(sampled) - H(birth).
+
+    ``foi`` (..., positions): FOI per (species, calendar year) position; ``earlier``: the sum of
+    that species' FOI over the years before each position; ``start``/``end``: the positions of
+    birth and sampling, ``*_in``: years elapsed in them. H(x) = earlier + FOI x time in x's
+    year, so the hazard takes two look-ups per cell instead of a sum over every calendar year
+    (numpy arrays or PyTensor tensors alike).
+    """
+    at_end = earlier[..., end] + end_in * foi[..., end]
+    return at_end - earlier[..., start] - start_in * foi[..., start]
+
+
+def random_walk_basis(n_years: int) -> np.ndarray:
+    """Years x (years - 1) matrix B: mean + sd x B z with z ~ N(0, 1) is the random walk of log
+    FOI (steps ~ N(0, sd)) centred on its mean.
+
+    B's columns are the eigenvectors of the walk's precision (first differences squared: the
+    DCT-II basis, Rue & Held 2005) scaled by the square roots of the centred walk's variances
+    1 / (4 sin^2(pi k / 2n)), so B B' is the centred walk's covariance. The walk is the same as
+    the cumulative sum of non-centred steps, but in these coordinates the likelihood's curvature
+    is close to diagonal: with the cumulative sum each step moves every later year, so where the
+    data pin the yearly FOI (thousands of animals) the steps are strongly correlated and NUTS
+    needed smaller steps and longer trajectories, and diverged in the tail of the walk's SD.
+    """
+    mode = np.arange(1, n_years)
+    year = np.arange(n_years)
+    vectors = np.sqrt(2.0 / n_years) * np.cos(np.pi * np.outer(year + 0.5, mode) / n_years)
+    return vectors / (2.0 * np.sin(np.pi * mode / (2.0 * n_years)))
 
 
 def cell_life_exposure(data: FoiData, settings: FoiSettings) -> np.ndarray:
@@ -296,17 +360,49 @@ def round_times(
     return sampled - age, sampled, age
 
 
+def cell_count(animals: pd.DataFrame, months: int) -> int:
+    """Cells the animals fall into on a grid of ``months`` (see :func:`round_times`)."""
+    birth, sampled, _ = round_times(
+        animals["birth_time"].to_numpy(float), animals["sampled_time"].to_numpy(float), months
+    )
+    keys = pd.DataFrame(
+        {"s": animals["species"].to_numpy(), "a": animals["assay"].to_numpy(), "b": birth,
+         "t": sampled}
+    )
+    return len(keys.drop_duplicates())
+
+
+def grid_for_cells(animals: pd.DataFrame, finest: int, max_cells: int | None) -> int:
+    """The finest grid, from ``finest`` months up to :data:`COARSEST_GRID`, on which the
+    animals fall into at most ``max_cells`` cells (the coarsest if none does; ``finest`` when
+    there is no cap).
+
+    A gradient of the model costs in proportion to its cells, so the cap bounds a fit's cost as
+    surveillance grows; a coarser grid moves ages and sampling times by at most half its step.
+    """
+    if max_cells is None:
+        return finest
+    grids = [g for g in TIME_RESOLUTIONS if g >= finest and g <= COARSEST_GRID] or [finest]
+    for months in grids:
+        if cell_count(animals, months) <= max_cells:
+            return months
+    return grids[-1]
+
+
 def foi_data_from_animals(
     animals: pd.DataFrame,
     exclusions: Sequence[dict[str, Any]] = (),
     time_resolution_months: int = 0,
+    max_cells: int | None = None,
 ) -> FoiData:
     """From per-animal rows with species, assay, positive, birth_time, sampled_time.
 
     Cells group animals by species, assay and birth and sampling times on the grid of
-    ``time_resolution_months`` (:func:`round_times`; 0: exact times, only duplicates merge).
+    ``time_resolution_months`` (:func:`round_times`; 0: exact times, only duplicates merge),
+    made coarser when needed to stay within ``max_cells`` (:func:`grid_for_cells`).
     """
     animals = animals.reset_index(drop=True)
+    time_resolution_months = grid_for_cells(animals, time_resolution_months, max_cells)
     birth = animals["birth_time"].to_numpy(float)
     sampled = animals["sampled_time"].to_numpy(float)
     cell_birth, cell_sampled, cell_age = round_times(birth, sampled, time_resolution_months)
@@ -339,6 +435,7 @@ def foi_data_from_animals(
             cells["birth_time"].to_numpy(float), cells["sampled_time"].to_numpy(float), years
         ),
         exclusions=list(exclusions),
+        time_resolution_months=time_resolution_months,
     )
 
 
@@ -394,7 +491,9 @@ def foi_data(
     for sp, n in used.groupby("species").size().items():
         exclusions.append(exclusion_row("force_of_infection", f"used: {sp}", n))
     columns = ["species", "assay", "positive", "birth_time", "sampled_time", "animal_id"]
-    return foi_data_from_animals(used[columns], exclusions, settings.time_resolution_months)
+    return foi_data_from_animals(
+        used[columns], exclusions, settings.time_resolution_months, settings.max_cells
+    )
 
 
 def build_foi_model(
@@ -403,8 +502,9 @@ def build_foi_model(
     """The catalytic model for all species at once (species share only the assays' Se/Sp).
 
     Positives per cell ~ Binomial(animals in the cell, apparent prevalence). Cumulative hazard =
-    exposure (cells x years) @ FOI (years x species), read off at each cell's species through a
-    one-hot matrix: dense products, cheap to differentiate. With seroreversion or age bands
+    H(sampling) - H(birth) from the cumulative FOI of the cell's species (:func:`hazard_between`):
+    two look-ups per cell, so the cost grows with cells, not cells x years x species as the
+    exposure-matrix product it replaces (same values). With seroreversion or age bands
     (``settings.piecewise``) each cell instead walks its pieces of life (:func:`life_pieces`),
     taking each piece's FOI from a species x year x band table.
     """
@@ -413,7 +513,7 @@ def build_foi_model(
     coords = {
         "species": species,
         "year": data.years,
-        "year_step": data.years[1:],
+        "walk_mode": np.arange(1, len(data.years)),
         "assay": assays,
         "cell": np.arange(len(cells)),
     }
@@ -422,15 +522,12 @@ def build_foi_model(
         coords["age_band"] = age_band_labels(settings.age_breaks)
         coords["age_band_effect"] = coords["age_band"][1:]
         coords["piece"] = np.arange(piece_index.shape[1])
-    cell_species = cells["species"].map({s: i for i, s in enumerate(species)})
+    species_index = cells["species"].map({s: i for i, s in enumerate(species)}).to_numpy("int64")
     cell_assay = cells["assay"].map({a: i for i, a in enumerate(assays)})
     with pm.Model(coords=coords, check_bounds=False) as model:
         se, sp = add_test_accuracy(accuracy_for(assays, accuracy))
-        one_hot = np.eye(len(species))[cell_species.to_numpy("int64")]
-        species_of = pm.Data("cell_species", one_hot, dims=("cell", "species"))
         assay_index = pm.Data("cell_assay", cell_assay.to_numpy("int64"), dims="cell")
         if settings.piecewise:
-            species_index = cell_species.to_numpy("int64")
             exposure = (
                 pm.Data("cell_species_index", species_index, dims="cell"),
                 pm.Data(  # into the flattened species x year x band FOI table
@@ -441,42 +538,44 @@ def build_foi_model(
                 ),
                 pm.Data("piece_exposure", piece_exposure, dims=("cell", "piece")),
             )
-        else:
-            exposure = pm.Data("exposure", data.cell_exposure, dims=("cell", "year"))
+        else:  # birth and sampling: (species, year) position in the flattened FOI table
+            exposure = tuple(
+                pm.Data(f"{when}_{part}", value, dims="cell")
+                for when in ("birth", "sampled")
+                for part, value in zip(
+                    ("position", "in_year"),
+                    cell_year_positions(cells[f"{when}_time"], species_index, data.years),
+                    strict=True,
+                )
+            )
         log_foi_mean = pm.Normal(
             "log_foi_mean", settings.log_foi_mu, settings.log_foi_sigma, dims="species"
         )
         if settings.mode == "random_walk" and len(data.years) > 1:
             rw_sd = pm.HalfNormal("log_foi_rw_sd", sigma=settings.rw_sd_scale, dims="species")
-            steps = pm.Normal("log_foi_steps", 0.0, 1.0, dims=("species", "year_step"))
-            walk = pt.concatenate(
-                [pt.zeros((len(species), 1)), pt.cumsum(steps * rw_sd[:, None], axis=1)], axis=1
-            )
-            walk = walk - walk.mean(axis=1, keepdims=True)
+            walk_z = pm.Normal("log_foi_walk_z", 0.0, 1.0, dims=("species", "walk_mode"))
+            walk = pt.dot(walk_z, random_walk_basis(len(data.years)).T)
             by_year = pm.Deterministic(
                 "force_of_infection_by_year",
-                pt.exp(log_foi_mean[:, None] + walk),
+                pt.exp(log_foi_mean[:, None] + rw_sd[:, None] * walk),
                 dims=("species", "year"),
             )
             pm.Deterministic("force_of_infection", by_year[:, -1], dims="species")
-            if settings.piecewise:
-                seroconverted = _piecewise_seropositive(by_year, *exposure, settings)
-            else:
-                hazard = (pt.dot(exposure, by_year.T) * species_of).sum(axis=1)
-                seroconverted = -pt.expm1(-hazard)
         else:
             foi = pm.Deterministic("force_of_infection", pt.exp(log_foi_mean), dims="species")
-            if settings.piecewise:
-                by_year = foi[:, None] * pt.ones((1, len(data.years)))
-                seroconverted = _piecewise_seropositive(by_year, *exposure, settings)
-            else:
-                hazard = pt.dot(species_of, foi) * exposure.sum(axis=1)
-                seroconverted = -pt.expm1(-hazard)
-        pm.Binomial(
+            by_year = foi[:, None] * pt.ones((1, len(data.years)))
+        if settings.piecewise:
+            seroconverted = _piecewise_seropositive(by_year, *exposure, settings)
+        else:
+            earlier = pt.cumsum(by_year, axis=1) - by_year
+            seroconverted = -pt.expm1(
+                -hazard_between(by_year.flatten(), earlier.flatten(), *exposure)
+            )
+        binomial_counts(
             "seropositive",
-            n=pm.Data("n_animals", cells["n_animals"].to_numpy("int64"), dims="cell"),
-            p=apparent_prevalence(seroconverted, se[assay_index], sp[assay_index]),
-            observed=pm.Data("n_positive", cells["n_positive"].to_numpy("int64"), dims="cell"),
+            ("n_animals", cells["n_animals"].to_numpy("int64")),
+            ("n_positive", cells["n_positive"].to_numpy("int64")),
+            apparent_prevalence(seroconverted, se[assay_index], sp[assay_index]),
             dims="cell",
         )
     return model
@@ -514,7 +613,10 @@ def fit_foi(
     sampler: SamplerSettings,
     seed: int,
 ) -> Fit:
+    """Sample the model; ``settings.target_accept``, when set, replaces the sampler's."""
     model = build_foi_model(data, accuracy, settings)
+    if settings.target_accept is not None:
+        sampler = replace(sampler, target_accept=settings.target_accept)
     return sample_posterior(model, sampler, seed, label="force_of_infection")
 
 
@@ -580,6 +682,11 @@ def foi_ppc(
         if settings.seroreversion is not None:
             reversion = posterior_draws(fit.idata, "seroreversion_rate")[:, :, None]
     cells = data.cells
+    earlier = np.cumsum(foi, axis=-1) - foi
+    positions = [  # year index and time into it, of birth and of sampling
+        x for when in ("birth", "sampled")
+        for x in year_positions(cells[f"{when}_time"].to_numpy(float), data.years)
+    ]
     band = pd.cut(cells["age_years"], AGE_BANDS, right=False, labels=False).to_numpy()
     keys = pd.DataFrame({"species": cells["species"], "band": band}).groupby(
         ["species", "band"], sort=True
@@ -606,7 +713,9 @@ def foi_ppc(
                     None if reversion is None else reversion[:, i],
                 )
             else:
-                p = -np.expm1(-(foi[:, i, :] @ data.cell_exposure[idx].T))
+                p = -np.expm1(-hazard_between(
+                    foi[:, i, :], earlier[:, i, :], *(x[idx] for x in positions)
+                ))
             a = assay_pos[idx]
             apparent = se[:, a] * p + (1 - sp[:, a]) * (1 - p)
             draws = rng.binomial(n_animals[idx][None, :], np.clip(apparent, 0.0, 1.0))

@@ -18,6 +18,7 @@ import pandas as pd
 import pymc as pm
 import pytensor.tensor as pt
 import xarray as xr
+from scipy.special import gammaln
 
 from disease_risk.serology.accuracy import (
     AssayAccuracy,
@@ -232,6 +233,39 @@ def prevalence_data(
     return PrevalenceData.from_counts(counts, exclusions)
 
 
+def binomial_counts(
+    name: str, trials: tuple[str, np.ndarray], successes: tuple[str, np.ndarray], p: Any, dims: str
+) -> Any:
+    """Observed successes ~ Binomial(trials, p), each count a named ``pm.Data`` (call inside a
+    model).
+
+    The same log density (to rounding) and draws as ``pm.Binomial``, but its log binomial
+    coefficients are computed once from the data (``pm.Data`` ``log_binomial_coefficient``)
+    instead of with three log-gamma calls per cell at every gradient evaluation (about 30% of a
+    fit's time).
+    """
+    n, k = (np.asarray(v, dtype="int64") for _, v in (trials, successes))
+    coefficient = gammaln(n + 1.0) - gammaln(k + 1.0) - gammaln(n - k + 1.0)
+
+    def logp(value: Any, n: Any, log_coefficient: Any, p: Any) -> Any:
+        return log_coefficient + value * pt.log(p) + (n - value) * pt.log1p(-p)
+
+    def random(n: Any, log_coefficient: Any, p: Any, rng: Any = None, size: Any = None) -> Any:
+        return rng.binomial(n, p, size=size)
+
+    return pm.CustomDist(
+        name,
+        pm.Data(trials[0], n, dims=dims),
+        pm.Data("log_binomial_coefficient", coefficient, dims=dims),
+        p,
+        logp=logp,
+        random=random,
+        observed=pm.Data(successes[0], k, dims=dims),
+        dims=dims,
+        dtype="int64",
+    )
+
+
 def build_prevalence_model(
     data: PrevalenceData, accuracy: Mapping[str, AssayAccuracy], priors: PrevalencePriors
 ) -> pm.Model:
@@ -284,11 +318,11 @@ def build_prevalence_model(
             data.cells["assay"].map({a: i for i, a in enumerate(data.assays)}).to_numpy("int64"),
             dims="cell",
         )
-        pm.Binomial(
+        binomial_counts(
             "positives",
-            n=pm.Data("n_tested", data.cells["n_tested"].to_numpy("int64"), dims="cell"),
-            p=apparent_prevalence(prevalence[cell_group], se[cell_assay], sp[cell_assay]),
-            observed=pm.Data("n_positive", data.cells["n_positive"].to_numpy("int64"), dims="cell"),
+            ("n_tested", data.cells["n_tested"].to_numpy("int64")),
+            ("n_positive", data.cells["n_positive"].to_numpy("int64")),
+            apparent_prevalence(prevalence[cell_group], se[cell_assay], sp[cell_assay]),
             dims="cell",
         )
     return model

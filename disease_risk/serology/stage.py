@@ -216,9 +216,15 @@ def foi_stage(
         foi_settings.mode,
         len(data.animals),
         len(data.cells),
-        foi_settings.time_resolution_months or "exact",
+        data.time_resolution_months or "exact",
         len(data.years),
     )
+    if data.time_resolution_months != foi_settings.time_resolution_months:
+        log.info(
+            "cells on the %s-month grid: more than max_cells (%d) on the finer grids",
+            data.time_resolution_months,
+            foi_settings.max_cells,
+        )
     if foi_settings.piecewise:
         log.info(
             "force-of-infection options: seroreversion %s, age bands %s",

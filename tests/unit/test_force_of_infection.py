@@ -37,8 +37,10 @@ from disease_risk.serology.force_of_infection import (
     foi_data,
     foi_data_from_animals,
     foi_ppc,
+    grid_for_cells,
     life_exposure,
     life_pieces,
+    random_walk_basis,
     round_times,
     seropositive_probability,
     summarise_options,
@@ -240,9 +242,8 @@ def test_cell_likelihood_is_per_animal_bernoulli_plus_log_binomial_coefficients(
     mean = point["log_foi_mean"]
     if mode == "random_walk":
         rw_sd = np.exp(point["log_foi_rw_sd_log__"])
-        walk = np.cumsum(np.column_stack([np.zeros(2), point["log_foi_steps"] * rw_sd[:, None]]),
-                         axis=1)
-        foi = np.exp(mean[:, None] + walk - walk.mean(axis=1, keepdims=True))
+        walk = point["log_foi_walk_z"] @ random_walk_basis(len(years)).T
+        foi = np.exp(mean[:, None] + rw_sd[:, None] * walk)
     else:
         foi = np.exp(mean)[:, None].repeat(len(years), axis=1)
     s = animals["species"].map(species.index).to_numpy()
@@ -374,9 +375,14 @@ def test_recovery_of_known_constant_foi():
 
 REVERSION = RatePrior("gamma", (("alpha", 2.0), ("beta", 10.0)))
 DEFAULT_LOGP = {"random_walk": -98.47692085753738, "constant": -72.59645970808252}
+# The log densities are those of the first model; the graphs (fingerprints) changed on
+# 2026-12-05 (issue 17): hazard from cumulative FOI (two look-ups per cell instead of a sum over
+# every year), binomial coefficients computed once from the data, and the random walk in the
+# eigenbasis of its precision instead of a cumulative sum of steps (the point's steps are mapped
+# to that basis: an orthogonal change of the standard-normal coordinates, so the same density).
 DEFAULT_FINGERPRINT = {
-    "random_walk": "91c7438976bb861e2147f38c3e8fe91a97e56735d1f64a3b31d636d543638417",
-    "constant": "6af3688169b30b8364653a18d0ce97feac0d3a239790e0e663b1e4525ce5aa44",
+    "random_walk": "6c5301e5691c4c62fa16493f81a30e31e7baec4883a9b541466c88c733744c8c",
+    "constant": "f6b8d772915424db9f10c538170bfc7357e9520eb58e1bc0d63f3453d72d89d5",
 }
 
 
@@ -488,9 +494,8 @@ def yearly_foi(point: dict[str, np.ndarray], mode: str, n_years: int) -> np.ndar
     if mode == "constant":
         return np.exp(mean)[:, None].repeat(n_years, axis=1)
     rw_sd = np.exp(point["log_foi_rw_sd_log__"])
-    steps = point["log_foi_steps"] * rw_sd[:, None]
-    walk = np.cumsum(np.column_stack([np.zeros(len(mean)), steps]), axis=1)
-    return np.exp(mean[:, None] + walk - walk.mean(axis=1, keepdims=True))
+    walk = point["log_foi_walk_z"] @ random_walk_basis(n_years).T
+    return np.exp(mean[:, None] + rw_sd[:, None] * walk)
 
 
 def test_default_model_is_unchanged():
@@ -502,6 +507,13 @@ def test_default_model_is_unchanged():
         rng = np.random.default_rng(99)
         point = {k: v + rng.normal(0, 0.5, size=np.shape(v))
                  for k, v in sorted(model.initial_point().items())}
+        if mode == "random_walk":  # the first model's steps, as a centred walk in the new basis
+            steps = point["log_foi_walk_z"]
+            walk = np.cumsum(np.column_stack([np.zeros(len(steps)), steps]), axis=1)
+            walk -= walk.mean(axis=1, keepdims=True)
+            basis = random_walk_basis(walk.shape[1])
+            point["log_foi_walk_z"] = np.linalg.lstsq(basis, walk.T, rcond=None)[0].T
+            np.testing.assert_allclose(point["log_foi_walk_z"] @ basis.T, walk, atol=1e-12)
         assert model.compile_logp()(point) == pytest.approx(DEFAULT_LOGP[mode], rel=1e-12)
         assert model_fingerprint(model) == DEFAULT_FINGERPRINT[mode]
         assert FoiSettings.from_config({"mode": mode, "seroreversion": None,
@@ -655,3 +667,69 @@ def test_recovery_of_known_age_band_effect():
     for name, draws, true in (("FOI", foi, l1), ("ratio", ratio, l2 / l1)):
         lo, hi = np.quantile(draws, [0.025, 0.975])
         assert lo <= true <= hi, (name, lo, hi)
+
+
+def test_hazard_from_two_lookups_equals_the_exposure_sum():
+    """H(sampled) - H(birth) from cumulative FOI equals the sum of FOI x years lived in each
+    calendar year (the exposure matrix), for births and samplings inside and at year edges."""
+    rng = np.random.default_rng(3)
+    years = list(range(2000, 2010))
+    birth = np.concatenate([rng.uniform(2000, 2009, 50), [2003.0, 2000.0]])
+    sampled = np.minimum(birth + rng.uniform(0, 6, len(birth)), 2009.99)
+    sampled[-2:] = [2007.0, 2009.5]
+    foi = rng.uniform(0.01, 0.5, len(years))
+    expected = exposure_matrix(birth, sampled, years) @ foi
+    earlier = np.cumsum(foi) - foi
+    got = force_of_infection.hazard_between(
+        foi, earlier, *force_of_infection.year_positions(birth, years),
+        *force_of_infection.year_positions(sampled, years),
+    )
+    np.testing.assert_allclose(got, expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("n_years", [2, 3, 12, 51])
+def test_random_walk_basis_gives_the_centred_random_walk(n_years):
+    """B B' is the covariance of a unit-step random walk centred on its mean, computed two
+    independent ways: the pseudo-inverse of the walk's precision D'D (first differences), and
+    P L L' P from the cumulative sum L of the steps and the centring projector P."""
+    basis = random_walk_basis(n_years)
+    differences = np.diff(np.eye(n_years), axis=0)
+    expected = np.linalg.pinv(differences.T @ differences)
+    np.testing.assert_allclose(basis @ basis.T, expected, atol=1e-10)
+    cumulative = np.tril(np.ones((n_years, n_years - 1)), -1)
+    centre = np.eye(n_years) - 1.0 / n_years
+    np.testing.assert_allclose(basis @ basis.T, centre @ cumulative @ cumulative.T @ centre,
+                               atol=1e-10)
+    np.testing.assert_allclose(basis.sum(axis=0), 0.0, atol=1e-12)  # every mode is centred
+    # each step of the walk in these coordinates is N(0, 1): D B is orthonormal
+    steps = differences @ basis
+    np.testing.assert_allclose(steps.T @ steps, np.eye(n_years - 1), atol=1e-10)
+
+
+def test_max_cells_makes_the_grid_coarser_only_when_needed():
+    rng = np.random.default_rng(5)
+    n = 400
+    sampled = rng.uniform(2010, 2020, n)
+    animals = pd.DataFrame({
+        "species": "domestic_dog", "assay": "VNT", "positive": rng.integers(0, 2, n),
+        "birth_time": sampled - rng.uniform(0.2, 8, n), "sampled_time": sampled,
+        "animal_id": [f"a{i}" for i in range(n)],
+    })
+    counts = {m: len(foi_data_from_animals(animals, time_resolution_months=m).cells)
+              for m in (1, 2, 3, 4, 6)}
+    assert counts[1] > counts[2] > counts[3] > counts[4] > counts[6]
+    assert grid_for_cells(animals, 1, None) == 1
+    assert grid_for_cells(animals, 1, counts[1]) == 1
+    assert grid_for_cells(animals, 1, counts[1] - 1) == 2
+    assert grid_for_cells(animals, 1, counts[4]) == 4
+    assert grid_for_cells(animals, 1, 1) == 6  # never coarser than 6 months
+    assert grid_for_cells(animals, 3, counts[1]) == 3  # never finer than configured
+    data = foi_data_from_animals(animals, time_resolution_months=1, max_cells=counts[3])
+    assert data.time_resolution_months == 3 and len(data.cells) == counts[3]
+    assert data.cells["n_animals"].sum() == n  # every animal in a cell
+    settings = FoiSettings.from_config({"max_cells": 5000, "target_accept": 0.99})
+    assert (settings.max_cells, settings.target_accept) == (5000, 0.99)
+    with pytest.raises(ValueError, match="max_cells"):
+        FoiSettings(max_cells=0)
+    with pytest.raises(ValueError, match="target_accept"):
+        FoiSettings(target_accept=1.0)

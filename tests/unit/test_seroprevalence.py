@@ -229,6 +229,24 @@ def test_derived_seeds_are_stable_and_distinct():
     assert derive_seed(20261121, "a") != derive_seed(20261122, "a")
 
 
+def test_binomial_counts_log_density_is_the_binomial_pmf():
+    """The model's likelihood with precomputed coefficients equals scipy's binomial pmf."""
+    from disease_risk.serology.prevalence import build_prevalence_model
+
+    counts = pd.DataFrame({"species": "amur_tiger", "site": ["A", "B", "C"], "year": 2015,
+                           "assay": "VNT", "n_tested": [12, 40, 7], "n_positive": [5, 0, 7]})
+    data = PrevalenceData.from_counts(counts)
+    model = build_prevalence_model(data, {"VNT": VNT}, FLAT)
+    point = {k: v + 0.3 for k, v in model.initial_point().items()}
+    prevalence = 1 / (1 + np.exp(-point["intercept"]))
+    se = 1 / (1 + np.exp(-point["sensitivity_logodds__"][0]))
+    sp = 1 / (1 + np.exp(-point["specificity_logodds__"][0]))
+    apparent = se * prevalence + (1 - sp) * (1 - prevalence)
+    expected = stats.binom.logpmf([5, 0, 7], [12, 40, 7], apparent).sum()
+    logp = model.compile_logp(vars=[model["positives"]])(point)
+    assert logp == pytest.approx(expected, rel=1e-12)
+
+
 def test_chains_use_every_available_core(monkeypatch):
     from disease_risk.serology import sampling
 
