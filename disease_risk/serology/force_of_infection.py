@@ -360,16 +360,30 @@ def round_times(
     return sampled - age, sampled, age
 
 
-def cell_count(animals: pd.DataFrame, months: int) -> int:
-    """Cells the animals fall into on a grid of ``months`` (see :func:`round_times`)."""
-    birth, sampled, _ = round_times(
+CELL_KEYS = ["species", "assay", "birth_time", "sampled_time"]
+
+
+def on_grid(animals: pd.DataFrame, months: int) -> pd.DataFrame:
+    """Each animal's species, assay, positive and its birth and sampling times and age on the
+    grid of ``months`` (:func:`round_times`): animals with equal ``CELL_KEYS`` share a cell."""
+    birth, sampled, age = round_times(
         animals["birth_time"].to_numpy(float), animals["sampled_time"].to_numpy(float), months
     )
-    keys = pd.DataFrame(
-        {"s": animals["species"].to_numpy(), "a": animals["assay"].to_numpy(), "b": birth,
-         "t": sampled}
+    return pd.DataFrame(
+        {
+            "species": animals["species"].to_numpy(),
+            "assay": animals["assay"].to_numpy(),
+            "birth_time": birth,
+            "sampled_time": sampled,
+            "age_years": age,
+            "positive": animals["positive"].to_numpy("int64"),
+        }
     )
-    return len(keys.drop_duplicates())
+
+
+def cell_count(animals: pd.DataFrame, months: int) -> int:
+    """Cells the animals fall into on a grid of ``months``."""
+    return len(on_grid(animals, months).drop_duplicates(CELL_KEYS))
 
 
 def grid_for_cells(animals: pd.DataFrame, finest: int, max_cells: int | None) -> int:
@@ -405,21 +419,11 @@ def foi_data_from_animals(
     time_resolution_months = grid_for_cells(animals, time_resolution_months, max_cells)
     birth = animals["birth_time"].to_numpy(float)
     sampled = animals["sampled_time"].to_numpy(float)
-    cell_birth, cell_sampled, cell_age = round_times(birth, sampled, time_resolution_months)
-    first = int(np.floor(min(birth.min(), cell_birth.min())))
-    last = int(np.floor(max(sampled.max(), cell_sampled.max())))
+    gridded = on_grid(animals, time_resolution_months)
+    first = int(np.floor(min(birth.min(), gridded["birth_time"].min())))
+    last = int(np.floor(max(sampled.max(), gridded["sampled_time"].max())))
     years = list(range(first, last + 1))
-    keys = ["species", "assay", "birth_time", "sampled_time"]
-    grouped = pd.DataFrame(
-        {
-            "species": animals["species"].to_numpy(),
-            "assay": animals["assay"].to_numpy(),
-            "birth_time": cell_birth,
-            "sampled_time": cell_sampled,
-            "age_years": cell_age,
-            "positive": animals["positive"].to_numpy("int64"),
-        }
-    ).groupby(keys, sort=True, dropna=False)
+    grouped = gridded.groupby(CELL_KEYS, sort=True, dropna=False)
     cells = grouped.agg(
         age_years=("age_years", "first"),
         n_animals=("positive", "size"),
