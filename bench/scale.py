@@ -29,12 +29,18 @@ Scaled inputs:
   are the example's, so the example sequences link as they are; with another seed the copy's
   sample sequences (``sequences_dir``) are simulated again for the sheet's ids
   (:mod:`disease_risk.sequences.examples`, the shipped panel's seed);
-- network: ``config/network.yaml``'s landscape tiled N times side by side (study area N times
-  wider, each settlement copied into every tile with its dogs, wildlife counts multiplied by N,
-  densities unchanged), so nodes and contacts grow N-fold at the example's densities. (Raising
-  the densities in the same area instead would grow contacts with N squared.)
+- network (``--landscape``): ``example`` (the default) keeps ``config/network.yaml``'s landscape:
+  surveillance grows over the years, the ~120 leopards and their landscape do not, and the
+  transmission stages (calibration, scenarios, sensitivity) then cost what they cost on the
+  example. ``tiled`` also tiles the landscape N times side by side (study area N times wider,
+  each settlement copied into every tile with its dogs, wildlife counts multiplied by N,
+  densities unchanged), so nodes and contacts grow N-fold at the example's densities, and so
+  does every transmission simulation on the stages' fixed budgets; copies go to
+  ``scale_<N>x_tiled``. (Raising the densities in the same area instead would grow contacts
+  with N squared.)
 
-Usage: ``python bench/scale.py [--scales 1 10 100] [--seed N] [--timeout 7200] [--dry]``.
+Usage: ``python bench/scale.py [--scales 1 10 100] [--seed N] [--landscape example|tiled]
+[--timeout 7200] [--dry]``.
 ``--dry`` prepares the copies under ``bench/out/dry/`` and prints the planned inputs (sheets and
 their data rows, sequences, network size, command) without running Snakemake.
 Results: ``bench/out/scale_results.json`` and markdown tables on stdout (for bench/README.md).
@@ -252,10 +258,14 @@ def sheet_rows(path: Path) -> int:
         return sum(1 for _ in csv.reader(handle, delimiter=delimiter)) - 1
 
 
-def prepare_scale(factor: int, seed: int, root: Path = OUT) -> tuple[Path, list[str], dict]:
-    """Copy the workflow to ``root/scale_<factor>x`` with scale ``factor``'s samples, sequences
-    and network in place. Returns the copy, the Snakemake command and the planned inputs."""
-    workdir = copy_workflow(root / f"scale_{factor}x")
+def prepare_scale(
+    factor: int, seed: int, root: Path = OUT, landscape: str = "example"
+) -> tuple[Path, list[str], dict]:
+    """Copy the workflow to ``root/scale_<factor>x`` (``..._tiled`` with the landscape tiled)
+    with scale ``factor``'s samples, sequences and network in place. Returns the copy, the
+    Snakemake command and the planned inputs."""
+    tiled = landscape == "tiled" and factor > 1
+    workdir = copy_workflow(root / f"scale_{factor}x{'_tiled' if tiled else ''}")
     config = yaml.safe_load((workdir / "config" / "config.yaml").read_text())
     samples_dir = workdir / config["samples_dir"]
     sheet = scaled_samples(samples_dir, factor, seed)
@@ -266,7 +276,7 @@ def prepare_scale(factor: int, seed: int, root: Path = OUT) -> tuple[Path, list[
     )
     overrides = []
     network_file = workdir / config["network_file"]
-    if factor > 1:
+    if tiled:
         network_file = scaled_network(
             network_file, factor, workdir / "config" / "network_scaled.yaml"
         )
@@ -335,9 +345,10 @@ def fit_reliability(workdir: Path) -> list[dict]:
     return fits
 
 
-def run_scale(factor: int, seed: int, timeout: float) -> dict:
-    workdir, cmd, plan = prepare_scale(factor, seed)
-    result = {"scale": factor, "seed": seed, "workdir": str(workdir), "inputs": plan}
+def run_scale(factor: int, seed: int, timeout: float, landscape: str = "example") -> dict:
+    workdir, cmd, plan = prepare_scale(factor, seed, landscape=landscape)
+    result = {"scale": factor, "seed": seed, "landscape": landscape, "workdir": str(workdir),
+              "inputs": plan}
     result["run"] = timed(cmd, workdir, workdir / "run.log", timeout)
     print(f"{factor}x run: {result['run']}", flush=True)
     if result["run"]["returncode"] != 0:
@@ -484,7 +495,7 @@ def fit_one(factor: int, model: str, seed: int, threads: int) -> dict:
     section = config["serology"]
     samples = cdv_only(read_samples(scaled_samples_table(factor, seed)))
     accuracy = assay_accuracy(load_assays(ROOT / config["assays_file"]))
-    settings = SamplerSettings.from_config(section, threads)
+    settings = SamplerSettings.from_config(section, threads).for_model(section.get(model, {}))
     master = int(config["seed"])
     start = time.perf_counter()
     if model == "prevalence":
@@ -586,6 +597,9 @@ def main() -> None:
                         help="pipeline mode: prepare the copies under bench/out/dry/ and print the "
                         "planned inputs, without running Snakemake")
     parser.add_argument("--threads", type=int, default=1, help="the fit rules' threads")
+    parser.add_argument("--landscape", choices=("example", "tiled"), default="example",
+                        help="pipeline mode: keep the example's landscape (surveillance grows, "
+                        "the leopards do not) or tile it N times as well")
     parser.add_argument("--fit-child", nargs=2, metavar=("SCALE", "MODEL"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.fit_child:
@@ -599,17 +613,17 @@ def main() -> None:
     scales = sorted(set(args.scales) | {1})
     if args.dry:
         for factor in scales:
-            workdir, cmd, plan = prepare_scale(factor, args.seed, OUT / "dry")
+            workdir, cmd, plan = prepare_scale(factor, args.seed, OUT / "dry", args.landscape)
             print(f"{factor}x: {workdir}\n  command: {' '.join(cmd)}")
             print("  " + json.dumps(plan, indent=2, ensure_ascii=False).replace("\n", "\n  "))
         return
     OUT.mkdir(parents=True, exist_ok=True)
     results = []
     for factor in scales:
-        res = run_scale(factor, args.seed, args.timeout)
+        res = run_scale(factor, args.seed, args.timeout, args.landscape)
         results.append(res)
         report = {"date": dt.date.today().isoformat(), "cpus": os.cpu_count(), "seed": args.seed,
-                  "results": results}
+                  "landscape": args.landscape, "results": results}
         (OUT / "scale_results.json").write_text(json.dumps(report, indent=2))
         if factor == 1 and res["run"]["returncode"] != 0:
             sys.exit(f"1x run failed: {res.get('failed')}")

@@ -158,8 +158,18 @@ def add_test_accuracy(
     return se, sp
 
 
-def apparent_prevalence(
-    true_prevalence: pt.TensorVariable, se: pt.TensorVariable, sp: pt.TensorVariable
-) -> pt.TensorVariable:
-    """Chance a test reads positive: Se * p + (1 - Sp) * (1 - p)."""
-    return se * true_prevalence + (1.0 - sp) * (1.0 - true_prevalence)
+def apparent_outcomes(
+    seropositive: pt.TensorVariable,
+    seronegative: pt.TensorVariable,
+    se: pt.TensorVariable,
+    sp: pt.TensorVariable,
+) -> tuple[pt.TensorVariable, pt.TensorVariable]:
+    """Chances a test reads positive and negative: Se p + (1 - Sp) q and (1 - Se) p + Sp q.
+
+    The true prevalence p and q = 1 - p come apart so that each model gives both in its cheapest
+    accurate form, and the likelihood takes two logarithms instead of log and log1p: in
+    PyTensor's numba code the gradient of log1p (and of expm1 in the hazard) costs about three
+    times as much per cell (bench/README.md, issue 17).
+    """
+    positive = se * seropositive + (1.0 - sp) * seronegative
+    return positive, (1.0 - se) * seropositive + sp * seronegative

@@ -23,7 +23,7 @@ in months share a cell.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
 
@@ -36,7 +36,7 @@ from disease_risk.serology.accuracy import (
     AssayAccuracy,
     accuracy_for,
     add_test_accuracy,
-    apparent_prevalence,
+    apparent_outcomes,
 )
 from disease_risk.serology.prevalence import (
     DEFAULT_ROLES,
@@ -115,7 +115,6 @@ class FoiSettings:
     repeat_captures: str = "first"
     time_resolution_months: int = 1
     max_cells: int | None = None
-    target_accept: float | None = None
     seroreversion: RatePrior | None = None
     age_breaks: tuple[float, ...] = ()
     age_effect_sigma: float = 1.0
@@ -145,11 +144,6 @@ class FoiSettings:
                 f"force_of_infection.time_resolution_months must be one of {TIME_RESOLUTIONS} "
                 f"(0 or null: exact times), got {self.time_resolution_months!r}"
             )
-        if self.target_accept is not None and not 0 < self.target_accept < 1:
-            raise ValueError(
-                "force_of_infection.target_accept must be between 0 and 1 or null, got "
-                f"{self.target_accept!r}"
-            )
         if self.max_cells is not None and self.max_cells < 1:
             raise ValueError(
                 f"force_of_infection.max_cells must be a positive number or null, got "
@@ -178,7 +172,6 @@ class FoiSettings:
             repeat_captures=section.get("repeat_captures", cls.repeat_captures),
             time_resolution_months=resolution or 0,
             max_cells=section.get("max_cells", cls.max_cells),
-            target_accept=section.get("target_accept", cls.target_accept),
             seroreversion=RatePrior.from_config(reversion["prior"]) if reversion else None,
             age_breaks=tuple(float(b) for b in bands.get("breaks", ())),
             age_effect_sigma=float(bands.get("sigma", cls.age_effect_sigma)),
@@ -570,16 +563,16 @@ def build_foi_model(
             by_year = foi[:, None] * pt.ones((1, len(data.years)))
         if settings.piecewise:
             seroconverted = _piecewise_seropositive(by_year, *exposure, settings)
+            seronegative = 1.0 - seroconverted
         else:
             earlier = pt.cumsum(by_year, axis=1) - by_year
-            seroconverted = -pt.expm1(
-                -hazard_between(by_year.flatten(), earlier.flatten(), *exposure)
-            )
+            seronegative = pt.exp(-hazard_between(by_year.flatten(), earlier.flatten(), *exposure))
+            seroconverted = 1.0 - seronegative
         binomial_counts(
             "seropositive",
             ("n_animals", cells["n_animals"].to_numpy("int64")),
             ("n_positive", cells["n_positive"].to_numpy("int64")),
-            apparent_prevalence(seroconverted, se[assay_index], sp[assay_index]),
+            apparent_outcomes(seroconverted, seronegative, se[assay_index], sp[assay_index]),
             dims="cell",
         )
     return model
@@ -617,10 +610,9 @@ def fit_foi(
     sampler: SamplerSettings,
     seed: int,
 ) -> Fit:
-    """Sample the model; ``settings.target_accept``, when set, replaces the sampler's."""
+    """Sample the model (``sampler``: with this model's own settings, see
+    :meth:`SamplerSettings.for_model`)."""
     model = build_foi_model(data, accuracy, settings)
-    if settings.target_accept is not None:
-        sampler = replace(sampler, target_accept=settings.target_accept)
     return sample_posterior(model, sampler, seed, label="force_of_infection")
 
 

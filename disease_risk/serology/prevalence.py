@@ -24,7 +24,7 @@ from disease_risk.serology.accuracy import (
     AssayAccuracy,
     accuracy_for,
     add_test_accuracy,
-    apparent_prevalence,
+    apparent_outcomes,
 )
 from disease_risk.serology.sampling import Fit, SamplerSettings, posterior_draws, sample_posterior
 
@@ -234,10 +234,15 @@ def prevalence_data(
 
 
 def binomial_counts(
-    name: str, trials: tuple[str, np.ndarray], successes: tuple[str, np.ndarray], p: Any, dims: str
+    name: str,
+    trials: tuple[str, np.ndarray],
+    successes: tuple[str, np.ndarray],
+    chances: tuple[Any, Any],
+    dims: str,
 ) -> Any:
     """Observed successes ~ Binomial(trials, p), each count a named ``pm.Data`` (call inside a
-    model).
+    model); ``chances`` = (p, 1 - p), each computed by the caller in its accurate form
+    (:func:`~disease_risk.serology.accuracy.apparent_outcomes`).
 
     The same log density (to rounding) and draws as ``pm.Binomial``, but its log binomial
     coefficients are computed once from the data (``pm.Data`` ``log_binomial_coefficient``)
@@ -247,17 +252,19 @@ def binomial_counts(
     n, k = (np.asarray(v, dtype="int64") for _, v in (trials, successes))
     coefficient = gammaln(n + 1.0) - gammaln(k + 1.0) - gammaln(n - k + 1.0)
 
-    def logp(value: Any, n: Any, log_coefficient: Any, p: Any) -> Any:
-        return log_coefficient + value * pt.log(p) + (n - value) * pt.log1p(-p)
+    def logp(value: Any, n: Any, log_coefficient: Any, p: Any, not_p: Any) -> Any:
+        return log_coefficient + value * pt.log(p) + (n - value) * pt.log(not_p)
 
-    def random(n: Any, log_coefficient: Any, p: Any, rng: Any = None, size: Any = None) -> Any:
+    def random(
+        n: Any, log_coefficient: Any, p: Any, not_p: Any, rng: Any = None, size: Any = None
+    ) -> Any:
         return rng.binomial(n, p, size=size)
 
     return pm.CustomDist(
         name,
         pm.Data(trials[0], n, dims=dims),
         pm.Data("log_binomial_coefficient", coefficient, dims=dims),
-        p,
+        *chances,
         logp=logp,
         random=random,
         observed=pm.Data(successes[0], k, dims=dims),
@@ -322,7 +329,9 @@ def build_prevalence_model(
             "positives",
             ("n_tested", data.cells["n_tested"].to_numpy("int64")),
             ("n_positive", data.cells["n_positive"].to_numpy("int64")),
-            apparent_prevalence(prevalence[cell_group], se[cell_assay], sp[cell_assay]),
+            apparent_outcomes(
+                prevalence[cell_group], 1.0 - prevalence[cell_group], se[cell_assay], sp[cell_assay]
+            ),
             dims="cell",
         )
     return model

@@ -15,7 +15,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import arviz as az
@@ -26,6 +26,11 @@ import pymc as pm
 log = logging.getLogger(__name__)
 
 SAMPLERS = ("nutpie", "pymc")
+# diagonal: NUTS adapts one scale per parameter; low_rank: nutpie's low-rank modified mass
+# matrix, which also learns the few strongest posterior correlations (with sampler pymc, PyMC's
+# full-rank adaptation)
+MASS_MATRICES = ("diagonal", "low_rank")
+MODEL_KEYS = ("target_accept", "mass_matrix")  # settings a model's own section may override
 
 
 @dataclass(frozen=True)
@@ -37,6 +42,7 @@ class SamplerSettings:
     tune: int = 1000
     chains: int = 4
     target_accept: float = 0.9
+    mass_matrix: str = "diagonal"
     cores: int = 1
     rhat_max: float = 1.01
     ess_bulk_min: float = 400.0
@@ -44,13 +50,25 @@ class SamplerSettings:
     def __post_init__(self) -> None:
         if self.sampler not in SAMPLERS:
             raise ValueError(f"sampler must be one of {SAMPLERS}, got {self.sampler!r}")
+        if self.mass_matrix not in MASS_MATRICES:
+            raise ValueError(
+                f"mass_matrix must be one of {MASS_MATRICES}, got {self.mass_matrix!r}"
+            )
+        if not 0 < self.target_accept < 1:
+            raise ValueError(f"target_accept must be between 0 and 1, got {self.target_accept!r}")
 
     @classmethod
     def from_config(cls, section: Mapping[str, Any], cores: int = 1) -> SamplerSettings:
         """Settings from the config's ``seroprevalence`` section (absent keys keep defaults)."""
-        keys = ("sampler", "draws", "tune", "chains", "target_accept", "rhat_max", "ess_bulk_min")
+        keys = ("sampler", "draws", "tune", "chains", *MODEL_KEYS, "rhat_max", "ess_bulk_min")
         values = {k: section[k] for k in keys if k in section}
         return cls(**values, cores=max(1, int(cores)))
+
+    def for_model(self, section: Mapping[str, Any]) -> SamplerSettings:
+        """These settings with one model's own ``target_accept`` and ``mass_matrix`` from its
+        config section (absent or null: the shared ones), as each model's geometry asks."""
+        own = {k: section[k] for k in MODEL_KEYS if section.get(k) is not None}
+        return replace(self, **own)
 
 
 @dataclass
@@ -222,7 +240,11 @@ def _nutpie_sample(
 
     cores = sampler_cores(settings)
     try:
-        nuts = _lib.PyNutsSettings.Diag(seed)
+        nuts = (
+            _lib.PyNutsSettings.LowRank(seed)
+            if settings.mass_matrix == "low_rank"
+            else _lib.PyNutsSettings.Diag(seed)
+        )
         nuts.num_tune, nuts.num_draws = settings.tune, settings.draws
         nuts.num_chains = settings.chains
         nuts.target_accept = settings.target_accept
@@ -251,6 +273,7 @@ def _nutpie_sample(
             cores=cores,
             seed=seed,
             target_accept=settings.target_accept,
+            low_rank_modified_mass_matrix=settings.mass_matrix == "low_rank",
             save_warmup=False,
             progress_bar=False,
         )
@@ -296,6 +319,7 @@ def sample_posterior(
                 cores=sampler_cores(settings),
                 random_seed=seed,
                 target_accept=settings.target_accept,
+                **({"init": "jitter+adapt_full"} if settings.mass_matrix == "low_rank" else {}),
                 progressbar=False,
                 compute_convergence_checks=False,
                 callback=_pymc_report(progress, settings.chains),

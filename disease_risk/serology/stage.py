@@ -157,7 +157,9 @@ def prevalence_stage(
     seeds = seeds or cdv_seeds(seed)
     rows, other_pathogens = pathogen_rows(samples, pathogen, "prevalence")
     data = prevalence_data(rows, *_selection(section))
-    settings = SamplerSettings.from_config(section, threads)
+    settings = SamplerSettings.from_config(section, threads).for_model(
+        section.get("prevalence", {})
+    )
     priors = PrevalencePriors.from_config(section.get("prevalence", {}))
     log.info(
         "prevalence model (%s): %d groups, %d cells, %d tests",
@@ -208,7 +210,9 @@ def foi_stage(
     rows, other_pathogens = pathogen_rows(samples, pathogen, "force_of_infection")
     foi_settings = FoiSettings.from_config(section.get("force_of_infection", {}))
     data = foi_data(rows, foi_settings, *_selection(section))
-    settings = SamplerSettings.from_config(section, threads)
+    settings = SamplerSettings.from_config(section, threads).for_model(
+        section.get("force_of_infection", {})
+    )
     log.info(
         "force-of-infection model (%s, %s): %d animals in %d cells (%s-month grid), "
         "%d calendar years",

@@ -86,9 +86,11 @@ def assert_matches(fit, exact: tuple[float, float, float]) -> None:
 
 
 @pytest.mark.slow
-def test_single_group_imperfect_test_matches_grid_integration():
+@pytest.mark.parametrize("mass_matrix", ["diagonal", "low_rank"])
+def test_single_group_imperfect_test_matches_grid_integration(mass_matrix):
     n, y = 80, 20
-    fit = fit_prevalence(one_group(n, y), {"VNT": VNT}, FLAT, SETTINGS, seed=11)
+    settings = SamplerSettings(draws=2000, tune=700, chains=2, cores=2, mass_matrix=mass_matrix)
+    fit = fit_prevalence(one_group(n, y), {"VNT": VNT}, FLAT, settings, seed=11)
     assert_matches(fit, grid_posterior(n, y, VNT))
     # the correction is real: the true prevalence is pulled away from the raw 25%
     exact = grid_posterior(n, y, VNT)
@@ -245,6 +247,17 @@ def test_binomial_counts_log_density_is_the_binomial_pmf():
     expected = stats.binom.logpmf([5, 0, 7], [12, 40, 7], apparent).sum()
     logp = model.compile_logp(vars=[model["positives"]])(point)
     assert logp == pytest.approx(expected, rel=1e-12)
+
+
+def test_a_model_section_overrides_only_the_sampler_settings_it_sets():
+    shared = SamplerSettings.from_config({"target_accept": 0.95, "mass_matrix": "diagonal"})
+    own = shared.for_model({"target_accept": 0.97, "mass_matrix": "low_rank", "effects": {}})
+    assert (own.target_accept, own.mass_matrix, own.draws) == (0.97, "low_rank", shared.draws)
+    assert shared.for_model({"target_accept": None, "mass_matrix": None}) == shared
+    with pytest.raises(ValueError, match="mass_matrix"):
+        shared.for_model({"mass_matrix": "dense"})
+    with pytest.raises(ValueError, match="target_accept"):
+        shared.for_model({"target_accept": 1.0})
 
 
 def test_chains_use_every_available_core(monkeypatch):
