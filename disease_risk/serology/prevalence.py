@@ -438,9 +438,8 @@ def ppc_table(
 def prevalence_ppc(fit: Fit, data: PrevalenceData, seed: int) -> tuple[pd.DataFrame, xr.Dataset]:
     """Posterior predictive check per (group, assay) cell, and the replicated draws."""
     replicated, observed = replicate_positives(fit, data, seed)
-    labels = [
-        f"{data.labels[g]}|{a}" for g, a in data.cells[["group", "assay"]].itertuples(index=False)
-    ]
+    groups = data.labels  # built once: a property over every group
+    labels = [f"{groups[g]}|{a}" for g, a in data.cells[["group", "assay"]].itertuples(index=False)]
     n_chain = fit.idata.posterior.sizes["chain"]
     reshaped = replicated.reshape(n_chain, -1, replicated.shape[1])
     dataset = xr.Dataset(
