@@ -169,7 +169,8 @@ def apparent_outcomes(
     The true prevalence p and q = 1 - p come apart so that each model gives both in its cheapest
     accurate form, and the likelihood takes two logarithms instead of log and log1p: in
     PyTensor's numba code the gradient of log1p (and of expm1 in the hazard) costs about three
-    times as much per cell (bench/README.md, issue 17).
+    times as much per cell (bench/README.md, issue 17). Tensors or numpy arrays alike (the
+    posterior predictive checks use it on draws).
     """
     positive = se * seropositive + (1.0 - sp) * seronegative
     return positive, (1.0 - se) * seropositive + sp * seronegative

@@ -713,7 +713,7 @@ def foi_ppc(
                     foi[:, i, :], earlier[:, i, :], *(x[idx] for x in positions)
                 ))
             a = assay_pos[idx]
-            apparent = se[:, a] * p + (1 - sp[:, a]) * (1 - p)
+            apparent = apparent_outcomes(p, 1 - p, se[:, a], sp[:, a])[0]
             draws = rng.binomial(n_animals[idx][None, :], np.clip(apparent, 0.0, 1.0))
             for g in np.unique(groups[idx]):
                 replicated[:, g] += draws[:, groups[idx] == g].sum(axis=1)

@@ -408,7 +408,8 @@ def replicate_positives(fit: Fit, data: PrevalenceData, seed: int) -> tuple[np.n
     sp = posterior_draws(fit.idata, "specificity")
     assay_pos = data.cells["assay"].map({a: i for i, a in enumerate(data.assays)}).to_numpy()
     group = data.cells["group"].to_numpy()
-    apparent = se[:, assay_pos] * p[:, group] + (1 - sp[:, assay_pos]) * (1 - p[:, group])
+    truth = p[:, group]
+    apparent = apparent_outcomes(truth, 1 - truth, se[:, assay_pos], sp[:, assay_pos])[0]
     rng = np.random.default_rng(seed)
     replicated = rng.binomial(data.cells["n_tested"].to_numpy()[None, :], apparent)
     return replicated, data.cells["n_positive"].to_numpy()
