@@ -315,8 +315,8 @@ def typed_samples(frame: pd.DataFrame) -> pd.DataFrame:
         elif column in SAMPLE_FLOAT_COLUMNS:
             frame[column] = pd.to_numeric(frame[column]).astype("float64")
         else:
-            frame[column] = ["" if pd.isna(v) else str(v) for v in frame[column]]
-            frame[column] = frame[column].astype(str)
+            values = frame[column].astype(object)
+            frame[column] = values.where(values.notna(), "").astype(str)
     return frame
 
 

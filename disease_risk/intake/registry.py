@@ -7,6 +7,7 @@ Each loader validates its file against the JSON schema in ``disease_risk/schemas
 from __future__ import annotations
 
 import fnmatch
+import functools
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -17,12 +18,19 @@ from disease_risk.config import ConfigFileError, read_yaml
 from disease_risk.tables import RELEASED_SUFFIX
 
 ROLES = ("target", "domestic", "reservoir", "prey")
+_WHITESPACE = re.compile(r"\s+")
 
 
 def normalise_name(value: str) -> str:
     """Key used to match names: NFC, case-folded, inner whitespace collapsed, ``_`` as space."""
-    text = unicodedata.normalize("NFC", str(value)).replace("_", " ").replace("\u00a0", " ")
-    return re.sub(r"\s+", " ", text).strip().casefold()
+    return _normalised_text(str(value))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _normalised_text(text: str) -> str:
+    """:func:`normalise_name` of a string, remembered: a sheet repeats a few names many times."""
+    text = unicodedata.normalize("NFC", text).replace("_", " ").replace("\u00a0", " ")
+    return _WHITESPACE.sub(" ", text).strip().casefold()
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,8 @@ import numpy as np
 import pandas as pd
 import pymc as pm
 
+from disease_risk.serology.convergence import bulk_ess, rank_normalised_rhat, tail_ess
+
 log = logging.getLogger(__name__)
 
 SAMPLERS = ("nutpie", "pymc")
@@ -343,17 +345,15 @@ def convergence_table(fit: Fit, settings: SamplerSettings, model_name: str) -> p
     had no divergences.
     """
     posterior = fit.idata.posterior
-    rhat = az.rhat(posterior)
-    ess_bulk = az.ess(posterior, method="bulk")
-    ess_tail = az.ess(posterior, method="tail")
     n_div = divergences(fit.idata)
     rows = []
     for name in posterior.data_vars:
         if str(name).endswith("__"):
             continue
-        r = float(np.nanmax(rhat[name].values))
-        eb = float(np.nanmin(ess_bulk[name].values))
-        et = float(np.nanmin(ess_tail[name].values))
+        values = posterior[name].transpose("chain", "draw", ...).values
+        r = float(np.nanmax(rank_normalised_rhat(values)))
+        eb = float(np.nanmin(bulk_ess(values)))
+        et = float(np.nanmin(tail_ess(values)))
         ok = r <= settings.rhat_max and eb >= settings.ess_bulk_min and n_div == 0
         rows.append(
             {

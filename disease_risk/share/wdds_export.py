@@ -98,11 +98,15 @@ def disease_data(samples: pd.DataFrame, registry: SpeciesRegistry,
             f"samples.tsv pathogen(s) {unknown} have no assay in config/assays.yaml, so no "
             "WDDS detection target; rerun the intake with the current assay list")
     dates = pd.to_datetime(samples["collection_date"], errors="coerce", format="%Y-%m-%d")
+    day, month, year = ([None if pd.isna(v) else int(v) for v in getattr(dates.dt, part)]
+                        for part in ("day", "month", "year"))
     latin = {k: s.latin_name for k, s in registry.species.items()}
     extras = {squash(c.removeprefix("wdds_")): c for c in samples.columns
               if c.startswith("wdds_")}
+    terms = list(disease_data_schema()["properties"])
+    kept = {term: extras[squash(term)] for term in terms if squash(term) in extras}
     rows = []
-    for i, s in samples.reset_index(drop=True).iterrows():
+    for i, s in enumerate(samples.to_dict("records")):
         result = str(s.get("result", "") or "")
         # a censored titre (<1:4, >=1:512) is no measurement: the outcome says it all
         titre = None if str(s.get("titre_qualifier", "") or "") else _number(s.get("titre"))
@@ -112,9 +116,7 @@ def disease_data(samples: pd.DataFrame, registry: SpeciesRegistry,
         row: dict[str, Any] = {
             "sampleID": s["sample_id"], "animalID": s.get("animal_id") or None,
             "latitude": _number(s.get("latitude")), "longitude": _number(s.get("longitude")),
-            "collectionDay": None if pd.isna(dates[i]) else dates[i].day,
-            "collectionMonth": None if pd.isna(dates[i]) else dates[i].month,
-            "collectionYear": None if pd.isna(dates[i]) else dates[i].year,
+            "collectionDay": day[i], "collectionMonth": month[i], "collectionYear": year[i],
             "sampleCollectionMethod": "not recorded",
             "sampleMaterial": s.get("sample_type") or None,
             "hostIdentification": latin.get(s["species"], s["species"]),
@@ -127,13 +129,11 @@ def disease_data(samples: pd.DataFrame, registry: SpeciesRegistry,
             "parasiteIdentification": detection_target if result == "positive" else None,
             "genbankAccession": sequence if _GENBANK.match(sequence) else None,
         }
-        for term in disease_data_schema()["properties"]:
-            column = extras.get(squash(term))
-            value = str(s.get(column, "") or "").strip() if column else ""
+        for term, column in kept.items():
+            value = str(s.get(column, "") or "").strip()
             if value and (row.get(term) is None or term == "sampleCollectionMethod"):
                 row[term] = value
         rows.append(row)
-    terms = list(disease_data_schema()["properties"])
     return pd.DataFrame(rows, columns=terms)
 
 
@@ -170,13 +170,32 @@ def csv_as_columns(table: pd.DataFrame) -> dict[str, list[Any]]:
 
 
 def disease_data_errors(columns: dict[str, list[Any]]) -> list[str]:
-    """Every violation of ``disease_data.json``: term, row (1 = first data row), message."""
+    """Every violation of ``disease_data.json``: term, row (1 = first data row), message.
+
+    Every rule the schema gives a term's items is about one value, so each column is checked
+    once per distinct value and an item's failure is listed for every row holding that value
+    (at 100x the example's samples, 40 terms x 200,000 rows took a minute one by one)."""
+    distinct: dict[str, Any] = {}
+    rows_of: dict[str, list[list[int]]] = {}
+    for term, values in columns.items():
+        if not isinstance(values, list):
+            distinct[term] = values
+            continue
+        positions: dict[tuple[str, Any], list[int]] = {}
+        for row, value in enumerate(values):
+            positions.setdefault((type(value).__name__, value), []).append(row)
+        distinct[term] = [value for _, value in positions]
+        rows_of[term] = list(positions.values())
     errors = []
-    for error in _validator(disease_data_schema()).iter_errors(columns):
+    for error in _validator(disease_data_schema()).iter_errors(distinct):
         path = list(error.absolute_path)
-        where = (f"term {path[0]}, data row {path[1] + 1}" if len(path) > 1
-                 else f"term {path[0]}" if path else "(whole table)")
-        errors.append(f"{where}: {error.message}")
+        if len(path) > 1 and path[0] in rows_of:
+            errors += [f"term {path[0]}, data row {row + 1}: {error.message}"
+                       for row in rows_of[path[0]][path[1]]]
+        else:
+            where = (f"term {path[0]}, data row {path[1] + 1}" if len(path) > 1
+                     else f"term {path[0]}" if path else "(whole table)")
+            errors.append(f"{where}: {error.message}")
     return sorted(errors)
 
 

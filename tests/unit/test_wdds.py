@@ -54,6 +54,15 @@ def test_validator_rejects_what_the_standard_rejects():
     assert any("creators/0" in e for e in project_metadata_errors({"creators": [{}]}))
 
 
+def test_a_bad_value_is_listed_for_every_row_holding_it():
+    """Values are checked once each: a failure still names every row, and values equal in
+    Python but of another JSON type (True == 1) are checked apart."""
+    errors = disease_data_errors({"latitude": [123.0, 10, 123.0, True, 1, 10]})
+    rows = sorted(e.split(":")[0] for e in errors if e.startswith("term latitude"))
+    assert rows == ["term latitude, data row 1", "term latitude, data row 3",
+                    "term latitude, data row 4"]
+
+
 WDDS_SHEET = (
     "Sample ID,Animal ID,Latitude,Longitude,Collection day,Collection month,Collection year,"
     "Sample collection method,Sample material,Host identification,Organism sex,Live capture,"

@@ -1,0 +1,73 @@
+"""The vectorised convergence diagnostics against ArviZ's element-by-element ones."""
+
+import arviz as az
+import numpy as np
+import pytest
+import xarray as xr
+
+from disease_risk.serology.convergence import bulk_ess, rank_normalised_rhat, tail_ess
+
+
+def _arviz(values: np.ndarray) -> dict[str, np.ndarray]:
+    dims = ("chain", "draw", *(f"d{i}" for i in range(values.ndim - 2)))
+    posterior = xr.Dataset({"x": (dims, values)})
+    return {
+        "rhat": az.rhat(posterior)["x"].values,
+        "bulk": az.ess(posterior, method="bulk")["x"].values,
+        "tail": az.ess(posterior, method="tail")["x"].values,
+    }
+
+
+def _chains(rng: np.random.Generator, chains: int, draws: int, elements: int) -> np.ndarray:
+    """AR(1) chains with autocorrelation from 0 to 0.99 across elements, some chains offset
+    (not mixed), one element constant, one with ties, one heavy-tailed, one with a NaN."""
+    phi = np.linspace(0.0, 0.99, elements)
+    values = np.empty((chains, draws, elements))
+    values[:, 0] = rng.normal(size=(chains, elements))
+    for t in range(1, draws):
+        values[:, t] = phi * values[:, t - 1] + rng.normal(size=(chains, elements))
+    values[0, :, 1::7] += 3.0
+    values[:, :, 2] = 1.5
+    values[:, :, 3] = np.round(values[:, :, 3])
+    values[:, :, 4] = rng.standard_cauchy(size=(chains, draws))
+    values[-1, -1, 5] = np.nan
+    return values
+
+
+@pytest.mark.parametrize(("chains", "draws"), [(4, 1000), (2, 7), (3, 4), (1, 50), (4, 9)])
+def test_equal_to_arviz(chains, draws):
+    values = _chains(np.random.default_rng(chains * 100 + draws), chains, draws, 40)
+    expected = _arviz(values)
+    got = {"rhat": rank_normalised_rhat(values), "bulk": bulk_ess(values),
+           "tail": tail_ess(values)}
+    for name, value in got.items():
+        np.testing.assert_allclose(value, expected[name], rtol=1e-9, atol=1e-12,
+                                   equal_nan=True, err_msg=name)
+    assert np.isnan(got["rhat"][5]) and np.isnan(got["bulk"][5])
+
+
+def test_shape_and_blocks():
+    """Elements in several blocks and a 2-d element shape come back in place."""
+    values = _chains(np.random.default_rng(7), 4, 200, 1200).reshape(4, 200, 30, 40)
+    expected = _arviz(values)
+    np.testing.assert_allclose(rank_normalised_rhat(values), expected["rhat"], rtol=1e-9,
+                               equal_nan=True)
+    np.testing.assert_allclose(bulk_ess(values), expected["bulk"], rtol=1e-9, equal_nan=True)
+
+
+def test_stuck_chain_is_flagged():
+    values = _chains(np.random.default_rng(3), 4, 500, 8)
+    assert rank_normalised_rhat(values)[1] > 1.3  # one chain of four offset by 3 SD
+    assert rank_normalised_rhat(values)[0] < 1.01
+
+
+def test_average_ranks_are_scipys():
+    from scipy import stats
+
+    from disease_risk.serology.convergence import _average_ranks
+
+    values = np.random.default_rng(1).integers(0, 5, size=(60, 9)).astype(float)
+    values[:, 0] = np.arange(60.0)[::-1]
+    values[:, 1] = 2.0
+    np.testing.assert_array_equal(_average_ranks(values),
+                                  stats.rankdata(values, method="average", axis=0))
