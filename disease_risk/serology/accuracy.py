@@ -118,29 +118,45 @@ def accuracy_for(
 
 def add_test_accuracy(
     accuracy: Sequence[AssayAccuracy],
+    derived: Mapping[int, tuple[pt.TensorVariable, pt.TensorVariable]] | None = None,
 ) -> tuple[pt.TensorVariable, pt.TensorVariable]:
     """Inside a model context, add ``sensitivity`` and ``specificity`` per assay (dim ``assay``).
 
     Beta priors from the registry; validation panels enter as Binomial likelihoods (an assay
     without a panel has zero trials, which adds nothing). Every number is a ``pm.Data`` so a
     compiled model can be reused with other assays' values.
+
+    ``derived`` maps an assay's position to (Se, Sp) the caller built from its own parameters
+    (the prevalence model's reference assay, :func:`~disease_risk.serology.prevalence.
+    reference_anchor`): their Beta priors are added to the density at those values, and only
+    the other assays get Beta variables (``sensitivity_other``, ``specificity_other``).
     """
 
     def data(name: str, values: list[float], dtype: str) -> pt.TensorVariable:
         return pm.Data(name, np.asarray(values, dtype=dtype), dims="assay")
 
-    se = pm.Beta(
-        "sensitivity",
-        alpha=data("se_alpha", [a.se_alpha for a in accuracy], "float64"),
-        beta=data("se_beta", [a.se_beta for a in accuracy], "float64"),
-        dims="assay",
-    )
-    sp = pm.Beta(
-        "specificity",
-        alpha=data("sp_alpha", [a.sp_alpha for a in accuracy], "float64"),
-        beta=data("sp_beta", [a.sp_beta for a in accuracy], "float64"),
-        dims="assay",
-    )
+    fixed = sorted(derived or {})
+    others = [i for i in range(len(accuracy)) if i not in fixed]
+    prior = 0.0
+    values = []
+    for part, (name, short) in enumerate((("sensitivity", "se"), ("specificity", "sp"))):
+        alpha = data(f"{short}_alpha", [getattr(a, f"{short}_alpha") for a in accuracy], "float64")
+        beta = data(f"{short}_beta", [getattr(a, f"{short}_beta") for a in accuracy], "float64")
+        if not fixed:
+            values.append(pm.Beta(name, alpha=alpha, beta=beta, dims="assay"))
+            continue
+        value = pt.zeros(len(accuracy))
+        if others:
+            free = pm.Beta(f"{name}_other", alpha=alpha[others], beta=beta[others],
+                           shape=len(others))
+            value = pt.set_subtensor(value[others], free)
+        given = pt.stack([derived[i][part] for i in fixed])
+        value = pt.set_subtensor(value[fixed], given)
+        prior = prior + pm.logp(pm.Beta.dist(alpha[fixed], beta[fixed]), given).sum()
+        values.append(pm.Deterministic(name, value, dims="assay"))
+    if fixed:
+        pm.Potential("derived_accuracy_prior", prior)
+    se, sp = values
     pm.Binomial(
         "validation_positives_detected",
         n=data("validation_positives_tested", [a.positives_tested for a in accuracy], "int64"),

@@ -273,13 +273,68 @@ def binomial_counts(
     )
 
 
+def reference_anchor(
+    priors: PrevalencePriors,
+) -> tuple[pt.TensorVariable, pt.TensorVariable, pt.TensorVariable]:
+    """The reference assay's (the one that tests most) Se and Sp and the intercept, from three
+    parameters that the test counts and the validation panel pin each on their own (call
+    inside a model; returns Se, Sp, intercept).
+
+    In the plain coordinates the intercept and the reference assay's specificity lie on a
+    curved ridge: a lower specificity explains the same positives with fewer infections (at
+    100x the example they correlated 0.81, and NUTS needed target_accept 0.99 and ~63 leapfrog
+    steps per draw; bench/README.md, issue 17). The same posterior is sampled in
+
+    - ``reference_apparent`` = logit A, A = Se p + (1 - Sp)(1 - p) the assay's apparent
+      prevalence at the intercept's prevalence p (what the counts pin),
+    - ``reference_false_share`` = logit((1 - Sp) / A), the share of those positives that are
+      false (with A, what the validation panel's negatives pin),
+    - ``reference_sensitivity_room`` = logit((Se - A) / (1 - A)),
+
+    so that 1 - Sp = A s, Se = A + (1 - A) t and logit p = logit A - softplus(logit s) +
+    softplus(-logit t). The intercept's prior and the assay's Beta priors enter at the derived
+    values, with the log Jacobian determinant of the change of coordinates: the model is the
+    same (the grid posteriors in the tests), only the coordinates NUTS moves in are new.
+    """
+    a, s, t = (pm.Flat(f"reference_{name}") for name in
+               ("apparent", "false_share", "sensitivity_room"))
+    apparent, false_share, room = (pm.math.sigmoid(v) for v in (a, s, t))
+    sensitivity = apparent + (1.0 - apparent) * room
+    specificity = 1.0 - apparent * false_share
+    intercept = pm.Deterministic("intercept", a - pt.softplus(s) + pt.softplus(-t))
+    log_jacobian = (
+        pt.log(apparent) + pt.log1p(-apparent) + pt.log(false_share) + pt.log1p(-room)
+        + pt.log(room * (1.0 - false_share) + false_share * (1.0 - apparent) * room
+                 + apparent * (1.0 - room) * (1.0 - false_share))
+    )
+    pm.Potential("reference_anchor", pm.logp(intercept_prior(priors), intercept) + log_jacobian)
+    return sensitivity, specificity, intercept
+
+
+def intercept_prior(priors: PrevalencePriors, name: str | None = None) -> Any:
+    """The intercept's Normal or Logistic prior: a model variable called ``name``, or without
+    a name the distribution alone."""
+    family, scale = ((pm.Logistic, {"s": priors.intercept_sigma})
+                     if priors.intercept_family == "logistic"
+                     else (pm.Normal, {"sigma": priors.intercept_sigma}))
+    if name is None:
+        return family.dist(mu=priors.intercept_mu, **scale)
+    return family(name, mu=priors.intercept_mu, **scale)
+
+
 def build_prevalence_model(
-    data: PrevalenceData, accuracy: Mapping[str, AssayAccuracy], priors: PrevalencePriors
+    data: PrevalenceData,
+    accuracy: Mapping[str, AssayAccuracy],
+    priors: PrevalencePriors,
+    anchored: bool = True,
 ) -> pm.Model:
     """The hierarchical true-prevalence model (all arrays as ``pm.Data`` for compile reuse).
 
     An effect with a single level in the data (one site, one year) is left out: it would only
-    duplicate the intercept.
+    duplicate the intercept. The intercept and the Se/Sp of the assay that tests the most
+    animals are sampled through :func:`reference_anchor`; ``anchored=False`` gives the same
+    model in its plain, generative form (the intercept, Se and Sp as random variables), from
+    which priors and data can be simulated.
     """
     coords: dict[str, Any] = {
         "group": data.labels,
@@ -293,14 +348,17 @@ def build_prevalence_model(
             continue
         coords[f"{effect}_level"] = levels
         effect_index[effect] = index
+    tested = data.cells.groupby("assay")["n_tested"].sum()
+    reference = data.assays.index(str(tested.idxmax()))
     with pm.Model(coords=coords, check_bounds=False) as model:
-        se, sp = add_test_accuracy(accuracy_for(data.assays, accuracy))
-        if priors.intercept_family == "logistic":
-            eta: pt.TensorVariable = pm.Logistic(
-                "intercept", mu=priors.intercept_mu, s=priors.intercept_sigma
+        if anchored:
+            se_reference, sp_reference, eta = reference_anchor(priors)
+            se, sp = add_test_accuracy(
+                accuracy_for(data.assays, accuracy), {reference: (se_reference, sp_reference)}
             )
         else:
-            eta = pm.Normal("intercept", mu=priors.intercept_mu, sigma=priors.intercept_sigma)
+            se, sp = add_test_accuracy(accuracy_for(data.assays, accuracy))
+            eta = intercept_prior(priors, "intercept")
         for effect, scale in priors.effects.items():
             if effect not in effect_index:
                 continue

@@ -240,9 +240,11 @@ def test_binomial_counts_log_density_is_the_binomial_pmf():
     data = PrevalenceData.from_counts(counts)
     model = build_prevalence_model(data, {"VNT": VNT}, FLAT)
     point = {k: v + 0.3 for k, v in model.initial_point().items()}
-    prevalence = 1 / (1 + np.exp(-point["intercept"]))
-    se = 1 / (1 + np.exp(-point["sensitivity_logodds__"][0]))
-    sp = 1 / (1 + np.exp(-point["specificity_logodds__"][0]))
+    derived = model.replace_rvs_by_values(
+        [model["intercept"], model["sensitivity"][0], model["specificity"][0]])
+    intercept, se, sp = model.compile_fn(derived, inputs=model.value_vars,
+                                         on_unused_input="ignore")(point)
+    prevalence = 1 / (1 + np.exp(-intercept))
     apparent = se * prevalence + (1 - sp) * (1 - prevalence)
     expected = stats.binom.logpmf([5, 0, 7], [12, 40, 7], apparent).sum()
     logp = model.compile_logp(vars=[model["positives"]])(point)
