@@ -10,12 +10,17 @@ report's figures and the provenance record; it reads no file.
 from __future__ import annotations
 
 import base64
+import functools
 import html
+import re
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
+import matplotlib
 import pandas as pd
 import yaml
+from PIL import ImageFont
 
 from disease_risk.report import dra
 from disease_risk.report.data import ReportData
@@ -30,6 +35,10 @@ RISK_CLASSES = {
     "high": "lvl-4", "medium": "lvl-3",
 }
 PRINT_COLUMNS = 10  # a table with more columns prints as parts of this many (A4 portrait)
+PRINT_WIDTH_PT = 527.2  # A4's 186 mm between the print margins, in points
+PRINT_FONT_PT = {"glance": 8.1, "": 7.0}  # the print CSS's table text: glance tables 0.9 x 9 pt
+PRINT_CELL_EM = 1.0  # a printed cell's padding (0.3 em a side), border and rounding
+LAST_WIDE_PT = 156.0  # a "last-wide" table's last column (the evidence sentence): 55 mm
 EXTRA_CAPTIONS = {
     "transmission_outbreak_sizes": "Number of animals of each species infected within the "
     "simulated period: share of replicates with at most x infected, one line per scenario.",
@@ -80,21 +89,100 @@ def print_parts(table: pd.DataFrame, width: int = PRINT_COLUMNS) -> tuple[int, l
     return len(keys), [table[keys + rest[i:i + step]] for i in range(0, len(rest), step)]
 
 
-def _table(table: pd.DataFrame, css: str, caption: str = "") -> str:
-    """One HTML table, risk words colour-coded, in a wrapper of class ``table-wrap {css}``."""
+@functools.cache
+def _font(bold: bool) -> ImageFont.FreeTypeFont:
+    """DejaVu Sans (the report's font, as matplotlib ships it) at 1,000 px to the em."""
+    name = "DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf"
+    return ImageFont.truetype(Path(matplotlib.get_data_path()) / "fonts" / "ttf" / name, 1000)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def text_em(text: str, bold: bool = False) -> float:
+    """Width of ``text`` set in DejaVu Sans, in em."""
+    return _font(bold).getlength(text) / 1000
+
+
+def print_column_widths(header: list[str], cells: list[list[tuple[str, bool]]],
+                        font_pt: float, fill: bool = False,
+                        last_min_pt: float = 0.0) -> tuple[float, list[float]]:
+    """A printed table's width and its columns' widths, in percent of the page and the table.
+
+    CSS's automatic table layout, computed once from the text's widths in the report's font:
+    each column lies between its longest unbreakable run (a word; a header part between
+    spaces or underscores, in bold; a whole risk word, which does not wrap) and its longest
+    text; the page width left over goes to the columns in proportion to what more they could
+    use. When even the longest runs do not fit, only the widest columns are narrowed, to one
+    width, and their words break there. WeasyPrint redoes that layout, which lays out every
+    word, for each page a table spans (over a minute for the report); printed with
+    ``table-layout: fixed`` the widths cost nothing per page (``bench/report_pdf.py``).
+
+    ``cells``: one list per column of (text, no wrap); ``font_pt``: the table's print font
+    size; ``fill``: the table spans the page; ``last_min_pt``: least width of the last column,
+    as far as the other columns' words leave room.
+    """
+    lo, hi = [], []
+    for name, column in zip(header, cells, strict=True):
+        shortest = max(text_em(part, bold=True) for part in re.split(r"[\s_]+", name))
+        longest = text_em(name, bold=True)
+        for text, nowrap in column:
+            words = [text] if nowrap else text.split()
+            shortest = max([shortest, *(text_em(word) for word in words)])
+            longest = max(longest, text_em(text))
+        lo.append(shortest + PRINT_CELL_EM)
+        hi.append(longest + PRINT_CELL_EM)
+    page = PRINT_WIDTH_PT / font_pt
+    if last_min_pt:  # as far as whole words elsewhere leave room
+        lo[-1] += max(0.0, min(last_min_pt / font_pt - lo[-1], page - sum(lo)))
+        hi[-1] = max(hi[-1], lo[-1])
+    if sum(hi) <= page:
+        widths, share = hi, (1.0 if fill else sum(hi) / page)
+    elif sum(lo) >= page:  # the widest columns' words break, as few as need to
+        widths, share = _capped(lo, page), 1.0
+    else:
+        spare = (page - sum(lo)) / (sum(hi) - sum(lo))
+        widths, share = [a + (b - a) * spare for a, b in zip(lo, hi, strict=True)], 1.0
+    return 100 * share, [100 * w / sum(widths) for w in widths]
+
+
+def _capped(widths: list[float], total: float) -> list[float]:
+    """``widths`` with the largest cut down to one cap, the cap that makes their sum ``total``
+    (at most ``total``)."""
+    ordered = sorted(widths, reverse=True)
+    for k in range(1, len(ordered) + 1):
+        cap = (total - sum(ordered[k:])) / k
+        if k == len(ordered) or cap >= ordered[k]:
+            return [min(w, cap) for w in widths]
+    return widths
+
+
+def _table(table: pd.DataFrame, css: str, caption: str = "", printed: bool = True) -> str:
+    """One HTML table, risk words colour-coded, in a wrapper of class ``table-wrap {css}``;
+    ``printed``: with its column widths for print (:func:`print_column_widths`)."""
     head = "".join(f"<th>{breakable(str(c))}</th>" for c in table.columns)
+    columns: list[list[tuple[str, bool]]] = [[] for _ in table.columns]
     body = []
     for row in table.itertuples(index=False):
         cells = []
-        for value in row:
+        for column, value in zip(columns, row, strict=True):
             text = format_cell(value)
             cls = RISK_CLASSES.get(text.split(" (")[0], "")
+            column.append((text, bool(cls)))
             cells.append(f'<td class="{cls}">{html.escape(text)}</td>' if cls
                          else f"<td>{html.escape(text)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
+    attrs, cols = "", ""
+    if printed:
+        classes = css.split()
+        width, shares = print_column_widths(
+            [str(c) for c in table.columns], columns,
+            PRINT_FONT_PT["glance" if "glance" in classes else ""], fill="glance" in classes,
+            last_min_pt=LAST_WIDE_PT if "last-wide" in classes else 0.0)
+        attrs = f' class="sized" style="--print-width: {width:.2f}%"'
+        cols = "".join(f'<col style="--print-col: {s:.2f}%">' for s in shares)
+        cols = f"<colgroup>{cols}</colgroup>"
     return (
-        f'<div class="table-wrap {css}"><table>{cap}<thead><tr>{head}</tr></thead>'
+        f'<div class="table-wrap {css}"><table{attrs}>{cap}{cols}<thead><tr>{head}</tr></thead>'
         f"<tbody>{''.join(body)}</tbody></table></div>"
     )
 
@@ -121,7 +209,7 @@ def table_html(table: pd.DataFrame | None, max_rows: int = 200, css: str = "full
             f"Part {i} of {len(parts)}: columns {first} to {last} of {len(shown.columns)}, "
             f"after the first {keys}, which name the rows")))
         first = last + 1
-    return (f'{_table(shown, f"{css} screen-only")}'
+    return (f'{_table(shown, f"{css} screen-only", printed=False)}'
             f'<div class="print-only">{"".join(printed)}</div>{note}')
 
 

@@ -20,7 +20,15 @@ from test_report import render, write_synthetic_run
 from weasyprint.formatting_structure import boxes
 from weasyprint.urls import FatalURLFetchingError
 
-from disease_risk.report.html import PRINT_COLUMNS, print_parts, table_html
+from disease_risk.report.html import (
+    PRINT_COLUMNS,
+    PRINT_FONT_PT,
+    PRINT_WIDTH_PT,
+    print_column_widths,
+    print_parts,
+    table_html,
+    text_em,
+)
 from disease_risk.report.pdf import cut_table_cells, layout_report
 from disease_risk.report.provenance import read_provenance
 from disease_risk.report.stage import write_report_pdf
@@ -150,6 +158,64 @@ def test_wide_tables_print_in_parts_repeating_the_row_keys():
     narrow = table.iloc[:, :PRINT_COLUMNS]
     keys, parts = print_parts(narrow)
     assert keys == 0 and len(parts) == 1 and parts[0] is narrow
+
+
+def test_column_widths_follow_the_automatic_table_layout():
+    """Exact cases of CSS's automatic layout: texts that fit keep their widths; the page left
+    over goes in proportion to what each column could still use; when not even the longest
+    words fit, only the widest columns narrow, to one width."""
+    font = PRINT_FONT_PT[""]
+    page = PRINT_WIDTH_PT / font
+    pad = 1.0  # PRINT_CELL_EM
+    fits, shares = print_column_widths(["a", "b"], [[("xx", False)], [("xxxx", False)]], font)
+    a, b = text_em("xx") + pad, text_em("xxxx") + pad
+    assert fits == pytest.approx(100 * (a + b) / page)
+    assert shares == pytest.approx([100 * a / (a + b), 100 * b / (a + b)])
+    assert print_column_widths(["a", "b"], [[("xx", False)], [("xxxx", False)]], font,
+                               fill=True)[0] == 100
+
+    word, sentence = "word", " ".join(["words"] * 60)
+    full, shares = print_column_widths(["a", "b"], [[(word, False)], [(sentence, False)]], font)
+    lo = [text_em(word) + pad, text_em("words") + pad]
+    hi = [text_em(word) + pad, text_em(sentence) + pad]
+    spare = (page - sum(lo)) / (sum(hi) - sum(lo))
+    expected = [x + (y - x) * spare for x, y in zip(lo, hi, strict=True)]
+    assert full == 100 and shares == pytest.approx([100 * w / page for w in expected])
+
+    longest = "w" * 60
+    _, shares = print_column_widths(["a", "b", "c"],
+                                    [[("x", False)], [(longest, False)], [(longest, False)]],
+                                    font)
+    narrow = max(text_em("a", bold=True), text_em("x")) + pad
+    assert shares[0] == pytest.approx(100 * narrow / page)
+    assert shares[1] == shares[2] == pytest.approx(100 * (page - narrow) / 2 / page)
+
+
+def test_printed_tables_break_no_word_that_fits():
+    """Laid out by WeasyPrint at the computed widths, every word of a crowded table (a long
+    sentence beside short columns, risk words that do not wrap) stays whole on its line, but
+    for a link longer than the page, which breaks in the widest column, the only one narrowed
+    (the other columns are then exactly as wide as their longest word)."""
+    rng_words = ["Eastern", "mesocarnivores", "leopard", "immunodeficiency", "(95%", "moderate"]
+    link = "https://doi.org/10.1371/" + "supplementary-table-" * 8
+    table = pd.DataFrame({
+        "hazard": ["Feline immunodeficiency virus"] * 3,
+        "target": ["Far Eastern (Amur) leopard"] * 3,
+        "pathway": ["wild mesocarnivores"] * 3,
+        "likelihood": ["moderate", "very low", "high"],
+        "chance_of_infection": ["high: 74% (57% to 88%); Monte Carlo error +/- 2.3 points"] * 3,
+        "evidence": [" ".join(rng_words * 12), link, "see above"],
+    })
+    for css in ("full", "glance", "glance last-wide"):
+        document = layout_report(small_page(table_html(table, css=css)))
+        printed = {word for page in document.pages
+                   for cell in _boxes(page._page_box, boxes.TableCellBox)
+                   if cell.element_tag == "td"
+                   for line in _boxes(cell, boxes.LineBox) for word in _texts(line).split()}
+        words = {w for value in table.astype(str).to_numpy().ravel() for w in value.split()}
+        broken = {w for w in printed - words if w not in link}
+        assert not broken, (css, sorted(broken))
+        assert cut_table_cells(document) == []
 
 
 def test_pdf_bytes_repeat_and_carry_the_run_date_only(tmp_path):

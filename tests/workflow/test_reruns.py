@@ -1,8 +1,10 @@
 """Reruns are deterministic and minimal (issue 7).
 
 - A run killed mid-way resumes with `make run`'s command and ends with tables identical to an
-  uninterrupted run from scratch (``example_run``): this is also the two-runs-from-scratch
-  determinism check (the SLURM test compares a third run).
+  uninterrupted run (``example_run``). It starts where a run stopped after the fits and the
+  calibration would be (the example run with the transmission scenarios and all that follows
+  removed), so that only that last stage runs, is interrupted and resumed; the SLURM test
+  compares a whole second run from scratch with the example run.
 - A second run with nothing changed runs no job.
 - A new sample sheet reruns exactly the jobs downstream of the sheets; a changed scenario reruns
   exactly that scenario's jobs and what follows. "Downstream" is computed here from the full job
@@ -18,7 +20,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import copy_workflow
 from reproducibility import (
     MAKE_RUN,
     SNAKEMAKE,
@@ -33,6 +34,7 @@ from reproducibility import (
 RUN_TIMEOUT = 1800  # seconds per pipeline run (two run side by side under make test)
 PROVENANCE_RULES = {"provenance"}  # rules recording the config used (rerun on any config change)
 ALL_SCENARIO_RULES = {"sensitivity"}  # rules that run every scenario (its settings are params)
+LAST_STAGE_RULES = {"transmission_scenario"}  # the interrupted run redoes these and what follows
 
 
 def copy_run(example_run: Path, dest: Path) -> Path:
@@ -130,12 +132,19 @@ def test_changed_scenario_reruns_only_that_scenario_and_what_follows(example_run
 @pytest.mark.slow
 @pytest.mark.timeout(3 * RUN_TIMEOUT)
 def test_interrupted_run_resumes_to_identical_tables(example_run, tmp_path):
-    workdir = copy_workflow(tmp_path / "wf")
-    total = len(job_names(dryrun(workdir)))
+    workdir = copy_run(example_run, tmp_path / "wf")
+    every_job = dryrun(workdir, "--forceall")
+    last = downstream(every_job, [j for j in every_job if j.rule in LAST_STAGE_RULES]) - {"all"}
+    for path in (workdir / out for job in every_job if job.name in last for out in job.outputs):
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)
+    assert job_names(dryrun(workdir)) == last, "the removed outputs do not rerun exactly their jobs"
+    total = len(last)
     assert total >= 3, f"only {total} jobs: nothing to interrupt"
-    # Interrupt late (after about half the jobs, typically past the model fits) so that only
-    # the jobs running at each interruption are redone, keeping the test short.
-    half = max(1, total // 2)
+    # Interrupt after a third of the jobs, so that the jobs running then are redone.
+    third = max(1, total // 3)
 
     # Ctrl-C in a terminal: SIGINT to the whole process group; `make run` then resumes.
     first = run_bounded(
@@ -143,7 +152,7 @@ def test_interrupted_run_resumes_to_identical_tables(example_run, tmp_path):
         workdir,
         RUN_TIMEOUT,
         log=tmp_path / "1_interrupted.log",
-        interrupt_when=lambda out: finished_jobs(out) >= half,
+        interrupt_when=lambda out: finished_jobs(out) >= third,
         interrupt_signal=signal.SIGINT,
     )
     assert first.interrupted and first.returncode != 0, "run ended before it could be interrupted"
