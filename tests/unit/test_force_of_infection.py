@@ -364,6 +364,74 @@ def test_recovery_of_known_constant_foi():
     assert sum(covered) >= MIN_COVERED, f"{sum(covered)}/{len(covered)} intervals cover"
 
 
+GRID_AGES = (0.5, 1.0, 2.0, 3.0, 5.0, 8.0)  # years; 20 animals at each, sampled mid-2015
+GRID_POSITIVES = (3, 4, 7, 9, 12, 14)
+GRID_VNT = AssayAccuracy("VNT", 38, 4, 98, 2, positives_tested=40, positives_detected=37,
+                         negatives_tested=60, negatives_negative=59)
+
+
+def grid_foi_posterior(
+    settings: FoiSettings, assay: AssayAccuracy = GRID_VNT
+) -> tuple[float, float, float]:
+    """Exact posterior mean and 2.5/97.5% quantiles of a constant FOI (one species, cells of
+    :data:`GRID_AGES`): log FOI on a fine grid under its Normal prior, Se and Sp integrated
+    with Gauss-Legendre rules over their prior x validation Beta densities."""
+    (sa, sb), (pa, pb) = assay.posterior_beta()
+    nodes, weights = np.polynomial.legendre.leggauss(60)
+
+    def rule(a: float, b: float) -> tuple[np.ndarray, np.ndarray]:
+        lo, hi = stats.beta.ppf([1e-9, 1 - 1e-9], a, b)
+        x = lo + (hi - lo) * (nodes + 1) / 2
+        return x, weights * (hi - lo) / 2 * stats.beta.pdf(x, a, b)
+
+    se, wse = rule(sa, sb)
+    sp, wsp = rule(pa, pb)
+    log_foi = np.linspace(-9.0, 3.0, 3001)
+    log_like = 0.0  # over log FOI x Se x Sp: every cell shares the assay's Se and Sp
+    for age, positives in zip(GRID_AGES, GRID_POSITIVES, strict=True):
+        infected = -np.expm1(-np.exp(log_foi) * age)[:, None, None]
+        apparent = se[None, :, None] * infected + (1 - sp[None, None, :]) * (1 - infected)
+        log_like = log_like + stats.binom.logpmf(positives, 20, apparent)
+    like = np.exp(log_like - log_like.max())
+    density = (stats.norm.pdf(log_foi, settings.log_foi_mu, settings.log_foi_sigma)
+               * np.einsum("lsq,s,q->l", like, wse, wsp))
+    density /= density.sum()
+    cdf = np.cumsum(density) - density / 2
+    mean = float((density * np.exp(log_foi)).sum())
+    return mean, *(float(np.exp(np.interp(q, cdf, log_foi))) for q in (0.025, 0.975))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mass_matrix", ["diagonal", "low_rank"])
+def test_constant_foi_with_imperfect_test_matches_grid_integration(mass_matrix):
+    """The sampled FOI posterior (both mass matrices; the pipeline's FOI fit uses the low-rank
+    one) against exact integration, within 4 Monte Carlo standard errors."""
+    rows = []
+    for age, positives in zip(GRID_AGES, GRID_POSITIVES, strict=True):
+        rows += [{"species": "raccoon_dog", "assay": "VNT", "positive": int(i < positives),
+                  "birth_time": 2015.5 - age, "sampled_time": 2015.5} for i in range(20)]
+    animals = pd.DataFrame(rows).assign(animal_id=lambda d: [f"A{i}" for i in range(len(d))])
+    settings = FoiSettings(mode="constant")
+    data = foi_data_from_animals(animals)
+    assert len(data.cells) == len(GRID_AGES)
+    model = build_foi_model(data, {"VNT": GRID_VNT}, settings)
+    sampler = SamplerSettings(draws=2000, tune=700, chains=2, cores=2, mass_matrix=mass_matrix)
+    fit = sample_posterior(model, sampler, seed=17)
+    draws = posterior_draws(fit.idata, "force_of_infection")[:, 0]
+    sub = fit.idata.posterior[["force_of_infection"]]
+    errors = [float(az.mcse(sub, method="mean")["force_of_infection"].values[0])] + [
+        float(az.mcse(sub, method="quantile", prob=q)["force_of_infection"].values[0])
+        for q in (0.025, 0.975)
+    ]
+    estimates = (draws.mean(), *np.quantile(draws, [0.025, 0.975]))
+    exact = grid_foi_posterior(settings)
+    for name, est, ref, err in zip(("mean", "q2.5", "q97.5"), estimates, exact, errors,
+                                   strict=True):
+        assert abs(est - ref) < 4 * err + 1e-3, f"{name}: sampled {est:.4f}, exact {ref:.4f}"
+    perfect = grid_foi_posterior(settings, AssayAccuracy("VNT", 1e5, 1, 1e5, 1))
+    assert abs(exact[0] - perfect[0]) > 10 * errors[0]  # the test's errors matter
+
+
 # --- Options: seroreversion and age bands ------------------------------------------------------
 #
 # Exact answers: the closed-form catalytic curves (constant FOI a; with reversion rate rho,
