@@ -23,6 +23,7 @@ import pymc as pm
 import pytest
 from scipy import stats
 from scipy.special import expit
+from test_seroprevalence import beta_quadrature
 
 from disease_risk.serology import force_of_infection
 from disease_risk.serology.accuracy import AssayAccuracy
@@ -377,15 +378,8 @@ def grid_foi_posterior(
     :data:`GRID_AGES`): log FOI on a fine grid under its Normal prior, Se and Sp integrated
     with Gauss-Legendre rules over their prior x validation Beta densities."""
     (sa, sb), (pa, pb) = assay.posterior_beta()
-    nodes, weights = np.polynomial.legendre.leggauss(60)
-
-    def rule(a: float, b: float) -> tuple[np.ndarray, np.ndarray]:
-        lo, hi = stats.beta.ppf([1e-9, 1 - 1e-9], a, b)
-        x = lo + (hi - lo) * (nodes + 1) / 2
-        return x, weights * (hi - lo) / 2 * stats.beta.pdf(x, a, b)
-
-    se, wse = rule(sa, sb)
-    sp, wsp = rule(pa, pb)
+    se, wse = beta_quadrature(sa, sb, 60)
+    sp, wsp = beta_quadrature(pa, pb, 60)
     log_foi = np.linspace(-9.0, 3.0, 3001)
     log_like = 0.0  # over log FOI x Se x Sp: every cell shares the assay's Se and Sp
     for age, positives in zip(GRID_AGES, GRID_POSITIVES, strict=True):

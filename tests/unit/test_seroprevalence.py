@@ -42,6 +42,15 @@ def one_group(n: int, positives: int) -> PrevalenceData:
     return PrevalenceData.from_counts(counts)
 
 
+def beta_quadrature(a: float, b: float, points: int) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss-Legendre nodes over the bulk of Beta(a, b) and weights times its density: sums
+    of f(nodes) x weights integrate f against the Beta distribution."""
+    nodes, weights = np.polynomial.legendre.leggauss(points)
+    lo, hi = stats.beta.ppf([1e-9, 1 - 1e-9], a, b)
+    x = lo + (hi - lo) * (nodes + 1) / 2
+    return x, weights * (hi - lo) / 2 * stats.beta.pdf(x, a, b)
+
+
 def grid_posterior(n: int, y: int, acc: AssayAccuracy) -> tuple[float, float, float]:
     """Exact posterior mean and 2.5/97.5% quantiles of p under a uniform prior on p.
 
@@ -49,15 +58,8 @@ def grid_posterior(n: int, y: int, acc: AssayAccuracy) -> tuple[float, float, fl
     densities; p on a fine midpoint grid.
     """
     (sa, sb), (pa, pb) = acc.posterior_beta()
-    nodes, weights = np.polynomial.legendre.leggauss(80)
-
-    def rule(a: float, b: float) -> tuple[np.ndarray, np.ndarray]:
-        lo, hi = stats.beta.ppf([1e-9, 1 - 1e-9], a, b)
-        x = lo + (hi - lo) * (nodes + 1) / 2
-        return x, weights * (hi - lo) / 2 * stats.beta.pdf(x, a, b)
-
-    se, wse = rule(sa, sb)
-    sp, wsp = rule(pa, pb)
+    se, wse = beta_quadrature(sa, sb, 80)
+    sp, wsp = beta_quadrature(pa, pb, 80)
     p = (np.arange(4000) + 0.5) / 4000
     pp = p[:, None, None]
     apparent = se[None, :, None] * pp + (1 - sp[None, None, :]) * (1 - pp)
