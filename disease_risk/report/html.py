@@ -37,6 +37,7 @@ RISK_CLASSES = {
 PRINT_COLUMNS = 10  # a table with more columns prints as parts of this many (A4 portrait)
 PRINT_WIDTH_PT = 527.2  # A4's 186 mm between the print margins, in points
 PRINT_FONT_PT = {"glance": 8.1, "": 7.0}  # the print CSS's table text: glance tables 0.9 x 9 pt
+# (these three print CSS figures are checked against WeasyPrint's layout in test_report_pdf.py)
 PRINT_CELL_EM = 1.0  # a printed cell's padding (0.3 em a side), border and rounding
 LAST_WIDE_PT = 156.0  # a "last-wide" table's last column (the evidence sentence): 55 mm
 EXTRA_CAPTIONS = {
@@ -148,11 +149,11 @@ def _capped(widths: list[float], total: float) -> list[float]:
     """``widths`` with the largest cut down to one cap, the cap that makes their sum ``total``
     (at most ``total``)."""
     ordered = sorted(widths, reverse=True)
-    for k in range(1, len(ordered) + 1):
+    for k in range(1, len(ordered)):
         cap = (total - sum(ordered[k:])) / k
-        if k == len(ordered) or cap >= ordered[k]:
+        if cap >= ordered[k]:
             return [min(w, cap) for w in widths]
-    return widths
+    return [total / len(widths)] * len(widths)
 
 
 def _table(table: pd.DataFrame, css: str, caption: str = "", printed: bool = True) -> str:

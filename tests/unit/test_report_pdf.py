@@ -21,6 +21,7 @@ from weasyprint.formatting_structure import boxes
 from weasyprint.urls import FatalURLFetchingError
 
 from disease_risk.report.html import (
+    PRINT_CELL_EM,
     PRINT_COLUMNS,
     PRINT_FONT_PT,
     PRINT_WIDTH_PT,
@@ -166,7 +167,7 @@ def test_column_widths_follow_the_automatic_table_layout():
     words fit, only the widest columns narrow, to one width."""
     font = PRINT_FONT_PT[""]
     page = PRINT_WIDTH_PT / font
-    pad = 1.0  # PRINT_CELL_EM
+    pad = PRINT_CELL_EM
     fits, shares = print_column_widths(["a", "b"], [[("xx", False)], [("xxxx", False)]], font)
     a, b = text_em("xx") + pad, text_em("xxxx") + pad
     assert fits == pytest.approx(100 * (a + b) / page)
@@ -191,12 +192,26 @@ def test_column_widths_follow_the_automatic_table_layout():
     assert shares[1] == shares[2] == pytest.approx(100 * (page - narrow) / 2 / page)
 
 
+def test_print_figures_are_those_of_the_print_css():
+    """The widths are computed from the print CSS's page width, table fonts and cell padding,
+    written again in html.py: laid out by WeasyPrint, they must be what the CSS gives."""
+    table = pd.DataFrame({"a": ["x"], "b": ["y"]})
+    for css, font in (("full", PRINT_FONT_PT[""]), ("glance", PRINT_FONT_PT["glance"])):
+        page = layout_report(small_page(table_html(table, css=css))).pages[0]._page_box
+        assert page.width == pytest.approx(PRINT_WIDTH_PT * 96 / 72, abs=0.5)
+        cell = next(c for c in _boxes(page, boxes.TableCellBox) if c.element_tag == "td")
+        assert cell.style["font_size"] == pytest.approx(font * 96 / 72, abs=0.01), css
+        padding = (cell.padding_left + cell.padding_right) / cell.style["font_size"]
+        assert padding < PRINT_CELL_EM, css
+
+
 def test_printed_tables_break_no_word_that_fits():
     """Laid out by WeasyPrint at the computed widths, every word of a crowded table (a long
     sentence beside short columns, risk words that do not wrap) stays whole on its line, but
     for a link longer than the page, which breaks in the widest column, the only one narrowed
     (the other columns are then exactly as wide as their longest word)."""
-    rng_words = ["Eastern", "mesocarnivores", "leopard", "immunodeficiency", "(95%", "moderate"]
+    evidence_words = ["Eastern", "mesocarnivores", "leopard", "immunodeficiency", "(95%",
+                      "moderate"]
     link = "https://doi.org/10.1371/" + "supplementary-table-" * 8
     table = pd.DataFrame({
         "hazard": ["Feline immunodeficiency virus"] * 3,
@@ -204,7 +219,7 @@ def test_printed_tables_break_no_word_that_fits():
         "pathway": ["wild mesocarnivores"] * 3,
         "likelihood": ["moderate", "very low", "high"],
         "chance_of_infection": ["high: 74% (57% to 88%); Monte Carlo error +/- 2.3 points"] * 3,
-        "evidence": [" ".join(rng_words * 12), link, "see above"],
+        "evidence": [" ".join(evidence_words * 12), link, "see above"],
     })
     for css in ("full", "glance", "glance last-wide"):
         document = layout_report(small_page(table_html(table, css=css)))
