@@ -145,3 +145,23 @@ def pytest_collection_modifyitems(items):
                 item.add_marker(pytest.mark.timeout(EXAMPLE_RUN_TIMEOUT + 600))
             grouped[group].append(item)
     items[:] = [item for group in grouped.values() for item in group] + rest
+
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """Fail a grouped test, before its fixtures, when pytest-xdist ignores its group under
+    ``--dist loadgroup``: xdist marks a group by appending ``@group`` to the node id, which
+    pytest 9.2 no longer lets it change (pytest-xdist#1386); the groups would otherwise be spread
+    silently over both workers."""
+    if (
+        getattr(item.config.option, "loadgroup", False)
+        and item.get_closest_marker("xdist_group")
+        and "@" not in item.nodeid.rpartition("]")[2]
+    ):
+        pytest.fail(
+            "pytest-xdist ignored this test's xdist_group: this pair of pytest and pytest-xdist "
+            "does not keep a group on one worker (pytest-xdist#1386); install the versions in "
+            "requirements.lock",
+            pytrace=False,
+        )

@@ -46,6 +46,9 @@ from disease_risk.sequences.lineage_typing import TypingSettings
 from disease_risk.sequences.panel import read_reference_panel
 
 KM386683 = "KM386683.1|L1|L1.2|CN|2013|SIBERIAN"
+# One worker under `make test` (-n 2 --dist loadgroup): ``real_runs`` takes ~90 s, and a module
+# fixture is made once per worker that runs one of its tests.
+pytestmark = pytest.mark.xdist_group("lineage_spread_real_panel")
 
 
 @pytest.fixture(scope="module")
