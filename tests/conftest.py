@@ -126,6 +126,7 @@ LONG_GROUPS = {
 }
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(items):
     """Tests under tests/workflow/ run Snakemake, build packages or start services: marked
     ``workflow`` (``-m "not workflow"`` runs the in-process tests only). Whole-pipeline tests
