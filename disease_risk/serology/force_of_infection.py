@@ -4,8 +4,9 @@ An animal born at time b and sampled at time t has been exposed for the calendar
 of [b, t]; with annual FOI lambda_y it has seroconverted with probability
 1 - exp(-sum_y exposure_y * lambda_y) (lifelong antibodies, no seroreversion), and it reads
 positive with probability Se * that + (1 - Sp) * (1 - that). FOI is either constant per species
-or varies by calendar year as a random walk on log FOI centred on its mean (non-centred, in the
-eigenbasis of the walk's precision: :func:`random_walk_basis`).
+or varies by calendar year as a random walk on log FOI centred on its mean (in the eigenbasis of
+the walk's precision, :func:`random_walk_basis`, each coordinate scaled by what the data say
+about it, :func:`walk_information`).
 
 Two options, both off by default (the model is then exactly the one above): seroreversion
 (antibodies lost at an annual rate rho, so dP/dt = lambda (1 - P) - rho P, solved exactly over
@@ -31,6 +32,7 @@ import numpy as np
 import pandas as pd
 import pymc as pm
 import pytensor.tensor as pt
+from scipy.optimize import minimize_scalar
 
 from disease_risk.serology.accuracy import (
     AssayAccuracy,
@@ -288,6 +290,57 @@ def random_walk_basis(n_years: int) -> np.ndarray:
     return vectors / (2.0 * np.sin(np.pi * mode / (2.0 * n_years)))
 
 
+def _constant_foi_chances(
+    log_foi: float, life: np.ndarray, se: np.ndarray, sp: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each cell's chance of a positive reading with a constant FOI over ``life`` (years), and
+    its chance of never having been infected."""
+    never = np.exp(-np.exp(log_foi) * life)
+    return np.clip(se * (1.0 - never) + (1.0 - sp) * never, 1e-12, 1.0 - 1e-12), never
+
+
+def _constant_foi_deviance(
+    log_foi: float, life: np.ndarray, se: np.ndarray, sp: np.ndarray, n: np.ndarray, k: np.ndarray
+) -> float:
+    p = _constant_foi_chances(log_foi, life, se, sp)[0]
+    return -float(k @ np.log(p) + (n - k) @ np.log1p(-p))
+
+
+def walk_information(data: FoiData, accuracy: Mapping[str, AssayAccuracy]) -> np.ndarray:
+    """Species x walk modes: how much the data say about each random-walk mode (Fisher
+    information about its amplitude in log FOI).
+
+    Taken at each species' constant FOI of greatest likelihood (log FOI within -9..2) and the
+    assays' mean Se/Sp given their validation panels. It only scales the walk's coordinates (see
+    :func:`build_foi_model`), so a rough value changes how fast the sampler mixes, never the
+    posterior.
+    """
+    cells = data.cells
+    basis = random_walk_basis(len(data.years))
+    means = {
+        name: [a / (a + b) for a, b in accuracy[name].posterior_beta()]
+        for name in cells["assay"].unique()
+    }
+    se, sp = np.array([means[a] for a in cells["assay"]]).T
+    n, k = cells["n_animals"].to_numpy(float), cells["n_positive"].to_numpy(float)
+    information = np.zeros((len(data.species), basis.shape[1]))
+    for i, name in enumerate(data.species):
+        mine = (cells["species"] == name).to_numpy()
+        exposure = data.cell_exposure[mine]
+        given = (exposure.sum(axis=1), se[mine], sp[mine])
+        log_foi = minimize_scalar(
+            _constant_foi_deviance,
+            bounds=(-9.0, 2.0),
+            args=(*given, n[mine], k[mine]),
+            method="bounded",
+        ).x
+        p, never = _constant_foi_chances(log_foi, *given)
+        slope = (se[mine] + sp[mine] - 1.0) * never * np.exp(log_foi)  # dp / d log FOI_year
+        per_mode = (slope[:, None] * exposure) @ basis
+        information[i] = (n[mine] / (p * (1.0 - p))) @ per_mode**2
+    return information
+
+
 def cell_life_exposure(data: FoiData, settings: FoiSettings) -> np.ndarray:
     """:func:`life_exposure` of the cells, cut at the configured age bands."""
     cells = data.cells
@@ -504,6 +557,13 @@ def build_foi_model(
     exposure-matrix product it replaces (same values). With seroreversion or age bands
     (``settings.piecewise``) each cell instead walks its pieces of life (:func:`life_pieces`),
     taking each piece's FOI from a species x year x band table.
+
+    The walk's mode amplitudes v = SD x z / s, with z ~ Normal(0, s) and s = sqrt(1 + SD^2 I)
+    (I: :func:`walk_information`): the same prior, v ~ Normal(0, SD). With I = 0 this is the
+    non-centred walk (s = 1); where the data pin a mode (SD^2 I >> 1), z is nearly the centred
+    amplitude in units of the data's standard error. Either way z's conditional posterior SD
+    stays near 1 whatever the walk's SD (for a Gaussian likelihood, exactly), which removes the
+    funnel between the SD and the modes the data pin at 100x the example.
     """
     species, assays = data.species, data.assays
     cells = data.cells
@@ -550,8 +610,12 @@ def build_foi_model(
         )
         if settings.mode == "random_walk" and len(data.years) > 1:
             rw_sd = pm.HalfNormal("log_foi_rw_sd", sigma=settings.rw_sd_scale, dims="species")
-            walk_z = pm.Normal("log_foi_walk_z", 0.0, 1.0, dims=("species", "walk_mode"))
-            walk = pt.dot(walk_z, random_walk_basis(len(data.years)).T)
+            information = pm.Data(  # data, not a constant: the compiled model stays reusable
+                "walk_information", walk_information(data, accuracy), dims=("species", "walk_mode")
+            )
+            conditional_sd = pt.sqrt(1.0 + rw_sd[:, None] ** 2 * information)
+            walk_z = pm.Normal("log_foi_walk_z", 0.0, conditional_sd, dims=("species", "walk_mode"))
+            walk = pt.dot(walk_z / conditional_sd, random_walk_basis(len(data.years)).T)
             by_year = pm.Deterministic(
                 "force_of_infection_by_year",
                 pt.exp(log_foi_mean[:, None] + rw_sd[:, None] * walk),

@@ -45,6 +45,7 @@ from disease_risk.serology.force_of_infection import (
     round_times,
     seropositive_probability,
     summarise_options,
+    walk_information,
 )
 from disease_risk.serology.sampling import (
     Fit,
@@ -240,13 +241,7 @@ def test_cell_likelihood_is_per_animal_bernoulli_plus_log_binomial_coefficients(
     birth, sampled = animals["birth_time"].to_numpy(), animals["sampled_time"].to_numpy()
     years = np.arange(np.floor(birth.min()), np.floor(sampled.max()) + 1)
     exposure = exposure_matrix(birth, sampled, years)
-    mean = point["log_foi_mean"]
-    if mode == "random_walk":
-        rw_sd = np.exp(point["log_foi_rw_sd_log__"])
-        walk = point["log_foi_walk_z"] @ random_walk_basis(len(years)).T
-        foi = np.exp(mean[:, None] + rw_sd[:, None] * walk)
-    else:
-        foi = np.exp(mean)[:, None].repeat(len(years), axis=1)
+    foi = yearly_foi(point, mode, data)
     s = animals["species"].map(species.index).to_numpy()
     a = animals["assay"].map(assays.index).to_numpy()
     infected = 1 - np.exp(-(exposure * foi[s]).sum(axis=1))
@@ -444,8 +439,11 @@ DEFAULT_LOGP = {"random_walk": -98.47692085753738, "constant": -72.5964597080825
 # to that basis: an orthogonal change of the standard-normal coordinates, so the same density);
 # then again (same day) when the likelihood took the chances of a positive and of a negative
 # reading as exp(-hazard)-based products and two logarithms instead of expm1 and log1p.
+# The random walk's graph changed again on 2026-12-06 (issue 17): its coordinates are scaled
+# by their prior SD given the data's information (:func:`walk_information`), so its log density
+# is the first model's plus that change of variables' Jacobian.
 DEFAULT_FINGERPRINT = {
-    "random_walk": "0fc07b43fe16601ff83c1f36264d8c5c78536a42e094d82076aeae640b62b3ab",
+    "random_walk": "3e7ad124612c8fdc905e6075c25f6e90367f0916b5948853ae1ed534f3187e61",
     "constant": "517ac05dc3766b7a14c8e07a7a6b35e6ee75ae60785f7084d34cdc01e9d99ecf",
 }
 
@@ -552,14 +550,20 @@ def model_seroconverted(model: pm.Model, point: dict[str, np.ndarray]) -> np.nda
     return (fn(point) - (1 - sp[a])) / (se[a] - (1 - sp[a]))
 
 
-def yearly_foi(point: dict[str, np.ndarray], mode: str, n_years: int) -> np.ndarray:
+def walk_coordinate_sd(point: dict[str, np.ndarray], data: FoiData) -> np.ndarray:
+    """The prior SD of the walk's coordinates at ``point``: sqrt(1 + rw_sd^2 x information)."""
+    rw_sd = np.exp(point["log_foi_rw_sd_log__"])
+    return np.sqrt(1.0 + rw_sd[:, None] ** 2 * walk_information(data, ACCURACY))
+
+
+def yearly_foi(point: dict[str, np.ndarray], mode: str, data: FoiData) -> np.ndarray:
     """FOI (species x years) at ``point``, as the model defines it."""
-    mean = point["log_foi_mean"]
+    mean, n_years = point["log_foi_mean"], len(data.years)
     if mode == "constant":
         return np.exp(mean)[:, None].repeat(n_years, axis=1)
     rw_sd = np.exp(point["log_foi_rw_sd_log__"])
-    walk = point["log_foi_walk_z"] @ random_walk_basis(n_years).T
-    return np.exp(mean[:, None] + rw_sd[:, None] * walk)
+    standard = point["log_foi_walk_z"] / walk_coordinate_sd(point, data)
+    return np.exp(mean[:, None] + rw_sd[:, None] * (standard @ random_walk_basis(n_years).T))
 
 
 def test_default_model_is_unchanged():
@@ -576,9 +580,17 @@ def test_default_model_is_unchanged():
             walk = np.cumsum(np.column_stack([np.zeros(len(steps)), steps]), axis=1)
             walk -= walk.mean(axis=1, keepdims=True)
             basis = random_walk_basis(walk.shape[1])
-            point["log_foi_walk_z"] = np.linalg.lstsq(basis, walk.T, rcond=None)[0].T
-            np.testing.assert_allclose(point["log_foi_walk_z"] @ basis.T, walk, atol=1e-12)
-        assert model.compile_logp()(point) == pytest.approx(DEFAULT_LOGP[mode], rel=1e-12)
+            standard = np.linalg.lstsq(basis, walk.T, rcond=None)[0].T
+            np.testing.assert_allclose(standard @ basis.T, walk, atol=1e-12)
+            # coordinates scaled by their prior SD: the density gains that change's Jacobian
+            scale = walk_coordinate_sd(point, data)
+            point["log_foi_walk_z"] = standard * scale
+            jacobian = -np.log(scale).sum()
+            assert jacobian < -0.1  # the data inform the walk: the scale is not 1
+        else:
+            jacobian = 0.0
+        assert model.compile_logp()(point) == pytest.approx(DEFAULT_LOGP[mode] + jacobian,
+                                                            rel=1e-12)
         assert model_fingerprint(model) == DEFAULT_FINGERPRINT[mode]
         assert FoiSettings.from_config({"mode": mode, "seroreversion": None,
                                         "age_bands": None}) == FoiSettings(mode=mode)
@@ -597,7 +609,7 @@ def test_model_with_options_matches_stepwise_solution(mode, reversion, breaks):
     settings = FoiSettings(mode=mode, seroreversion=reversion, age_breaks=breaks)
     model = build_foi_model(data, ACCURACY, settings)
     point = model_point(model, 5)
-    foi = yearly_foi(point, mode, len(data.years))
+    foi = yearly_foi(point, mode, data)
     effects = point.get("log_foi_age_effect", np.zeros((2, 0)))
     rho = np.exp(point["seroreversion_rate_log__"]) if reversion else np.zeros(2)
     cells = data.cells
@@ -768,6 +780,40 @@ def test_random_walk_basis_gives_the_centred_random_walk(n_years):
     # each step of the walk in these coordinates is N(0, 1): D B is orthonormal
     steps = differences @ basis
     np.testing.assert_allclose(steps.T @ steps, np.eye(n_years - 1), atol=1e-10)
+
+
+def test_walk_information_is_the_curvature_of_the_expected_log_likelihood():
+    """Per species and walk mode: minus the second derivative of the expected per-animal
+    log-likelihood along that mode (finite differences, exposures summed year by year here),
+    at the constant FOI that maximises the likelihood (found here on a fine grid)."""
+    animals = duplicated_design(np.random.default_rng(31))
+    data = foi_data_from_animals(animals, time_resolution_months=0)
+    info = walk_information(data, ACCURACY)
+    basis = random_walk_basis(len(data.years))
+    mean = {name: [a / (a + b) for a, b in assay.posterior_beta()]
+            for name, assay in ACCURACY.items()}
+    log_foi_grid = np.linspace(-9, 2, 110_001)
+    for i, name in enumerate(data.species):
+        rows = animals[animals["species"] == name]
+        se, sp = np.array([mean[a] for a in rows["assay"]]).T
+        exposure = exposure_matrix(rows["birth_time"].to_numpy(), rows["sampled_time"].to_numpy(),
+                                   data.years)
+        positive = rows["positive"].to_numpy()
+
+        def chance(log_foi_by_year, exposure=exposure, se=se, sp=sp):
+            never = np.exp(-(np.exp(log_foi_by_year) * exposure).sum(axis=-1))
+            return se * (1 - never) + (1 - sp) * never
+
+        grid = chance(log_foi_grid[:, None, None])
+        loglik = (positive * np.log(grid) + (1 - positive) * np.log1p(-grid)).sum(axis=1)
+        best = log_foi_grid[np.argmax(loglik)]
+        p0, h = chance(np.full(len(data.years), best)), 1e-3
+        for k in range(basis.shape[1]):
+            expected = [p0 @ np.log(p) + (1 - p0) @ np.log1p(-p)
+                        for p in (chance(best + d * basis[:, k]) for d in (-h, 0.0, h))]
+            curvature = -(expected[0] - 2 * expected[1] + expected[2]) / h**2
+            assert info[i, k] == pytest.approx(curvature, rel=1e-4, abs=1e-9)
+    assert info.max() > 0.5  # the design informs some modes well
 
 
 def test_max_cells_makes_the_grid_coarser_only_when_needed():
