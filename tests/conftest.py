@@ -148,12 +148,12 @@ def pytest_collection_modifyitems(items):
     items[:] = [item for group in grouped.values() for item in group] + rest
 
 
-
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item):
     """Fail a grouped test, before its fixtures, when pytest-xdist ignores its group under
     ``--dist loadgroup``: xdist marks a group by appending ``@group`` to the node id, which
-    pytest 9.2 no longer lets it change (pytest-xdist#1386); the groups would otherwise be spread
+    pytest 9.2 no longer lets it change (pytest-xdist#1386), and it reads the marks in its own
+    collection hook (a mark added after that is ignored); the groups would otherwise be spread
     silently over both workers."""
     if (
         getattr(item.config.option, "loadgroup", False)
@@ -162,7 +162,8 @@ def pytest_runtest_setup(item):
     ):
         pytest.fail(
             "pytest-xdist ignored this test's xdist_group: this pair of pytest and pytest-xdist "
-            "does not keep a group on one worker (pytest-xdist#1386); install the versions in "
-            "requirements.lock",
+            "does not keep a group on one worker (pytest-xdist#1386; install the versions in "
+            "requirements.lock), or the mark was added after pytest-xdist read the marks (add it "
+            "in a tryfirst pytest_collection_modifyitems)",
             pytrace=False,
         )
