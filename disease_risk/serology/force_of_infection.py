@@ -296,7 +296,8 @@ def _constant_foi_chances(
     """Each cell's chance of a positive reading with a constant FOI over ``life`` (years), and
     its chance of never having been infected."""
     never = np.exp(-np.exp(log_foi) * life)
-    return np.clip(se * (1.0 - never) + (1.0 - sp) * never, 1e-12, 1.0 - 1e-12), never
+    positive = apparent_outcomes(1.0 - never, never, se, sp)[0]
+    return np.clip(positive, 1e-12, 1.0 - 1e-12), never
 
 
 def _constant_foi_deviance(
