@@ -81,7 +81,7 @@ HAZARD_SEROLOGY_COLUMNS = (
 )  # fmt: skip
 DIAGNOSTIC_COLUMNS = (
     "section", "model", "item", "rhat_max", "ess_bulk_min", "ess_tail_min", "divergences",
-    "sampler", "seconds", "reliable", "count", "observed", "replicated_median",
+    "sampler", "target_accept", "seconds", "reliable", "count", "observed", "replicated_median",
     "replicated_lo95", "replicated_hi95", "ppp",
 )  # fmt: skip
 

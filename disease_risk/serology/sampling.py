@@ -32,7 +32,8 @@ SAMPLERS = ("nutpie", "pymc")
 # matrix, which also learns the few strongest posterior correlations (with sampler pymc, PyMC's
 # full-rank adaptation)
 MASS_MATRICES = ("diagonal", "low_rank")
-MODEL_KEYS = ("target_accept", "mass_matrix")  # settings a model's own section may override
+# settings a model's own section may override
+MODEL_KEYS = ("target_accept", "retry_target_accept", "mass_matrix")
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class SamplerSettings:
     tune: int = 1000
     chains: int = 4
     target_accept: float = 0.9
+    retry_target_accept: float | None = None  # a fit failing its diagnostics is sampled again
     mass_matrix: str = "diagonal"
     cores: int = 1
     rhat_max: float = 1.01
@@ -58,6 +60,12 @@ class SamplerSettings:
             )
         if not 0 < self.target_accept < 1:
             raise ValueError(f"target_accept must be between 0 and 1, got {self.target_accept!r}")
+        retry = self.retry_target_accept
+        if retry is not None and not self.target_accept < retry < 1:
+            raise ValueError(
+                f"retry_target_accept must be above target_accept ({self.target_accept}) and "
+                f"below 1, got {retry!r}"
+            )
 
     @classmethod
     def from_config(cls, section: Mapping[str, Any], cores: int = 1) -> SamplerSettings:
@@ -67,8 +75,9 @@ class SamplerSettings:
         return cls(**values, cores=max(1, int(cores)))
 
     def for_model(self, section: Mapping[str, Any]) -> SamplerSettings:
-        """These settings with one model's own ``target_accept`` and ``mass_matrix`` from its
-        config section (absent or null: the shared ones), as each model's geometry asks."""
+        """These settings with one model's own ``target_accept``, ``retry_target_accept`` and
+        ``mass_matrix`` from its config section (absent or null: the shared ones), as each
+        model's geometry asks."""
         own = {k: section[k] for k in MODEL_KEYS if section.get(k) is not None}
         return replace(self, **own)
 
@@ -82,6 +91,9 @@ class Fit:
     seconds: float
     seed: int
     extra: dict[str, Any] = field(default_factory=dict)
+    target_accept: float | None = None
+    # the unreliable blocks of an earlier attempt at a lower target_accept (section "retry")
+    retried: pd.DataFrame | None = None
 
 
 _COMPILED: dict[str, Any] = {}
@@ -306,8 +318,35 @@ def sample_posterior(
 ) -> Fit:
     """Draw from the posterior of ``model`` with the configured sampler (compile time included).
 
-    Progress lines in the log are headed ``label`` (the model's name).
+    If the draws fail the diagnostics (:func:`convergence_table`) and ``retry_target_accept``
+    is set, the model is sampled again with that target (smaller steps: what divergences ask
+    for); the fit returned is the second, with the first's unreliable blocks in ``retried``
+    and both attempts' time in ``seconds``. Progress lines in the log are headed ``label``.
     """
+    fit = _sample_once(model, settings, seed, label)
+    retry = settings.retry_target_accept
+    if retry is None:
+        return fit
+    first = convergence_table(fit, settings, label)
+    bad = first[first["reliable"] == "no"]
+    if bad.empty:
+        return fit
+    log.warning(
+        "%s: unreliable at target_accept %.3g (%d divergences, R-hat max %.4f, bulk ESS min "
+        "%.0f); sampling again at target_accept %.3g",
+        label, settings.target_accept, int(first["divergences"].iloc[0]),
+        first["rhat_max"].max(), first["ess_bulk_min"].min(), retry,
+    )  # fmt: skip
+    again = _sample_once(
+        model, replace(settings, target_accept=retry, retry_target_accept=None), seed, label
+    )
+    again.seconds += fit.seconds
+    again.retried = bad.assign(section="retry")
+    return again
+
+
+def _sample_once(model: pm.Model, settings: SamplerSettings, seed: int, label: str) -> Fit:
+    """One run of the configured sampler at ``settings.target_accept``."""
     start = time.perf_counter()
     progress = ProgressLog(label, settings.chains, settings.tune + settings.draws)
     if settings.sampler == "nutpie":
@@ -327,8 +366,17 @@ def sample_posterior(
                 callback=_pymc_report(progress, settings.chains),
             )
     seconds = time.perf_counter() - start
-    log.info("sampled with %s in %.1f s", settings.sampler, seconds)
-    return Fit(idata=idata, sampler=settings.sampler, seconds=seconds, seed=seed)
+    log.info(
+        "sampled with %s at target_accept %.3g in %.1f s",
+        settings.sampler, settings.target_accept, seconds,
+    )  # fmt: skip
+    return Fit(
+        idata=idata,
+        sampler=settings.sampler,
+        seconds=seconds,
+        seed=seed,
+        target_accept=settings.target_accept,
+    )
 
 
 def divergences(idata: az.InferenceData) -> int:
@@ -342,7 +390,8 @@ def convergence_table(fit: Fit, settings: SamplerSettings, model_name: str) -> p
     Unconstrained copies (names ending ``__``) are skipped: they mirror the constrained ones.
 
     A block is reliable when R-hat <= ``rhat_max``, bulk ESS >= ``ess_bulk_min`` and the fit
-    had no divergences.
+    had no divergences. A fit sampled again (:func:`sample_posterior`) also gets its first
+    attempt's unreliable blocks, as section ``retry``.
     """
     posterior = fit.idata.posterior
     n_div = divergences(fit.idata)
@@ -365,11 +414,15 @@ def convergence_table(fit: Fit, settings: SamplerSettings, model_name: str) -> p
                 "ess_tail_min": et,
                 "divergences": n_div,
                 "sampler": fit.sampler,
+                "target_accept": fit.target_accept,
                 "seconds": fit.seconds,
                 "reliable": "yes" if ok else "no",
             }
         )
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    if fit.retried is None:
+        return table
+    return pd.concat([table, fit.retried.assign(model=model_name)], ignore_index=True)
 
 
 def posterior_draws(idata: az.InferenceData, name: str) -> np.ndarray:

@@ -218,3 +218,40 @@ def test_changed_nutpie_progress_api_samples_without_progress(monkeypatch, caplo
         fit = sample_posterior(model, settings, seed=3)
     assert "sampling without progress lines" in caplog.text
     np.testing.assert_array_equal(fit.idata.posterior["p"], reference.idata.posterior["p"])
+
+
+def test_unreliable_fit_is_sampled_again_at_the_retry_target(caplog):
+    """A fit failing the diagnostics is sampled once more at ``retry_target_accept``: the fit
+    returned is exactly a fit at that target, and the first attempt's failing blocks stay in the
+    diagnostics (section ``retry``); a fit passing them is not sampled again."""
+    from dataclasses import replace
+
+    from disease_risk.serology.sampling import (
+        SamplerSettings,
+        convergence_table,
+        sample_posterior,
+    )
+
+    model = small_model(N, K)
+    strict = SamplerSettings(
+        draws=100, tune=100, chains=2, cores=1, target_accept=0.8, retry_target_accept=0.95,
+        ess_bulk_min=1e9,  # no fit of 200 draws passes: the retry must happen
+    )  # fmt: skip
+    with caplog.at_level("WARNING", logger="disease_risk.serology.sampling"):
+        fit = sample_posterior(model, strict, seed=3, label="tiny")
+    assert "tiny: unreliable at target_accept 0.8" in caplog.text
+    direct = sample_posterior(
+        model, replace(strict, target_accept=0.95, retry_target_accept=None), seed=3
+    )
+    assert fit.target_accept == 0.95
+    np.testing.assert_array_equal(fit.idata.posterior["p"], direct.idata.posterior["p"])
+    table = convergence_table(fit, strict, "tiny")
+    sampled, retried = table[table["section"] == "sampling"], table[table["section"] == "retry"]
+    assert set(sampled["target_accept"]) == {0.95}
+    assert set(retried["target_accept"]) == {0.8} and set(retried["reliable"]) == {"no"}
+    assert set(retried["item"]) == set(sampled["item"])  # every block failed the ESS floor
+
+    lenient = replace(strict, ess_bulk_min=0.0, rhat_max=2.0)
+    once = sample_posterior(model, lenient, seed=3)
+    assert once.target_accept == 0.8 and once.retried is None
+    assert set(convergence_table(once, lenient, "tiny")["section"]) == {"sampling"}

@@ -262,6 +262,10 @@ def test_a_model_section_overrides_only_the_sampler_settings_it_sets():
         shared.for_model({"mass_matrix": "dense"})
     with pytest.raises(ValueError, match="target_accept"):
         shared.for_model({"target_accept": 1.0})
+    retry = shared.for_model({"retry_target_accept": 0.99})
+    assert (retry.target_accept, retry.retry_target_accept) == (0.95, 0.99)
+    with pytest.raises(ValueError, match="retry_target_accept must be above"):
+        shared.for_model({"retry_target_accept": 0.9})
 
 
 def test_chains_use_every_available_core(monkeypatch):
