@@ -1,10 +1,10 @@
 """Reruns are deterministic and minimal (issue 7).
 
 - A run killed mid-way resumes with `make run`'s command and ends with tables identical to an
-  uninterrupted run (``example_run``). It starts where a run stopped after the fits and the
-  calibration would be (the example run with the transmission scenarios and all that follows
-  removed), so that only that last stage runs, is interrupted and resumed; the SLURM test
-  compares a whole second run from scratch with the example run.
+  uninterrupted run (``example_run``). It starts where a run stopped after the simulations
+  would be (the example run with the transmission summary and all that follows removed), so
+  that only that last stage (summary, risk tables, report) runs, is interrupted and resumed;
+  the SLURM test compares a whole second run from scratch with the example run.
 - A second run with nothing changed runs no job.
 - A new sample sheet reruns exactly the jobs downstream of the sheets; a changed scenario reruns
   exactly that scenario's jobs and what follows. "Downstream" is computed here from the full job
@@ -34,7 +34,7 @@ from reproducibility import (
 RUN_TIMEOUT = 1800  # seconds per pipeline run (two run side by side under make test)
 PROVENANCE_RULES = {"provenance"}  # rules recording the config used (rerun on any config change)
 ALL_SCENARIO_RULES = {"sensitivity"}  # rules that run every scenario (its settings are params)
-LAST_STAGE_RULES = {"transmission_scenario"}  # the interrupted run redoes these and what follows
+LAST_STAGE_RULES = {"transmission_summary"}  # the interrupted run redoes these and what follows
 
 
 def copy_run(example_run: Path, dest: Path) -> Path:
