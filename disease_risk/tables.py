@@ -84,6 +84,9 @@ DIAGNOSTIC_COLUMNS = (
     "sampler", "target_accept", "seconds", "reliable", "count", "observed", "replicated_median",
     "replicated_lo95", "replicated_hi95", "ppp",
 )  # fmt: skip
+# Diagnostics row (section "settings") of the force-of-infection model's time grid: count = the
+# grid used (months), observed = the configured one
+FOI_TIME_GRID_ITEM = "time grid (months)"
 
 # --- sequences --------------------------------------------------------------------------------
 LINEAGE_COLUMNS = (

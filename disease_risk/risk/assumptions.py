@@ -14,7 +14,11 @@ from collections.abc import Sequence
 import pandas as pd
 
 from disease_risk.risk.evidence import require_columns
-from disease_risk.tables import ASSUMPTION_REGISTER_COLUMNS, moves_infection_column
+from disease_risk.tables import (
+    ASSUMPTION_REGISTER_COLUMNS,
+    FOI_TIME_GRID_ITEM,
+    moves_infection_column,
+)
 
 # Where each kind of assumption enters the model (kinds of disease_risk.transmission.sensitivity).
 WHERE_IT_ENTERS = {
@@ -66,3 +70,38 @@ def assumptions_register(
     ascending = [False] * len(moves[:1]) + [True]
     table = table.sort_values(order, ascending=ascending, kind="stable", na_position="last")
     return table[[*ASSUMPTION_REGISTER_COLUMNS, *moves]].reset_index(drop=True)
+
+
+def time_grid_assumption(diagnostics: pd.DataFrame, register: pd.DataFrame) -> pd.DataFrame:
+    """The register with a row for the force-of-infection fit's time grid when ``max_cells``
+    made it coarser than configured (serology diagnostics, section ``settings``): ages and
+    sampling dates then move by up to half the coarser grid."""
+    rows = diagnostics[
+        (diagnostics["section"].astype(str) == "settings")
+        & (diagnostics["item"].astype(str) == FOI_TIME_GRID_ITEM)
+    ]
+    if rows.empty:
+        return register
+    used, configured = int(rows["count"].iloc[0]), int(rows["observed"].iloc[0])
+    if used == configured:
+        return register
+    row = {
+        "assumption": "force_of_infection_time_grid",
+        "label": f"ages and sampling dates of the serology on a {used}-month grid",
+        "kind": "model resolution",
+        "low": float(configured),
+        "high": float(used),
+        "where_it_enters": (
+            f"force-of-infection fit, and through it the calibration targets: each animal's age "
+            f"and sampling date move by up to {used / 2:g} months"
+        ),
+        "serology": (
+            f"the configured {f'{configured}-month grid' if configured else 'exact times'} "
+            "gave more animal cells than serology.force_of_infection.max_cells allows, so the "
+            "fit used the coarser grid to keep its cost bounded; raise max_cells to fit on the "
+            "finer grid"
+        ),
+        "source": "setting serology.force_of_infection.max_cells (config/config.yaml)",
+    }
+    extra = pd.DataFrame([row], columns=list(register.columns))
+    return pd.concat([register, extra], ignore_index=True) if len(register) else extra

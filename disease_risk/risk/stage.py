@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from disease_risk.risk.assumptions import assumptions_register
+from disease_risk.risk.assumptions import assumptions_register, time_grid_assumption
 from disease_risk.risk.conclusions import build_conclusions
 from disease_risk.risk.estimation import SEROLOGY_BASIS, build_risk_estimation
 from disease_risk.risk.evidence import latest_foi, species_prevalence
@@ -116,9 +116,12 @@ def risk_tables(
         tables["risk_estimation"], tables["risk_management"], read["diagnostics"], settings
     )
     estimation = tables["risk_estimation"]
-    tables["assumptions"] = proxy_assumption(
-        sorted(set(estimation.loc[estimation["basis"] == SEROLOGY_BASIS, "hazard"])),
-        assumptions_register(read["sensitivity"], read["calibration"], settings.targets),
+    tables["assumptions"] = time_grid_assumption(
+        read["diagnostics"],
+        proxy_assumption(
+            sorted(set(estimation.loc[estimation["basis"] == SEROLOGY_BASIS, "hazard"])),
+            assumptions_register(read["sensitivity"], read["calibration"], settings.targets),
+        ),
     )
     design = params["risk"].get("surveillance", DEFAULT_SURVEILLANCE)
     tables["surveillance"] = surveillance_plan(

@@ -46,6 +46,7 @@ from disease_risk.serology.sampling import SamplerSettings, convergence_table
 from disease_risk.tables import (
     DIAGNOSTIC_COLUMNS,
     FOI_COLUMNS,
+    FOI_TIME_GRID_ITEM,
     HAZARD_SEROLOGY_COLUMNS,
     PREVALENCE_COLUMNS,
     read_samples,
@@ -247,6 +248,7 @@ def foi_stage(
         [
             convergence_table(fit, settings, "force_of_infection"),
             other_pathogens + data.exclusions,
+            [time_grid_row(data.time_resolution_months, foi_settings)],
             ppc,
         ]
     )
@@ -260,6 +262,19 @@ def foi_stage(
         diagnostics, "force_of_infection", bool(section.get("fail_on_unreliable", True))
     )
     return table
+
+
+def time_grid_row(months: int, settings: FoiSettings) -> dict[str, Any]:
+    """Diagnostics row (section ``settings``) of the time grid the FOI cells are on: ``count``
+    the grid used, ``observed`` the configured one (they differ when ``max_cells`` made it
+    coarser; the DRA's assumptions register then says so)."""
+    return {
+        "section": "settings",
+        "model": "force_of_infection",
+        "item": FOI_TIME_GRID_ITEM,
+        "count": months,
+        "observed": settings.time_resolution_months,
+    }
 
 
 def not_fitted_reason(

@@ -637,6 +637,32 @@ def test_assumptions_register_lists_each_assumption_once_by_its_effect():
         "contact network")
 
 
+@pytest.mark.parametrize("used, configured", [(1, 1), (3, 1), (2, 0)])
+def test_a_coarser_foi_time_grid_is_an_assumption_only_when_max_cells_chose_it(used, configured):
+    """The force-of-infection stage's settings row reaches the register: a grid coarser than
+    configured (``max_cells``) is listed with the months ages and dates may move; the configured
+    grid itself adds nothing."""
+    from disease_risk.risk.assumptions import assumptions_register, time_grid_assumption
+    from disease_risk.serology.force_of_infection import FoiSettings
+    from disease_risk.serology.stage import diagnostics_frame, time_grid_row
+
+    settings = FoiSettings.from_config({"time_resolution_months": configured, "max_cells": 50})
+    diagnostics = diagnostics_frame([synth.diagnostics(), [time_grid_row(used, settings)]])
+    register = assumptions_register(synth.sensitivity(), synth.calibration_parameters(),
+                                    ["amur_leopard"])
+    out = time_grid_assumption(diagnostics, register)
+    if used == configured:
+        pd.testing.assert_frame_equal(out, register)
+        return
+    assert out.iloc[:-1].equals(register)
+    row = out.iloc[-1]
+    assert (row["assumption"], row["kind"]) == ("force_of_infection_time_grid", "model resolution")
+    assert f"{used}-month grid" in row["label"]
+    assert f"up to {used / 2:g} months" in row["where_it_enters"]
+    assert ("exact times" if configured == 0 else f"{configured}-month grid") in row["serology"]
+    assert "max_cells" in row["source"]
+
+
 def test_workbook_read_me_warns_only_when_an_input_is_simulated():
     from disease_risk.risk.workbook import read_me
 
