@@ -103,5 +103,10 @@ def time_grid_assumption(diagnostics: pd.DataFrame, register: pd.DataFrame) -> p
         ),
         "source": "setting serology.force_of_infection.max_cells (config/config.yaml)",
     }
+    return with_row(register, row)
+
+
+def with_row(register: pd.DataFrame, row: dict[str, object]) -> pd.DataFrame:
+    """The register with one more assumption (columns the row lacks stay empty)."""
     extra = pd.DataFrame([row], columns=list(register.columns))
     return pd.concat([register, extra], ignore_index=True) if len(register) else extra

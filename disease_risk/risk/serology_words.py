@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+from disease_risk.risk.assumptions import with_row
 from disease_risk.risk.evidence import require_columns
 from disease_risk.risk.scales import likelihood_word
 from disease_risk.tables import HAZARD_SEROLOGY_COLUMNS
@@ -137,5 +138,4 @@ def proxy_assumption(hazards: Sequence[str], register: pd.DataFrame) -> pd.DataF
         ),
         "source": "assumption of this assessment, to be reviewed by the DRA team",
     }
-    extra = pd.DataFrame([row], columns=list(register.columns))
-    return pd.concat([register, extra], ignore_index=True) if len(register) else extra
+    return with_row(register, row)

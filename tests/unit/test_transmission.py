@@ -494,6 +494,20 @@ def frame_digest(frame: pd.DataFrame) -> str:
     return hashlib.sha256(frame.to_csv(index=False, float_format="%.17g").encode()).hexdigest()[:16]
 
 
+def kernel_run(net, seed, death_rate, horizon, times, species, counts, *reactive):
+    """The kernel on the tiny network: 10 animals immune, two index cases, spillover, Erlang
+    periods, case fatality and vaccination rounds ``times`` x ``species`` x ``counts``."""
+    state0 = np.zeros(net.n, np.int8)
+    state0[:10] = seir.R
+    return seir.simulate(
+        net.indptr, net.indices, net.base_rate * 4, net.species,
+        np.array([6.0, 9.0]), np.array([2, 3]), np.array([12.0, 10.0]), np.array([2, 2]),
+        np.array([0.4, 0.6]), np.array([0.3, 0.05]) / seir.DAYS_PER_YEAR, death_rate, state0,
+        np.array([50, 60]), horizon, np.array(times), np.array(species), np.array(counts),
+        seed, *reactive,
+    )  # fmt: skip
+
+
 def test_closed_populations_reproduce_the_kernel_before_demography():
     """No demography block and survival 1 for every species give the same counts, deaths,
     vaccinations and first-case days, replicate by replicate (the scenario draws changed with
@@ -526,15 +540,7 @@ def test_closed_populations_reproduce_the_kernel_before_demography():
     net = compile_network(tiny_network())
     h, infected = hashlib.sha256(), 0
     for seed in range(5):
-        state0 = np.zeros(net.n, np.int8)
-        state0[:10] = seir.R
-        out = seir.simulate(
-            net.indptr, net.indices, net.base_rate * 4, net.species,
-            np.array([6.0, 9.0]), np.array([2, 3]), np.array([12.0, 10.0]), np.array([2, 2]),
-            np.array([0.4, 0.6]), np.array([0.3, 0.05]) / seir.DAYS_PER_YEAR, np.zeros(2),
-            state0, np.array([50, 60]), 900.0, np.array([100.0, 465.25]), np.array([1, 1]),
-            np.array([3, 3]), 77 + seed,
-        )  # fmt: skip
+        out = kernel_run(net, 77 + seed, np.zeros(2), 900.0, [100.0, 465.25], [1, 1], [3, 3])
         for times in (out.t_exposed, out.t_death, out.t_vacc):
             h.update(np.ascontiguousarray(times, np.float64).tobytes())
         infected += np.isfinite(out.t_exposed).sum()
@@ -551,17 +557,10 @@ DEMOGRAPHY_KERNEL = ("f245b40568282e00", 3346, 3483)
 def test_kernel_with_demography_unchanged_bit_for_bit():
     net = compile_network(tiny_network())
     h, infected, births = hashlib.sha256(), 0, 0
+    deaths = -np.log(np.array([0.5, 0.8])) / seir.DAYS_PER_YEAR
     for seed in range(5):
-        state0 = np.zeros(net.n, np.int8)
-        state0[:10] = seir.R
-        out = seir.simulate(
-            net.indptr, net.indices, net.base_rate * 4, net.species,
-            np.array([6.0, 9.0]), np.array([2, 3]), np.array([12.0, 10.0]), np.array([2, 2]),
-            np.array([0.4, 0.6]), np.array([0.3, 0.05]) / seir.DAYS_PER_YEAR,
-            -np.log(np.array([0.5, 0.8])) / seir.DAYS_PER_YEAR, state0, np.array([50, 60]),
-            2000.0, np.array([100.0, 465.25, np.inf]), np.array([1, 1, 0]), np.array([3, 3, 5]),
-            77 + seed, 300.0, 0, 0.5, 20.0,
-        )  # fmt: skip
+        out = kernel_run(net, 77 + seed, deaths, 2000.0, [100.0, 465.25, np.inf], [1, 1, 0],
+                         [3, 3, 5], 300.0, 0, 0.5, 20.0)  # fmt: skip
         for values in out:
             h.update(np.ascontiguousarray(values).tobytes())
         infected += out.tallies[:, seir.INFECTED].sum()
