@@ -10,26 +10,33 @@ STAMP := $(VENV)/.installed
 # each (tests/conftest.py). PYTEST_PARALLEL= runs the tests in one process.
 PYTEST_PARALLEL ?= -n 2 --dist loadgroup --no-loadscope-reorder
 
-.PHONY: run test unit lint dryrun report bench clean system-deps run-deps
+.PHONY: run test unit lint dryrun report bench clean system-deps run-deps bytecode
 
-run: $(STAMP) run-deps
+run: $(STAMP) run-deps bytecode
 	$(BIN)/snakemake --workflow-profile profiles/default
 
-test: $(STAMP) system-deps
+test: $(STAMP) system-deps bytecode
 	$(BIN)/ruff check .
 	$(BIN)/snakemake --lint
 	$(BIN)/python -m pytest $(PYTEST_PARALLEL)
 
 # In-process tests only (no Snakemake runs, wheel or SLURM): a few minutes.
-unit: $(STAMP)
+unit: $(STAMP) bytecode
 	$(BIN)/python -m pytest $(PYTEST_PARALLEL) tests/unit
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet uv==$(UV_VERSION)
-	$(BIN)/uv pip install --python $(BIN)/python -r requirements.lock
+	$(BIN)/uv pip install --python $(BIN)/python --compile-bytecode -r requirements.lock
 	$(BIN)/uv pip install --python $(BIN)/python --no-deps -e .
 	touch $(STAMP)
+
+# Bytecode of the installed packages (uv --compile-bytecode above) and of disease_risk, written
+# ahead: every rule runs in its own Python process, and where PYTHONDONTWRITEBYTECODE is set
+# (as on the CI machines) each would otherwise compile pandas, SciPy, PyMC... from source
+# again: ~5 s per job, ~12 s for a job importing PyMC (bench/README.md, "eighth step").
+bytecode: $(STAMP)
+	$(BIN)/python -m compileall -q disease_risk
 
 # Debian packages: pango for the PDF report (WeasyPrint) in every run; for the tests also headless
 # chromium (report check), SLURM and munge (scheduler test). Installed only when running as root
