@@ -135,15 +135,25 @@ class ScenarioPlan:
     horizon: float
     period_shape: int
     rules: tuple[dict, ...]  # contact rules of the network config (names, p_transmission)
-    rule_rates: sparse.csr_matrix  # arcs x rules: contact rate where the rule transmits
+    rule_rates: sparse.csr_matrix  # arcs (kernel's CSR order) x rules: contact rate where the
+    # rule transmits
     coverage: dict[str, float]
     index_cases: dict[str, int]
     rounds: VaccinationRounds
     demography: dict[str, Any]  # species -> {annual_survival, source}; empty = closed populations
     released: np.ndarray  # mask of released animals
     released_label: str | None
+    # Computed once rather than in every replicate: per species code its animals and its
+    # resident (not released) ones; the species of each arc's target (kernel's CSR order).
+    members: tuple[np.ndarray, ...]
+    residents: tuple[np.ndarray, ...]
+    target_species: np.ndarray
     release_vaccinated: bool = False  # released animals vaccinated before release
     reactive: dict | None = None  # reactive_vaccination: detect, detection_probability, delay_days
+
+    def members_of(self, species: str) -> np.ndarray:
+        """Node indices of one species."""
+        return self.members[self.net.species_names.index(species)]
 
 
 def plan_scenario(
@@ -173,6 +183,7 @@ def plan_scenario(
     released_label = (
         f"{network.nodes['species'][released].iloc[0]}{RELEASED_SUFFIX}" if released.any() else None
     )
+    codes = range(len(net.species_names))
     return ScenarioPlan(
         name=scenario_name,
         net=net,
@@ -180,7 +191,7 @@ def plan_scenario(
         horizon=horizon,
         period_shape=int(settings.get("period_shape", 1)),
         rules=rules,
-        rule_rates=rule_rates,
+        rule_rates=rule_rates[net.arc_order],
         coverage=scenario.get("vaccination_coverage", {}),
         index_cases=scenario.get("index_cases", settings.get("index_cases", {})),
         rounds=vaccination_rounds(scenario, net.species_names, horizon),
@@ -189,6 +200,9 @@ def plan_scenario(
         released_label=released_label,
         release_vaccinated=bool((scenario.get("release") or {}).get("vaccinated", False)),
         reactive=scenario.get("reactive_vaccination"),
+        members=tuple(np.flatnonzero(net.species == c) for c in codes),
+        residents=tuple(np.flatnonzero((net.species == c) & ~released) for c in codes),
+        target_species=net.species[net.indices],
     )
 
 
@@ -298,7 +312,6 @@ def run_replicate(
     vaccination last, so replicate r matches across scenarios. ``fixed`` (assumption name ->
     value, as in the replicate table) overrides drawn and calibrated values.
     """
-    net = plan.net
     parameter_rng = rng if parameter_rng is None else parameter_rng
     draw, calibrated = posterior.draw(parameter_rng) if posterior is not None else (-1, {})
     fixed = {**calibrated, **(fixed or {})}
@@ -312,9 +325,9 @@ def run_replicate(
     kernel_seed = int(rng.integers(2**31 - 1))
     index_cases = []
     for sp, count in sorted(plan.index_cases.items()):
-        index_cases += list(rng.choice(net.members(sp), int(count), replace=False))
+        index_cases += list(rng.choice(plan.members_of(sp), int(count), replace=False))
     for sp, cov in sorted(plan.coverage.items()):  # last: scenario-specific draws
-        members = net.members(sp)
+        members = plan.members_of(sp)
         state0[rng.choice(members, round(cov * members.size), replace=False)] = V
     result = run_kernel(
         plan, params, survival, state0, np.asarray(index_cases, np.int64), kernel_seed,
@@ -368,7 +381,7 @@ def run_kernel(
     return simulate(
         net.indptr,
         net.indices,
-        params.arc_rates[net.arc_order] * params.susceptibility[net.species[net.indices]],
+        params.arc_rates * params.susceptibility[plan.target_species],
         net.species,
         params.latent,
         shape,
@@ -394,7 +407,7 @@ def run_kernel(
 @dataclass(frozen=True)
 class ReplicateParameters:
     """Per-species disease parameters of one replicate (indexed by species code) and its
-    per-arc transmission rates (per day, in the network's arc order, before susceptibility)."""
+    per-arc transmission rates (per day, in the kernel's CSR arc order, before susceptibility)."""
 
     latent: np.ndarray
     infectious: np.ndarray
@@ -479,8 +492,7 @@ def initial_immunity(
     everyone else susceptible."""
     net = plan.net
     state0 = np.zeros(net.n, np.int8)
-    for c, sp in enumerate(net.species_names):
-        members = np.flatnonzero((net.species == c) & ~plan.released)
+    for sp, members in zip(net.species_names, plan.residents, strict=True):
         share = pick_value(
             fixed or {}, f"initial_immune_{sp}", plan.disease[sp].get("initial_immune", 0.0), rng
         )
@@ -500,7 +512,7 @@ def outcome_counts(plan: ScenarioPlan, result: KernelResult) -> dict[str, Any]:
     for c, sp in enumerate(names):
         tally = result.tallies[c]
         first = result.first_case[c]
-        counts[f"population_{sp}"] = int((net.species == c).sum())
+        counts[f"population_{sp}"] = int(plan.members[c].size)
         counts[f"infected_{sp}"] = int(tally[INFECTED])
         counts[f"deaths_{sp}"] = int(tally[CDV_DEATHS])
         counts[f"vaccinated_{sp}"] = int(tally[VACCINATED])
