@@ -563,30 +563,74 @@ def write_intake(result: IntakeResult, samples_path: str | Path, rejected_path: 
 
 
 def validate_samples(samples: pd.DataFrame) -> None:
-    """Check accepted samples against ``disease_risk/schemas/samples.schema.yaml`` (a guard)."""
-    validator = jsonschema.Draft202012Validator(schema("samples.schema.yaml"))
+    """Check accepted samples against ``disease_risk/schemas/samples.schema.yaml`` (a guard):
+    the first row that fails, by its ``sample_id``, with the schema's message.
+
+    That schema constrains each column on its own, so each column's distinct values are checked
+    once against their property's schema (the same verdict as row by row, which took 57 s of
+    the 88 s intake at 100x the example); a schema with keywords across columns is checked row
+    by row.
+    """
+    spec = schema("samples.schema.yaml")
     text = samples_as_text(samples)
-    for record in _schema_records(text):
-        for error in validator.iter_errors(record):
-            raise ValueError(f"sample {record.get('sample_id')!r}: {error.message}")
+    if text.empty:
+        return
+    if not _column_separable(spec):
+        validator = jsonschema.Draft202012Validator(spec)
+        for row, record in enumerate(_schema_records(text)):
+            _raise_first_error(validator, record, text, row)
+        return
+    _raise_first_error(  # required columns and the record's type, on the first row
+        jsonschema.Draft202012Validator({**spec, "properties": {}}),
+        _schema_records(text.iloc[:1])[0], text, 0,
+    )
+    failures = []
+    for column, prop in spec.get("properties", {}).items():
+        if column not in text.columns:
+            continue
+        validator = jsonschema.Draft202012Validator(prop)
+        values = text[column]
+        for value in pd.unique(values):  # in order of first appearance
+            error = next(validator.iter_errors(_schema_value(column, value)), None)
+            if error is not None:
+                same = values.isna() if pd.isna(value) else values == value
+                failures.append((int(same.to_numpy().argmax()), error.message))
+                break
+    if failures:
+        row, message = min(failures, key=lambda failure: failure[0])
+        raise ValueError(f"sample {text['sample_id'].iloc[row]!r}: {message}")
+
+
+def _column_separable(spec: dict) -> bool:
+    """Whether a record schema only constrains each property on its own."""
+    keywords = {"$schema", "$id", "title", "description", "type", "required", "properties"}
+    return set(spec) <= keywords | {"additionalProperties"} and spec.get(
+        "additionalProperties", True
+    ) is True
+
+
+def _raise_first_error(validator, record: dict[str, object], text: pd.DataFrame, row: int) -> None:
+    for error in validator.iter_errors(record):
+        raise ValueError(f"sample {text['sample_id'].iloc[row]!r}: {error.message}")
+
+
+def _schema_value(column: str, value: str) -> object:
+    """A written cell as the schema sees it: empty -> None, numbers typed."""
+    if value == "":
+        return None
+    if column in SAMPLE_INT_COLUMNS:
+        return int(value)
+    if column in SAMPLE_FLOAT_COLUMNS:
+        return float(value)
+    return value
 
 
 def _schema_records(text: pd.DataFrame) -> list[dict[str, object]]:
     """Written-form rows -> JSON-like records (empty -> None, numbers typed) for the schema."""
-    records = []
-    for row in text.to_dict(orient="records"):
-        rec: dict[str, object] = {}
-        for key, value in row.items():
-            if value == "":
-                rec[key] = None
-            elif key in SAMPLE_INT_COLUMNS:
-                rec[key] = int(value)
-            elif key in SAMPLE_FLOAT_COLUMNS:
-                rec[key] = float(value)
-            else:
-                rec[key] = value
-        records.append(rec)
-    return records
+    return [
+        {key: _schema_value(key, value) for key, value in row.items()}
+        for row in text.to_dict(orient="records")
+    ]
 
 
 # ----------------------------------------------------------------------------- real data

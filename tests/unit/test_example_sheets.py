@@ -143,3 +143,50 @@ def test_other_hazards_rows_follow_the_cited_rates(intake):
         ["pathogen", "species"])["pos"].mean()
     assert 0.45 <= share[("fpv", "amur_tiger")] <= 0.85
     assert 0.2 <= share[("toxoplasma", "amur_tiger")] <= 0.65
+
+
+def _row_by_row(samples) -> str | None:
+    """The reference: every written row against the whole samples schema, in row order."""
+    import jsonschema
+
+    from disease_risk.config import schema
+    from disease_risk.intake.harmonise import _schema_records
+    from disease_risk.tables import samples_as_text
+
+    validator = jsonschema.Draft202012Validator(schema("samples.schema.yaml"))
+    text = samples_as_text(samples)
+    for row, record in enumerate(_schema_records(text)):
+        for error in validator.iter_errors(record):
+            return f"sample {text['sample_id'].iloc[row]!r}: {error.message}"
+    return None
+
+
+@pytest.mark.parametrize(
+    "corrupt",
+    [
+        lambda s: s,
+        lambda s: s.assign(species=s["species"].where(s.index != 700, "Amur Leopard")),
+        lambda s: s.assign(age_years=s["age_years"].where(s.index != 5, -1.0)),
+        lambda s: s.assign(result=s["result"].where(s.index % 400 != 399, "pos")),
+        # two columns wrong, the later column in an earlier row: that row is named
+        lambda s: s.assign(sex=s["sex"].where(s.index != 90, "X"),
+                           site=s["site"].where(s.index != 30, "")),
+        lambda s: s.assign(latitude=s["latitude"].where(s.index != 12, 123.0)),
+        lambda s: s.drop(columns="lab"),
+    ],
+    ids=["valid", "species", "age", "result", "two_columns", "latitude", "missing_column"],
+)
+def test_samples_guard_names_the_same_sample_and_message_as_row_by_row(intake, corrupt):
+    """validate_samples checks each column's distinct values once: the verdict, the sample
+    named and the message equal a row-by-row check of every record against the schema."""
+    from disease_risk.intake.harmonise import validate_samples
+
+    samples = corrupt(intake.samples.copy())
+    expected = _row_by_row(samples)
+    if expected is None:
+        validate_samples(samples)
+        assert len(samples) > 1_000
+        return
+    with pytest.raises(ValueError) as raised:
+        validate_samples(samples)
+    assert str(raised.value) == expected

@@ -4,6 +4,9 @@
 
 
 rule seroprevalence:
+    # Beside the force of infection from the start: at scale it is as long, and the calibration
+    # (2 threads) waits until both fits have left the cores.
+    priority: 5
     conda:
         "../envs/disease_risk.yaml"
     input:
