@@ -18,21 +18,23 @@ _TAIL_PROBABILITIES = (0.05, 0.95)
 _CHUNK = 512  # elements per block: bounds the FFT's memory at any posterior size
 
 
-def _blocks(values: np.ndarray, statistic) -> np.ndarray:
-    """``statistic`` of (chain, draw, n) blocks of ``values``' elements, in their shape; an
-    element with any NaN, or too few draws, gets NaN as in ArviZ."""
+def _blocks(values: np.ndarray, statistic, outputs: int = 1) -> np.ndarray:
+    """``statistic`` of (chain, draw, n) blocks of ``values``' elements, in their shape (with
+    ``outputs`` > 1: the statistic returns (outputs, n), and so does this, in front); an element
+    with any NaN, or too few draws, gets NaN as in ArviZ."""
     chains, draws = values.shape[:2]
     flat = values.reshape(chains, draws, -1).astype(float)
-    out = np.full(flat.shape[2], np.nan)
+    out = np.full((outputs, flat.shape[2]), np.nan)
     if draws >= 4:
         for start in range(0, flat.shape[2], _CHUNK):
             block = flat[:, :, start:start + _CHUNK]
             valid = ~np.isnan(block).any(axis=(0, 1))
-            result = np.full(block.shape[2], np.nan)
+            result = np.full((outputs, block.shape[2]), np.nan)
             if valid.any():
-                result[valid] = statistic(block[:, :, valid])
-            out[start:start + _CHUNK] = result
-    return out.reshape(values.shape[2:])
+                result[:, valid] = statistic(block[:, :, valid])
+            out[:, start:start + _CHUNK] = result
+    shaped = out.reshape((outputs, *values.shape[2:]))
+    return shaped if outputs > 1 else shaped[0]
 
 
 def _split_chains(values: np.ndarray) -> np.ndarray:
@@ -77,9 +79,10 @@ def _rhat(values: np.ndarray) -> np.ndarray:
         return np.sqrt((between / within + draws - 1) / draws)
 
 
-def _rank_rhat(values: np.ndarray) -> np.ndarray:
+def _rank_rhat(values: np.ndarray, scores: np.ndarray | None = None) -> np.ndarray:
+    """``scores``: the split chains' normal scores, when already computed."""
     split = _split_chains(values)
-    bulk = _rhat(_normal_scores(split))
+    bulk = _rhat(_normal_scores(split) if scores is None else scores)
     folded = np.abs(split - np.median(split, axis=(0, 1)))
     tail = _rhat(_normal_scores(folded))
     return np.where(tail > bulk, tail, bulk)  # NaN bulk stays NaN, as Python's max in ArviZ
@@ -143,6 +146,19 @@ def _tail_ess(values: np.ndarray) -> np.ndarray:
     quantiles = np.quantile(values, _TAIL_PROBABILITIES, axis=(0, 1))
     low, high = (_ess(_split_chains((values <= q).astype(float))) for q in quantiles)
     return np.minimum(low, high)
+
+
+def _all_three(values: np.ndarray) -> np.ndarray:
+    scores = _normal_scores(_split_chains(values))
+    rhat = _rank_rhat(values, scores) if values.shape[0] > 1 else np.full(values.shape[2], np.nan)
+    return np.stack([rhat, _ess(scores), _tail_ess(values)])
+
+
+def convergence_statistics(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`rank_normalised_rhat`, :func:`bulk_ess` and :func:`tail_ess` in one pass, the
+    split chains' normal scores shared by the R-hat and the bulk ESS (the same numbers)."""
+    rhat, bulk, tail = _blocks(np.asarray(values), _all_three, outputs=3)
+    return rhat, bulk, tail
 
 
 def bulk_ess(values: np.ndarray) -> np.ndarray:

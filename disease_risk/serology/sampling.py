@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import pymc as pm
 
-from disease_risk.serology.convergence import bulk_ess, rank_normalised_rhat, tail_ess
+from disease_risk.serology.convergence import convergence_statistics
 
 log = logging.getLogger(__name__)
 
@@ -400,9 +400,8 @@ def convergence_table(fit: Fit, settings: SamplerSettings, model_name: str) -> p
         if str(name).endswith("__"):
             continue
         values = posterior[name].transpose("chain", "draw", ...).values
-        r = float(np.nanmax(rank_normalised_rhat(values)))
-        eb = float(np.nanmin(bulk_ess(values)))
-        et = float(np.nanmin(tail_ess(values)))
+        rhat, bulk, tail = convergence_statistics(values)
+        r, eb, et = float(np.nanmax(rhat)), float(np.nanmin(bulk)), float(np.nanmin(tail))
         ok = r <= settings.rhat_max and eb >= settings.ess_bulk_min and n_div == 0
         rows.append(
             {

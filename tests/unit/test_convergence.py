@@ -5,7 +5,12 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from disease_risk.serology.convergence import bulk_ess, rank_normalised_rhat, tail_ess
+from disease_risk.serology.convergence import (
+    bulk_ess,
+    convergence_statistics,
+    rank_normalised_rhat,
+    tail_ess,
+)
 
 
 def _arviz(values: np.ndarray) -> dict[str, np.ndarray]:
@@ -44,6 +49,9 @@ def test_equal_to_arviz(chains, draws):
         np.testing.assert_allclose(value, expected[name], rtol=1e-9, atol=1e-12,
                                    equal_nan=True, err_msg=name)
     assert np.isnan(got["rhat"][5]) and np.isnan(got["bulk"][5])
+    # the one-pass version (what the fits' diagnostics use): the same numbers, bit for bit
+    for name, value in zip(got, convergence_statistics(values), strict=True):
+        np.testing.assert_array_equal(value, got[name], err_msg=name)
 
 
 def test_shape_and_blocks():
@@ -53,6 +61,10 @@ def test_shape_and_blocks():
     np.testing.assert_allclose(rank_normalised_rhat(values), expected["rhat"], rtol=1e-9,
                                equal_nan=True)
     np.testing.assert_allclose(bulk_ess(values), expected["bulk"], rtol=1e-9, equal_nan=True)
+    rhat, bulk, tail = convergence_statistics(values)
+    assert rhat.shape == bulk.shape == tail.shape == (30, 40)
+    for name, value in (("rhat", rhat), ("bulk", bulk), ("tail", tail)):
+        np.testing.assert_allclose(value, expected[name], rtol=1e-9, equal_nan=True, err_msg=name)
 
 
 def test_stuck_chain_is_flagged():
