@@ -33,8 +33,8 @@ $(STAMP): requirements.lock pyproject.toml
 
 # Bytecode of the installed packages (uv --compile-bytecode above) and of disease_risk, written
 # ahead: every rule runs in its own Python process, and where PYTHONDONTWRITEBYTECODE is set
-# (as on the CI machines) each would otherwise compile pandas, SciPy, PyMC... from source
-# again: ~5 s per job, ~12 s for a job importing PyMC (bench/README.md, "eighth step").
+# (as on the machines measured here) each would otherwise compile pandas, SciPy, PyMC... from
+# source again: 2-8 s per job (bench/README.md, "eighth step").
 bytecode: $(STAMP)
 	$(BIN)/python -m compileall -q disease_risk
 
