@@ -143,17 +143,12 @@ class ScenarioPlan:
     demography: dict[str, Any]  # species -> {annual_survival, source}; empty = closed populations
     released: np.ndarray  # mask of released animals
     released_label: str | None
-    # Computed once rather than in every replicate: per species code its animals and its
-    # resident (not released) ones; the species of each arc's target (kernel's CSR order).
-    members: tuple[np.ndarray, ...]
+    # Computed once rather than in every replicate: per species code its resident (not
+    # released) animals; the species of each arc's target (kernel's CSR order).
     residents: tuple[np.ndarray, ...]
     target_species: np.ndarray
     release_vaccinated: bool = False  # released animals vaccinated before release
     reactive: dict | None = None  # reactive_vaccination: detect, detection_probability, delay_days
-
-    def members_of(self, species: str) -> np.ndarray:
-        """Node indices of one species."""
-        return self.members[self.net.species_names.index(species)]
 
 
 def plan_scenario(
@@ -183,7 +178,6 @@ def plan_scenario(
     released_label = (
         f"{network.nodes['species'][released].iloc[0]}{RELEASED_SUFFIX}" if released.any() else None
     )
-    codes = range(len(net.species_names))
     return ScenarioPlan(
         name=scenario_name,
         net=net,
@@ -200,8 +194,9 @@ def plan_scenario(
         released_label=released_label,
         release_vaccinated=bool((scenario.get("release") or {}).get("vaccinated", False)),
         reactive=scenario.get("reactive_vaccination"),
-        members=tuple(np.flatnonzero(net.species == c) for c in codes),
-        residents=tuple(np.flatnonzero((net.species == c) & ~released) for c in codes),
+        residents=tuple(
+            np.flatnonzero((net.species == c) & ~released) for c in range(len(net.species_names))
+        ),
         target_species=net.species[net.indices],
     )
 
@@ -325,9 +320,9 @@ def run_replicate(
     kernel_seed = int(rng.integers(2**31 - 1))
     index_cases = []
     for sp, count in sorted(plan.index_cases.items()):
-        index_cases += list(rng.choice(plan.members_of(sp), int(count), replace=False))
+        index_cases += list(rng.choice(plan.net.members(sp), int(count), replace=False))
     for sp, cov in sorted(plan.coverage.items()):  # last: scenario-specific draws
-        members = plan.members_of(sp)
+        members = plan.net.members(sp)
         state0[rng.choice(members, round(cov * members.size), replace=False)] = V
     result = run_kernel(
         plan, params, survival, state0, np.asarray(index_cases, np.int64), kernel_seed,
@@ -512,7 +507,7 @@ def outcome_counts(plan: ScenarioPlan, result: KernelResult) -> dict[str, Any]:
     for c, sp in enumerate(names):
         tally = result.tallies[c]
         first = result.first_case[c]
-        counts[f"population_{sp}"] = int(plan.members[c].size)
+        counts[f"population_{sp}"] = int(net.members(sp).size)
         counts[f"infected_{sp}"] = int(tally[INFECTED])
         counts[f"deaths_{sp}"] = int(tally[CDV_DEATHS])
         counts[f"vaccinated_{sp}"] = int(tally[VACCINATED])

@@ -25,6 +25,7 @@ The kernel runs on :class:`CompiledNetwork` arrays (CSR adjacency with per-arc r
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import NamedTuple
 
 import numpy as np
@@ -511,9 +512,13 @@ class CompiledNetwork:
         """Number of nodes."""
         return self.nodes.size
 
+    @cached_property
+    def _members(self) -> tuple[np.ndarray, ...]:
+        return tuple(np.flatnonzero(self.species == c) for c in range(len(self.species_names)))
+
     def members(self, species: str) -> np.ndarray:
-        """Node indices of one species."""
-        return np.flatnonzero(self.species == self.species_names.index(species))
+        """Node indices of one species (computed once per network: replicates ask often)."""
+        return self._members[self.species_names.index(species)]
 
 
 def compile_contact_network(
