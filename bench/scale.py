@@ -72,6 +72,7 @@ import signal
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -501,7 +502,7 @@ def fit_one(factor: int, model: str, seed: int, threads: int) -> dict:
     if model == "prevalence":
         data = prev.prevalence_data(samples, *_selection(section))
         priors = prev.PrevalencePriors.from_config(section.get("prevalence", {}))
-        built = prev.build_prevalence_model(data, accuracy, priors)
+        build = partial(prev.build_prevalence_model, data, accuracy, priors)
         animals, cells = int(data.cells["n_tested"].sum()), len(data.cells)
         run = lambda: prev.fit_prevalence(  # noqa: E731
             data, accuracy, priors, settings, stream_seed(master, "seroprevalence/prevalence")
@@ -509,13 +510,13 @@ def fit_one(factor: int, model: str, seed: int, threads: int) -> dict:
     else:
         foi_settings = foi.FoiSettings.from_config(section.get("force_of_infection", {}))
         data = foi.foi_data(samples, foi_settings, *_selection(section))
-        built = foi.build_foi_model(data, accuracy, foi_settings)
+        build = partial(foi.build_foi_model, data, accuracy, foi_settings)
         animals, cells = len(data.animals), len(data.cells)
         run = lambda: foi.fit_foi(  # noqa: E731
             data, accuracy, foi_settings, settings,
             stream_seed(master, "seroprevalence/force_of_infection"),
         )
-    compiled = compiled_nutpie_model(built) if settings.sampler == "nutpie" else None
+    compiled = compiled_nutpie_model(build(), build) if settings.sampler == "nutpie" else None
     compile_seconds = time.perf_counter() - start
     fit = run()
     seconds = time.perf_counter() - start

@@ -11,6 +11,12 @@ same structure skips PyTensor's graph rewriting as well and loads the machine co
 
 The sampler is unchanged: same initial points, same nuts-rs sampler, same draws for the same
 seed as ``nutpie.compile_pymc_model(model, backend="numba")`` (a test checks it).
+
+A model not yet in the cache is compiled in a child process and then loaded from the cache like
+in any later run. Code that numba has just compiled in a process can differ in its last bits
+from the same code loaded from its cache (numba optimises freshly compiled PyTensor functions
+together but links cached ones as they are), and on some CPUs (AMD Zen 3 here) that changed a
+first run's prevalence draws: the first run on a machine would not repeat.
 """
 
 from __future__ import annotations
@@ -20,10 +26,14 @@ import hashlib
 import json
 import logging
 import os
+import subprocess
+import sys
+from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
+import cloudpickle
 import numba
 import numpy as np
 import pymc as pm
@@ -367,12 +377,55 @@ def _assemble(
     )
 
 
-def compile_cached(model: pm.Model) -> CachedPyMCModel:
-    """Compile ``model`` for nutpie (numba backend), or load it from the on-disk cache."""
+def _compile_in_child(build: Callable[[], pm.Model], key: str) -> bool:
+    """Compile the model ``build`` makes into the cache in a new Python process; whether it
+    succeeded."""
+    child = subprocess.run(
+        [sys.executable, "-c", f"import sys; from {__name__} import _compile_from_stdin; "
+         "_compile_from_stdin(sys.argv[1])", key],
+        input=cloudpickle.dumps(build),
+        capture_output=True,
+        check=False,
+    )
+    if child.returncode != 0:
+        log.warning(
+            "compiling model %s in a child process failed (exit %d); compiling here, so this "
+            "first run may differ in its last bits from later runs: %s",
+            key[:12], child.returncode, child.stderr.decode(errors="replace")[-2000:],
+        )
+    return child.returncode == 0
+
+
+def compile_cached(
+    model: pm.Model, build: Callable[[], pm.Model] | None = None
+) -> CachedPyMCModel:
+    """Compile ``model`` for nutpie (numba backend), or load it from the on-disk cache.
+
+    ``build``, a picklable function that builds ``model`` again (a module-level function and
+    its arguments), lets a model missing from the cache be compiled in a child process and
+    loaded from the cache here, as every later run loads it (see the module's docstring);
+    without it the model is compiled here.
+    """
     shared = _shared_data(model)
     key = _cache_key(model, shared)
-    cached = _from_cache(model, shared, key) if key is not None else None
+    if key is None:
+        return _compile(model, shared, None)
+    cached = _from_cache(model, shared, key)
+    if cached is None and build is not None and _compile_in_child(build, key):
+        cached = _from_cache(model, shared, key)
     return cached if cached is not None else _compile(model, shared, key)
+
+
+def _compile_from_stdin(key: str) -> None:
+    """The child of :func:`_compile_in_child`: a pickled model builder on stdin; its model,
+    which must hash to ``key``, compiled into the cache."""
+    model = cloudpickle.loads(sys.stdin.buffer.read())()
+    shared = _shared_data(model)
+    if _cache_key(model, shared) != key:
+        raise SystemExit(f"the model built in the child does not hash to {key[:12]}")
+    _compile(model, shared, key)
+
+
 
 
 __all__ = ["CachedPyMCModel", "Manifest", "compile_cached", "model_graph_key"]

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from itertools import pairwise
 from typing import Any
 
@@ -677,8 +678,8 @@ def fit_foi(
 ) -> Fit:
     """Sample the model (``sampler``: with this model's own settings, see
     :meth:`SamplerSettings.for_model`)."""
-    model = build_foi_model(data, accuracy, settings)
-    return sample_posterior(model, sampler, seed, label="force_of_infection")
+    build = partial(build_foi_model, data, accuracy, settings)
+    return sample_posterior(build(), sampler, seed, label="force_of_infection", build=build)
 
 
 def _quantiles(draws: np.ndarray) -> dict[str, np.ndarray]:

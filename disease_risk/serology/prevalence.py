@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import arviz as az
@@ -403,8 +404,8 @@ def fit_prevalence(
     seed: int,
 ) -> Fit:
     """Sample the hierarchical model; group coordinates are attached to the posterior."""
-    model = build_prevalence_model(data, accuracy, priors)
-    fit = sample_posterior(model, settings, seed, label="prevalence")
+    build = partial(build_prevalence_model, data, accuracy, priors)
+    fit = sample_posterior(build(), settings, seed, label="prevalence", build=build)
     fit.idata.posterior = fit.idata.posterior.assign_coords(
         group_species=("group", data.groups["species"].tolist()),
         group_site=("group", data.groups["site"].tolist()),

@@ -133,13 +133,13 @@ def model_fingerprint(model: pm.Model) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
-def _compile_nutpie(model: pm.Model) -> Any:
+def _compile_nutpie(model: pm.Model, build: Callable[[], pm.Model] | None = None) -> Any:
     """The on-disk cached compile; nutpie's own compiler if the private nutpie API it relies
     on has changed (same draws, only slower on the next run)."""
     try:
         from disease_risk.serology.compiled_model import compile_cached
 
-        return compile_cached(model)
+        return compile_cached(model, build)
     except (ImportError, AttributeError, TypeError) as err:
         log.warning(
             "compiled-model cache unavailable (%s: %s), probably a changed nutpie version; "
@@ -152,8 +152,9 @@ def _compile_nutpie(model: pm.Model) -> Any:
         return nutpie.compile_pymc_model(model, backend="numba")
 
 
-def compiled_nutpie_model(model: pm.Model) -> Any:
-    """A nutpie-compiled model, reused from this process's cache when the structure matches."""
+def compiled_nutpie_model(model: pm.Model, build: Callable[[], pm.Model] | None = None) -> Any:
+    """A nutpie-compiled model, reused from this process's cache when the structure matches
+    (``build``: see :func:`~disease_risk.serology.compiled_model.compile_cached`)."""
     key = model_fingerprint(model)
     data = {var.name: var.get_value() for var in model.data_vars}
     cached = _COMPILED.get(key)
@@ -161,7 +162,7 @@ def compiled_nutpie_model(model: pm.Model) -> Any:
         log.info("reusing compiled nutpie model %s", key[:12])
         return cached.with_data(**data)
     start = time.perf_counter()
-    compiled = _compile_nutpie(model)
+    compiled = _compile_nutpie(model, build)
     log.info("compiled or loaded nutpie model %s in %.1f s", key[:12], time.perf_counter() - start)
     _COMPILED[key] = compiled
     return compiled
@@ -314,16 +315,22 @@ def _pymc_report(progress: ProgressLog, chains: int) -> Callable[..., None]:
 
 
 def sample_posterior(
-    model: pm.Model, settings: SamplerSettings, seed: int, label: str = "posterior"
+    model: pm.Model,
+    settings: SamplerSettings,
+    seed: int,
+    label: str = "posterior",
+    build: Callable[[], pm.Model] | None = None,
 ) -> Fit:
-    """Draw from the posterior of ``model`` with the configured sampler (compile time included).
+    """Draw from the posterior of ``model`` with the configured sampler (compile time included;
+    ``build``, a picklable function that builds ``model``, makes a first run sample with the
+    machine code later runs load: :func:`~disease_risk.serology.compiled_model.compile_cached`).
 
     If the draws fail the diagnostics (:func:`convergence_table`) and ``retry_target_accept``
     is set, the model is sampled again with that target (smaller steps: what divergences ask
     for); the fit returned is the second, with the first's unreliable blocks in ``retried``
     and both attempts' time in ``seconds``. Progress lines in the log are headed ``label``.
     """
-    fit = _sample_once(model, settings, seed, label)
+    fit = _sample_once(model, settings, seed, label, build)
     retry = settings.retry_target_accept
     if retry is None:
         return fit
@@ -338,19 +345,25 @@ def sample_posterior(
         first["rhat_max"].max(), first["ess_bulk_min"].min(), retry,
     )  # fmt: skip
     again = _sample_once(
-        model, replace(settings, target_accept=retry, retry_target_accept=None), seed, label
+        model, replace(settings, target_accept=retry, retry_target_accept=None), seed, label, build
     )
     again.seconds += fit.seconds
     again.retried = bad.assign(section="retry")
     return again
 
 
-def _sample_once(model: pm.Model, settings: SamplerSettings, seed: int, label: str) -> Fit:
+def _sample_once(
+    model: pm.Model,
+    settings: SamplerSettings,
+    seed: int,
+    label: str,
+    build: Callable[[], pm.Model] | None = None,
+) -> Fit:
     """One run of the configured sampler at ``settings.target_accept``."""
     start = time.perf_counter()
     progress = ProgressLog(label, settings.chains, settings.tune + settings.draws)
     if settings.sampler == "nutpie":
-        idata = _nutpie_sample(compiled_nutpie_model(model), settings, seed, progress)
+        idata = _nutpie_sample(compiled_nutpie_model(model, build), settings, seed, progress)
     else:
         with model:
             idata = pm.sample(
