@@ -380,20 +380,25 @@ def _assemble(
 def _compile_in_child(build: Callable[[], pm.Model], key: str) -> bool:
     """Compile the model ``build`` makes into the cache in a new Python process; whether it
     succeeded."""
-    child = subprocess.run(
-        [sys.executable, "-c", f"import sys; from {__name__} import _compile_from_stdin; "
-         "_compile_from_stdin(sys.argv[1])", key],
-        input=cloudpickle.dumps(build),
-        capture_output=True,
-        check=False,
-    )
-    if child.returncode != 0:
-        log.warning(
-            "compiling model %s in a child process failed (exit %d); compiling here, so this "
-            "first run may differ in its last bits from later runs: %s",
-            key[:12], child.returncode, child.stderr.decode(errors="replace")[-2000:],
+    try:
+        builder = cloudpickle.dumps(build)
+    except Exception as err:  # any pickling failure means: compile here
+        reason = f"its builder cannot be pickled ({type(err).__name__}: {err})"
+    else:
+        child = subprocess.run(
+            [sys.executable, "-c", f"import sys; from {__name__} import _compile_from_stdin; "
+             "_compile_from_stdin(sys.argv[1])", key],
+            input=builder,
+            capture_output=True,
+            check=False,
         )
-    return child.returncode == 0
+        if child.returncode == 0:
+            return True
+        reason = (f"the child process failed (exit {child.returncode}): "
+                  f"{child.stderr.decode(errors='replace')[-2000:]}")
+    log.warning("model %s not compiled in a child process, so compiled here and this first run "
+                "may differ in its last bits from later runs: %s", key[:12], reason)
+    return False
 
 
 def compile_cached(

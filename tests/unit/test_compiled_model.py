@@ -10,6 +10,8 @@ import json
 import os
 import subprocess
 import sys
+import threading
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -134,20 +136,32 @@ def test_first_process_samples_as_the_processes_that_load_from_disk(tmp_path: Pa
 
 
 def test_failing_child_compiles_in_process(tmp_path: Path, monkeypatch, caplog):
-    """A child that cannot build the model is a warning and a compile here, not a failure."""
+    """A child that cannot build the model, or a builder that cannot be pickled, is a warning
+    and a compile here, not a failure."""
 
     def broken() -> None:
         raise RuntimeError("cannot build")
+
+    def model_beside(lock: threading.Lock) -> object:  # a lock cannot be pickled
+        return small_model(N, K)
 
     model = small_model(N, K)
     # a cache without this model's manifest: a miss, whatever earlier runs stored
     monkeypatch.setattr(compiled_model, "_manifest_path", lambda key: tmp_path / f"{key}.json")
     with caplog.at_level("WARNING", logger="disease_risk.serology.compiled_model"):
         compiled = compile_cached(model, broken)
-    assert "child process failed" in caplog.text and "cannot build" in caplog.text
+    assert "the child process failed" in caplog.text and "cannot build" in caplog.text
     assert not compiled.loaded_from_cache
     reference = nutpie.compile_pymc_model(model, backend="numba")
     np.testing.assert_array_equal(draws(compiled), draws(reference))
+    caplog.clear()
+    elsewhere = tmp_path / "second"  # the first compile stored the model: another empty cache
+    monkeypatch.setattr(compiled_model, "_manifest_path", lambda key: elsewhere / f"{key}.json")
+    elsewhere.mkdir()
+    with caplog.at_level("WARNING", logger="disease_risk.serology.compiled_model"):
+        unpicklable = compile_cached(model, partial(model_beside, threading.Lock()))
+    assert "cannot be pickled" in caplog.text
+    np.testing.assert_array_equal(draws(unpicklable), draws(reference))
 
 
 def test_changed_nutpie_api_falls_back_to_nutpie_compiler(monkeypatch, caplog):
