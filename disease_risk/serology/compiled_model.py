@@ -431,6 +431,4 @@ def _compile_from_stdin(key: str) -> None:
     _compile(model, shared, key)
 
 
-
-
 __all__ = ["CachedPyMCModel", "Manifest", "compile_cached", "model_graph_key"]
