@@ -245,6 +245,7 @@ class FoiSimulator:
 _SIMULATOR: FoiSimulator | None = None  # set before worker processes fork (not pickled per task)
 _SCALE: np.ndarray | None = None  # serology SD of each species' log FOI
 _PARAMETERS: tuple[CalibrationParameter, ...] = ()
+_SIMULATE_ONE: tuple[bytes, Any] | None = None  # this process's generation: pickled, unpickled
 
 
 def _abc_model(theta) -> dict[str, np.ndarray]:
@@ -276,7 +277,7 @@ class SeededMappingSampler(MappingSampler):
 
     def map_function(self, simulate_one, seed):
         """Sample until one particle is accepted, from the task's own seed."""
-        simulate_one = self.unpickle(simulate_one)
+        simulate_one = self.generation_function(simulate_one)
         np.random.seed(seed)
         random.seed(seed)
         sample, evaluations = self._create_empty_sample(), 0
@@ -286,6 +287,16 @@ class SeededMappingSampler(MappingSampler):
             sample.append(particle)
             if particle.accepted:
                 return sample, evaluations
+
+    def generation_function(self, pickled: bytes):
+        """The generation's simulate function, unpickled once per process rather than once per
+        task as pyabc does: unpickling rebuilds the prior's scipy distributions, which cost
+        about half a simulation, and the function keeps no state from one particle to the next
+        (each task reseeds the generators), so the tasks of a generation can share it."""
+        global _SIMULATE_ONE
+        if _SIMULATE_ONE is None or _SIMULATE_ONE[0] != pickled:
+            _SIMULATE_ONE = (pickled, self.unpickle(pickled))
+        return _SIMULATE_ONE[1]
 
     def sample_until_n_accepted(self, n, simulate_one, t, **kwargs):
         """``n`` tasks with seeds from the main generator, mapped in order."""
@@ -326,7 +337,7 @@ def calibrate(
     weights collapse onto a handful of particles (effective sample size 1-5 of 200 on the
     example); a larger population and kernels twice as wide keep it at a fifth or more of the
     population (``progress`` reports it per generation), at the cost of lower acceptance."""
-    global _SIMULATOR, _SCALE, _PARAMETERS
+    global _SIMULATOR, _SCALE, _PARAMETERS, _SIMULATE_ONE
     if not parameters:
         raise ValueError(
             "nothing to calibrate: give at least one contact rule p_transmission or species "
@@ -366,7 +377,7 @@ def calibrate(
         if pool is not None:
             pool.close()
             pool.join()
-        _SIMULATOR = _SCALE = None
+        _SIMULATOR = _SCALE = _SIMULATE_ONE = None
         _PARAMETERS = ()
     posterior = pd.DataFrame(
         [from_probit(parameters, row) for row in frame.to_dict("records")],

@@ -196,6 +196,41 @@ def test_calibration_reruns_identically_on_one_or_two_processes():
     assert not one.posterior.equals(other.posterior)
 
 
+def test_a_generation_is_unpickled_once_per_process_with_the_particles_of_one_per_task(
+    monkeypatch,
+):
+    """Unpickling pyabc's simulate function rebuilds the prior's scipy distributions (about
+    half a simulation of the example); sharing it within a generation must not change a
+    particle (oracle: one unpickling per task, as pyabc's MappingSampler does)."""
+    plan, settings = isolated_plan(100)
+    calibration = cal.CalibrationSettings(
+        burn_in_years=2, window_years=3, population_size=60, max_generations=3
+    )
+    simulator = cal.FoiSimulator.build(plan, ["domestic_dog", "red_fox"], calibration)
+    params = cal.calibration_parameters([], settings["disease"])
+    targets = pd.DataFrame(
+        {"species": ["domestic_dog", "red_fox"], "log_foi_mean": [-2.0, -1.5], "log_foi_sd": 0.3}
+    )
+    shared = cal.SeededMappingSampler.generation_function
+    functions = []
+
+    def counted(self, pickled):
+        functions.append(shared(self, pickled))
+        return functions[-1]
+
+    monkeypatch.setattr(cal.SeededMappingSampler, "generation_function", counted)
+    once = cal.calibrate(simulator, targets, params, calibration, seed=3, processes=1)
+    distinct = len({id(f) for f in functions})
+    assert len(functions) >= 3 * calibration.population_size
+    assert distinct <= calibration.max_generations + 1, (distinct, len(functions))
+    monkeypatch.setattr(
+        cal.SeededMappingSampler, "generation_function", lambda self, p: self.unpickle(p)
+    )
+    per_task = cal.calibrate(simulator, targets, params, calibration, seed=3, processes=1)
+    pd.testing.assert_frame_equal(once.posterior, per_task.posterior)
+    pd.testing.assert_frame_equal(once.progress, per_task.progress)
+
+
 # --- the answer follows the data ---------------------------------------------------------------
 
 LANDSCAPE = {
