@@ -284,9 +284,10 @@ def write_table(table: pd.DataFrame, path: str | Path) -> None:
     out = table.copy()
     for column in out.columns:
         if pd.api.types.is_float_dtype(out[column]):
-            out[column] = [format_float(v) for v in out[column]]
+            out[column] = [format_float(v) for v in out[column].tolist()]
         elif not pd.api.types.is_numeric_dtype(out[column]):
-            out[column] = [as_text_cell(v) if isinstance(v, str) else v for v in out[column]]
+            out[column] = [as_text_cell(v) if isinstance(v, str) else v
+                           for v in out[column].tolist()]
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     out.to_csv(path, sep="\t", index=False, lineterminator="\n", encoding="utf-8")
 
@@ -305,7 +306,7 @@ def read_table(path: str | Path, text_columns: Iterable[str] = ()) -> pd.DataFra
     for column in table.columns:
         if not pd.api.types.is_numeric_dtype(table[column]):
             table[column] = [text_from_cell(v) if isinstance(v, str) else v
-                             for v in table[column]]
+                             for v in table[column].tolist()]
     return table
 
 
@@ -327,14 +328,14 @@ def samples_as_text(samples: pd.DataFrame) -> pd.DataFrame:
     """The samples table as written: titre and age by the float rule, coordinates to 1e-6."""
     out = samples.copy()
     for column in ("titre", "age_years"):
-        out[column] = [format_float(v) for v in out[column]]
+        out[column] = [format_float(v) for v in out[column].tolist()]
     for column in ("latitude", "longitude"):
         out[column] = [
             "" if pd.isna(v) else format(round(float(v), COORDINATE_DECIMALS), ".10g")
-            for v in out[column]
+            for v in out[column].tolist()
         ]
     for column in SAMPLE_INT_COLUMNS:
-        out[column] = ["" if pd.isna(v) else str(int(v)) for v in out[column]]
+        out[column] = ["" if pd.isna(v) else str(int(v)) for v in out[column].tolist()]
     return out
 
 

@@ -165,7 +165,7 @@ def csv_as_columns(table: pd.DataFrame) -> dict[str, list[Any]]:
         items = properties.get(term, {}).get("items", {})
         types = items.get("type", ["string"])
         types = [types] if isinstance(types, str) else types
-        columns[term] = [_typed(v, types) for v in table[column]]
+        columns[term] = [_typed(v, types) for v in table[column].tolist()]
     return columns
 
 
@@ -230,7 +230,7 @@ def write_wdds(data: pd.DataFrame, metadata: dict[str, Any], csv_path: str | Pat
                               + "\n".join(f"  {p}" for p in problems))
     out = data.rename(columns=template_labels())
     for column in out.columns:
-        out[column] = [_csv_cell(v) for v in out[column]]
+        out[column] = [_csv_cell(v) for v in out[column].tolist()]
     Path(csv_path).parent.mkdir(parents=True, exist_ok=True)
     out.to_csv(csv_path, index=False, lineterminator="\n", encoding="utf-8")
     Path(metadata_path).write_text(json.dumps(metadata, indent=2, ensure_ascii=False) + "\n",
