@@ -396,6 +396,7 @@ def run_kernel(
         watched,
         float(detection),
         float(reactive.get("delay_days", 0.0)),
+        net.reverse,
     )
 
 

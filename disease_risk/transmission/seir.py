@@ -228,6 +228,7 @@ def seir_kernel(
     reactive_species=-1,
     reactive_detection=0.0,
     reactive_delay=0.0,
+    reverse=None,
 ):
     """One replicate. Per-species arrays are indexed by ``species[node]``; rates are per day
     (``death_rate``: background deaths per animal-day, 0 = closed population); latent/infectious
@@ -249,6 +250,9 @@ def seir_kernel(
     sick or found dead) with probability ``reactive_detection`` (a keyed draw, stream 6); the
     first detection schedules every waiting round ``reactive_delay`` days later.
 
+    ``reverse``: the incoming arcs of :func:`_reverse_arcs` (newborns' exposure), if the
+    caller keeps them for the network (computed here otherwise: a tenth of a 3-year run).
+
     Returns the arrays of :class:`KernelResult`, in its order. The event heap has a fixed
     capacity (enough without demography; births add events without bound): a run that would
     overflow it starts again with twice the capacity, which gives the same result: every draw
@@ -256,7 +260,14 @@ def seir_kernel(
     """
     n = indptr.size - 1
     cap = indices.size + 3 * n + vacc_times.size + 16
-    if latent_mean.size > 0 and death_rate.max() > 0.0:
+    demography = latent_mean.size > 0 and death_rate.max() > 0.0
+    if not demography:
+        rev = (np.zeros(n + 1, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))
+    elif reverse is None:
+        rev = _reverse_arcs(indptr, indices)
+    else:
+        rev = reverse
+    if demography:
         if not np.isfinite(horizon):
             raise ValueError("births and background deaths need a finite horizon")
         expected = 0.0
@@ -268,7 +279,7 @@ def seir_kernel(
             indptr, indices, rates, species, latent_mean, latent_shape, inf_mean, inf_shape,
             case_fatality, external_rate, death_rate, state0, index_cases, horizon, vacc_times,
             vacc_species, vacc_counts, seed, cap, window_start, reactive_species,
-            reactive_detection, reactive_delay,
+            reactive_detection, reactive_delay, rev,
         )  # fmt: skip
         if out[0]:
             return out[1:]
@@ -300,6 +311,7 @@ def _run(
     reactive_species,
     reactive_detection,
     reactive_delay,
+    rev,
 ):
     """:func:`seir_kernel` with an event heap of ``cap`` events: (False, ...) if it would
     overflow, else (True, the arrays of :class:`KernelResult`). The hot paths (infection, onset
@@ -333,10 +345,6 @@ def _run(
     detection_day = np.full(1, np.inf)  # first detected case (reactive vaccination)
     rec = (t_exposed, t_death, t_vacc, t_removed, infector, origin0, tallies, first_case,
            by_source, by_origin, window_infected, susceptible_days, detection_day)  # fmt: skip
-    demography = k > 0 and death_rate.max() > 0.0
-    rev = _reverse_arcs(indptr, indices) if demography else (
-        np.zeros(n + 1, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)
-    )  # fmt: skip
     reserve = 4
     for i in range(n):
         if state[i] == V:
@@ -519,6 +527,11 @@ class CompiledNetwork:
     def members(self, species: str) -> np.ndarray:
         """Node indices of one species (computed once per network: replicates ask often)."""
         return self._members[self.species_names.index(species)]
+
+    @cached_property
+    def reverse(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Incoming arcs (:func:`_reverse_arcs`), kept for the kernel's every replicate."""
+        return _reverse_arcs(self.indptr, self.indices)
 
 
 def compile_contact_network(

@@ -201,8 +201,8 @@ def test_heap_overflow_restarts_with_the_same_result():
         np.zeros(0, np.int64), 2000.0, np.zeros(0), np.zeros(0, np.int64),
         np.zeros(0, np.int64), 5,
     )  # fmt: skip
-    assert not seir._run(*args, 200, 0.0, -1, 0.0, 0.0)[0]
-    ample = seir._run(*args, 10**6, 0.0, -1, 0.0, 0.0)
+    assert not seir._run(*args, 200, 0.0, -1, 0.0, 0.0, net.reverse)[0]
+    ample = seir._run(*args, 10**6, 0.0, -1, 0.0, 0.0, net.reverse)
     assert ample[0]
     small = seir.seir_kernel(*args)
     for a, b in zip(ample[1:], small, strict=True):

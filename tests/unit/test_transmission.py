@@ -554,13 +554,17 @@ def test_closed_populations_reproduce_the_kernel_before_demography():
 DEMOGRAPHY_KERNEL = ("f245b40568282e00", 3346, 3483)
 
 
-def test_kernel_with_demography_unchanged_bit_for_bit():
+@pytest.mark.parametrize("kept_reverse", [False, True])
+def test_kernel_with_demography_unchanged_bit_for_bit(kept_reverse):
+    """Also when the caller passes the network's incoming arcs (as every scenario replicate
+    does) instead of the kernel computing them."""
     net = compile_network(tiny_network())
+    reverse = (net.reverse,) if kept_reverse else ()
     h, infected, births = hashlib.sha256(), 0, 0
     deaths = -np.log(np.array([0.5, 0.8])) / seir.DAYS_PER_YEAR
     for seed in range(5):
         out = kernel_run(net, 77 + seed, deaths, 2000.0, [100.0, 465.25, np.inf], [1, 1, 0],
-                         [3, 3, 5], 300.0, 0, 0.5, 20.0)  # fmt: skip
+                         [3, 3, 5], 300.0, 0, 0.5, 20.0, *reverse)  # fmt: skip
         for values in out:
             h.update(np.ascontiguousarray(values).tobytes())
         infected += out.tallies[:, seir.INFECTED].sum()
