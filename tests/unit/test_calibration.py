@@ -177,7 +177,9 @@ def test_calibration_covers_the_truth_at_the_nominal_rate():
     assert np.mean(widths) < 0.6
 
 
-def test_calibration_reruns_identically_on_one_or_two_processes():
+def small_calibration():
+    """A calibration of dogs' and foxes' spillover on a small isolated plan: (simulator,
+    targets, parameters, settings)."""
     plan, settings = isolated_plan(100)
     calibration = cal.CalibrationSettings(
         burn_in_years=2, window_years=3, population_size=60, max_generations=3
@@ -187,6 +189,11 @@ def test_calibration_reruns_identically_on_one_or_two_processes():
     targets = pd.DataFrame(
         {"species": ["domestic_dog", "red_fox"], "log_foi_mean": [-2.0, -1.5], "log_foi_sd": 0.3}
     )
+    return simulator, targets, params, calibration
+
+
+def test_calibration_reruns_identically_on_one_or_two_processes():
+    simulator, targets, params, calibration = small_calibration()
     one = cal.calibrate(simulator, targets, params, calibration, seed=3, processes=1)
     again = cal.calibrate(simulator, targets, params, calibration, seed=3, processes=1)
     two = cal.calibrate(simulator, targets, params, calibration, seed=3, processes=2)
@@ -202,15 +209,7 @@ def test_a_generation_is_unpickled_once_per_process_with_the_particles_of_one_pe
     """Unpickling pyabc's simulate function rebuilds the prior's scipy distributions (about
     half a simulation of the example); sharing it within a generation must not change a
     particle (oracle: one unpickling per task, as pyabc's MappingSampler does)."""
-    plan, settings = isolated_plan(100)
-    calibration = cal.CalibrationSettings(
-        burn_in_years=2, window_years=3, population_size=60, max_generations=3
-    )
-    simulator = cal.FoiSimulator.build(plan, ["domestic_dog", "red_fox"], calibration)
-    params = cal.calibration_parameters([], settings["disease"])
-    targets = pd.DataFrame(
-        {"species": ["domestic_dog", "red_fox"], "log_foi_mean": [-2.0, -1.5], "log_foi_sd": 0.3}
-    )
+    simulator, targets, params, calibration = small_calibration()
     shared = cal.SeededMappingSampler.generation_function
     functions = []
 
