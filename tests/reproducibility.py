@@ -64,6 +64,8 @@ def run_bounded(
     (Snakemake and every job it started) reliably ends it. ``interrupt_when`` is called with the
     output so far, about every half second; once true, ``interrupt_signal`` goes to the group
     (SIGINT is a terminal's Ctrl-C) and the group is SIGKILLed if still there after ``grace`` s.
+    The command starts with SIGINT handled as in a terminal even when the tests themselves run
+    in the background of a shell without job control, which ignores it (``cmd &`` in a script).
     """
     keep_log = log is not None
     if log is None:
@@ -81,6 +83,7 @@ def run_bounded(
             stdin=subprocess.DEVNULL,
             env=env,
             start_new_session=True,
+            preexec_fn=_terminal_sigint,
         )
         try:
             while proc.poll() is None:
@@ -103,6 +106,12 @@ def run_bounded(
     if not keep_log:
         log.unlink()
     return Run(proc.returncode, time.monotonic() - start, output, timed_out, interrupted)
+
+
+def _terminal_sigint() -> None:
+    """In the child before exec: SIGINT back to its default (an ignored signal stays ignored
+    across exec, so make and Snakemake would never see the Ctrl-C)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def signal_group(pgid: int, signum: int) -> None:
