@@ -262,10 +262,7 @@ def seir_kernel(
     cap = indices.size + 3 * n + vacc_times.size + 16
     rev = (np.zeros(n + 1, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))
     if latent_mean.size > 0 and death_rate.max() > 0.0:
-        if reverse is None:
-            rev = _reverse_arcs(indptr, indices)
-        else:
-            rev = reverse
+        rev = _reverse_arcs(indptr, indices) if reverse is None else reverse
         if not np.isfinite(horizon):
             raise ValueError("births and background deaths need a finite horizon")
         expected = 0.0
