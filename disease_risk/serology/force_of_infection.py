@@ -40,6 +40,7 @@ from disease_risk.serology.accuracy import (
     accuracy_for,
     add_test_accuracy,
     apparent_outcomes,
+    apparent_positive,
 )
 from disease_risk.serology.prevalence import (
     DEFAULT_ROLES,
@@ -297,7 +298,7 @@ def _constant_foi_chances(
     """Each cell's chance of a positive reading with a constant FOI over ``life`` (years), and
     its chance of never having been infected."""
     never = np.exp(-np.exp(log_foi) * life)
-    positive = apparent_outcomes(1.0 - never, never, se, sp)[0]
+    positive = apparent_positive(1.0 - never, never, se, sp)
     return np.clip(positive, 1e-12, 1.0 - 1e-12), never
 
 
@@ -779,7 +780,7 @@ def foi_ppc(
                     foi[:, i, :], earlier[:, i, :], *(x[idx] for x in positions)
                 ))
             a = assay_pos[idx]
-            apparent = apparent_outcomes(p, 1 - p, se[:, a], sp[:, a])[0]
+            apparent = apparent_positive(p, 1 - p, se[:, a], sp[:, a])
             draws = rng.binomial(n_animals[idx][None, :], np.clip(apparent, 0.0, 1.0))
             for g in np.unique(groups[idx]):
                 replicated[:, g] += draws[:, groups[idx] == g].sum(axis=1)

@@ -26,6 +26,7 @@ from disease_risk.serology.accuracy import (
     accuracy_for,
     add_test_accuracy,
     apparent_outcomes,
+    apparent_positive,
 )
 from disease_risk.serology.sampling import Fit, SamplerSettings, posterior_draws, sample_posterior
 
@@ -468,7 +469,7 @@ def replicate_positives(fit: Fit, data: PrevalenceData, seed: int) -> tuple[np.n
     assay_pos = data.cells["assay"].map({a: i for i, a in enumerate(data.assays)}).to_numpy()
     group = data.cells["group"].to_numpy()
     truth = p[:, group]
-    apparent = apparent_outcomes(truth, 1 - truth, se[:, assay_pos], sp[:, assay_pos])[0]
+    apparent = apparent_positive(truth, 1 - truth, se[:, assay_pos], sp[:, assay_pos])
     rng = np.random.default_rng(seed)
     replicated = rng.binomial(data.cells["n_tested"].to_numpy()[None, :], apparent)
     return replicated, data.cells["n_positive"].to_numpy()

@@ -42,7 +42,11 @@ from disease_risk.serology.prevalence import (
     select_results,
     summarise_prevalence,
 )
-from disease_risk.serology.sampling import SamplerSettings, convergence_table
+from disease_risk.serology.sampling import (
+    SamplerSettings,
+    convergence_table,
+    write_inference_data,
+)
 from disease_risk.tables import (
     DIAGNOSTIC_COLUMNS,
     FOI_COLUMNS,
@@ -178,7 +182,7 @@ def prevalence_stage(
         [convergence_table(fit, settings, "prevalence"), other_pathogens + data.exclusions, ppc]
     )
     if "idata" in outputs:
-        attach_observations(fit, data, replicated).to_netcdf(outputs["idata"])
+        write_inference_data(attach_observations(fit, data, replicated), outputs["idata"])
     write_table(summary, outputs["summary"])
     write_table(diagnostics, outputs["diagnostics"])
     if "forest" in outputs:
@@ -253,7 +257,7 @@ def foi_stage(
         ]
     )
     if "idata" in outputs:
-        foi_inference_data(fit, foi_settings).to_netcdf(outputs["idata"])
+        write_inference_data(foi_inference_data(fit, foi_settings), outputs["idata"])
     write_table(table, outputs["table"])
     write_table(diagnostics, outputs["diagnostics"])
     if "plot" in outputs:

@@ -2,6 +2,7 @@
 
 import arviz as az
 import numpy as np
+import pandas as pd
 import pytest
 import xarray as xr
 
@@ -83,3 +84,30 @@ def test_average_ranks_are_scipys():
     values[:, 1] = 2.0
     np.testing.assert_array_equal(_average_ranks(values),
                                   stats.rankdata(values, method="average", axis=0))
+
+
+def test_a_fits_statistics_are_computed_once_for_the_retry_check_and_the_table(monkeypatch):
+    """sample_posterior's retry check and the stage's diagnostics table read the same numbers:
+    the second table costs no second pass over the draws."""
+    from disease_risk.serology import sampling
+
+    calls = []
+
+    def counted(values):
+        calls.append(values.shape)
+        return convergence_statistics(values)
+
+    monkeypatch.setattr(sampling, "convergence_statistics", counted)
+    rng = np.random.default_rng(3)
+    idata = az.from_dict(
+        posterior={"a": rng.normal(size=(2, 100)), "b": rng.normal(size=(2, 100, 3)),
+                   "b_log__": rng.normal(size=(2, 100, 3))},
+        sample_stats={"diverging": np.zeros((2, 100), dtype=bool)},
+    )
+    fit = sampling.Fit(idata, "nutpie", 1.0, 0)
+    settings = sampling.SamplerSettings()
+    first = sampling.convergence_table(fit, settings, "m")
+    second = sampling.convergence_table(fit, settings, "m")
+    assert calls == [(2, 100), (2, 100, 3)]  # a, b; not b's unconstrained copy, nothing twice
+    pd.testing.assert_frame_equal(first, second)
+    assert list(first["item"]) == ["a", "b"]
