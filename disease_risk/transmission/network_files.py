@@ -251,19 +251,30 @@ def network_from_config(
     return network_from_settings(config, seed, registry)
 
 
-def network_from_settings(
-    config: dict, seed: int, registry: SpeciesRegistry | None = None
-) -> ContactNetwork:
-    """The network of an already loaded (and possibly changed) network config: its location
-    table, if any, is read (field data formats map species through ``registry``); positions
-    from the random stream ``network/individuals``."""
-    locations = None
+def config_locations(
+    config: dict, registry: SpeciesRegistry | None = None
+) -> pd.DataFrame | None:
+    """The network config's location table, read and checked (:func:`read_locations`; field
+    data formats map species through ``registry``); None when it names none."""
     loc_file = config.get("locations_file")
-    if loc_file:
-        locations = read_locations(
-            loc_file, network_species(config), registry,
-            int(config.get("home_range_min_fixes", DEFAULT_MIN_FIXES)),
-        )
+    if not loc_file:
+        return None
+    return read_locations(
+        loc_file, network_species(config), registry,
+        int(config.get("home_range_min_fixes", DEFAULT_MIN_FIXES)),
+    )
+
+
+def network_from_settings(
+    config: dict, seed: int, registry: SpeciesRegistry | None = None,
+    locations: pd.DataFrame | None = None,
+) -> ContactNetwork:
+    """The network of an already loaded (and possibly changed) network config, with its
+    location table (``locations``: as :func:`config_locations` read it, given when the table
+    is shared by several networks; read here otherwise); positions from the random stream
+    ``network/individuals``."""
+    if locations is None:
+        locations = config_locations(config, registry)
     rng = stream_rng(seed, "network/individuals")
     return build_contact_network(simulate_individuals(config, rng, locations), config)
 

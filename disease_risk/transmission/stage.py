@@ -23,6 +23,7 @@ from disease_risk.tables import read_table, write_table
 from disease_risk.transmission.abundance import with_camera_densities
 from disease_risk.transmission.contact_network import ContactNetwork, network_summary
 from disease_risk.transmission.network_files import (
+    config_locations,
     densities_from_config,
     load_network_config,
     network_from_config,
@@ -252,12 +253,13 @@ def sensitivity(
     registry = load_species_registry(inputs["species"])
     held = {a.name: (a.low + a.high) / 2 for a in assumptions}
     population_runs = int(section.get("population_replicates", evaluate.replicates))
+    locations = config_locations(network_config, registry)  # the same for every population size
 
     def outputs_at(end: tuple[sa.Assumption, float]) -> Mapping[str, float]:
         assumption, factor = end
         species = assumption.name.removeprefix("population_factor_")
         scaled = sa.scaled_population(network_config, species, factor)
-        scaled_network = network_from_settings(scaled, seed, registry)
+        scaled_network = network_from_settings(scaled, seed, registry, locations)
         scaled_plans = scenario_plans(scaled_network, settings, scaled, seed)
         outputs = sa.ScenarioOutputs(scaled_plans, params["baseline"], targets, population_runs)
         return outputs(held, sa.point_rng(seed, 0))

@@ -260,6 +260,13 @@ def test_example_config_builds(repo_root, monkeypatch):
         arcs.set_index(["source", "target"])["weight"],
         back.loc[list(zip(arcs["source"], arcs["target"], strict=True))],
     )
+    # the sensitivity analysis reads the field data once for its 16 rebuilt networks
+    config = nf.load_network_config("config/network.yaml")
+    locations = nf.config_locations(config, registry)
+    assert set(locations["animal_id"]) >= {"PPO_F01"}
+    again = nf.network_from_settings(config, 1, registry, locations)
+    pd.testing.assert_frame_equal(again.nodes, network.nodes)
+    pd.testing.assert_frame_equal(again.arcs, network.arcs)
     # the array summary equals networkx's on the same network
     got = cn.network_summary(network)
     expected = reference_summary(network.to_graph(), "amur_leopard", "domestic_dog")
