@@ -45,20 +45,28 @@ def _split_chains(values: np.ndarray) -> np.ndarray:
 
 def _average_ranks(values: np.ndarray) -> np.ndarray:
     """Ranks (1 = smallest) down each column, ties sharing their mean rank: scipy's
-    ``rankdata(method="average", axis=0)``, with one sort of all columns (as rows, contiguous)."""
+    ``rankdata(method="average", axis=0)``, with one sort of all columns (as rows, contiguous).
+    Columns without ties (draws are continuous) take their positions as they are: 2.7x faster
+    for them; the statistics of 9,636 group prevalences at 100x the example, 29-33 -> 24-27 s."""
     rows = np.ascontiguousarray(values.T)
     order = np.argsort(rows, axis=1)
     ordered = np.take_along_axis(rows, order, axis=1)
     position = np.arange(rows.shape[1])
     new_value = np.ones(ordered.shape, dtype=bool)
     new_value[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
-    first = np.maximum.accumulate(np.where(new_value, position, 0), axis=1)
-    last_value = np.ones(ordered.shape, dtype=bool)
-    last_value[:, :-1] = new_value[:, 1:]
-    end = np.minimum.accumulate(
-        np.where(last_value, position, rows.shape[1])[:, ::-1], axis=1)[:, ::-1]
+    sorted_ranks = np.broadcast_to(position + 1.0, rows.shape)
+    tied = ~new_value.all(axis=1)
+    if tied.any():
+        starts = new_value[tied]
+        first = np.maximum.accumulate(np.where(starts, position, 0), axis=1)
+        last_value = np.ones(starts.shape, dtype=bool)
+        last_value[:, :-1] = starts[:, 1:]
+        end = np.minimum.accumulate(
+            np.where(last_value, position, rows.shape[1])[:, ::-1], axis=1)[:, ::-1]
+        sorted_ranks = sorted_ranks.copy()
+        sorted_ranks[tied] = (first + end) / 2.0 + 1.0
     ranks = np.empty(rows.shape)
-    np.put_along_axis(ranks, order, (first + end) / 2.0 + 1.0, axis=1)
+    np.put_along_axis(ranks, order, sorted_ranks, axis=1)
     return ranks.T
 
 

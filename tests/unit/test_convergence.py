@@ -111,3 +111,19 @@ def test_a_fits_statistics_are_computed_once_for_the_retry_check_and_the_table(m
     assert calls == [(2, 100), (2, 100, 3)]  # a, b; not b's unconstrained copy, nothing twice
     pd.testing.assert_frame_equal(first, second)
     assert list(first["item"]) == ["a", "b"]
+
+
+def test_ranks_equal_scipys_average_ranks_with_and_without_ties():
+    """Columns without ties take the fast path, columns with ties (here: a run of equal draws,
+    a constant column) the mean rank; both as scipy.stats.rankdata."""
+    from scipy import stats
+
+    from disease_risk.serology.convergence import _average_ranks
+
+    values = np.random.default_rng(11).random((400, 6))
+    values[:5, 1] = values[0, 1]
+    values[50:90, 3] = 0.5
+    values[:, 4] = 1.0
+    expected = stats.rankdata(values, method="average", axis=0)
+    np.testing.assert_array_equal(_average_ranks(values), expected)
+    np.testing.assert_array_equal(_average_ranks(values[:, [0, 2, 5]]), expected[:, [0, 2, 5]])
