@@ -23,7 +23,6 @@ import arviz as az
 import numpy as np
 import pandas as pd
 import pymc as pm
-import xarray as xr
 
 from disease_risk.serology.convergence import convergence_statistics
 
@@ -456,22 +455,15 @@ def posterior_draws(idata: az.InferenceData, name: str) -> np.ndarray:
 
 
 def write_inference_data(idata: az.InferenceData, path: str | os.PathLike) -> None:
-    """``idata.to_netcdf`` (ArviZ's layout: one netCDF group per InferenceData group), with zlib
-    on integer, boolean and text variables only.
+    """``idata.to_netcdf`` with zlib on integer, boolean and text variables only (set as each
+    variable's encoding, which ArviZ's uncompressed write passes to xarray).
 
     Posterior draws are random mantissas that zlib shrinks by ~8% at great cost: at 100x the
     example, 617 MB of group prevalences took 26 of the 33 s ArviZ's compress-everything write
     took, while the posterior predictive counts shrink 11x in 2 s (bench/README.md, issue 17).
     """
-    mode = "w"
-    if idata.attrs:
-        xr.Dataset(attrs=idata.attrs).to_netcdf(path, mode=mode, engine="h5netcdf")
-        mode = "a"
     for group in idata.groups():
-        data = getattr(idata, group)
-        encoding = {  # every variable's, so none keeps the encoding of a file it came from
-            name: {"zlib": True} if variable.dtype.kind in "biuS" else {}
-            for name, variable in data.variables.items()
-        }
-        data.to_netcdf(path, mode=mode, group=group, engine="h5netcdf", encoding=encoding)
-        mode = "a"
+        # every variable's, so none keeps the encoding of a file it came from
+        for variable in getattr(idata, group).variables.values():
+            variable.encoding = {"zlib": True} if variable.dtype.kind in "biuS" else {}
+    idata.to_netcdf(str(path), compress=False)
