@@ -1,11 +1,12 @@
 """Benchmark: the 120-group hierarchical prevalence model, PyMC's default NUTS vs nutpie's
 backends (numba with the project's on-disk compiled-model cache, JAX with JAX's persistent
-compilation cache) and compile-time options, side by side in one run.
+compilation cache), compile-time options and PyMC's NumPyro sampler, side by side in one run.
 
-The project samples with ``pymc`` or ``nutpie`` (``disease_risk.serology.sampling``); the other
-samplers here are compile options measured through the same sampling call (``_nutpie_sample``:
-same settings, seeds and progress reporting). JAX samplers need the optional ``jax`` extra
-(``bench/requirements-jax.lock``, not installed by ``make``) and are left out when JAX is missing.
+The project samples with ``pymc`` or ``nutpie`` (``disease_risk.serology.sampling``); the nutpie
+options here are measured through the same sampling call (``_nutpie_sample``: same settings,
+seeds and progress reporting), NumPyro through ``pm.sample``. JAX and NumPyro samplers need the
+optional ``jax`` extra (``bench/requirements-jax.lock``, not installed by ``make``) and are left
+out when it is missing.
 
 4 species x 6 sites x 5 years, ~2,400 tests with two assays (VNT with a validation panel and
 ELISA). Every sampler runs the same model with the same draws, tune, chains and target
@@ -34,7 +35,10 @@ Samplers (``--samplers``, all by default):
 - ``nutpie_jax_async``: the same with JAX's asynchronous CPU dispatch on (JAX's default);
 - ``numba_fast_compile``: numba backend with PyTensor's ``fast_compile`` rewrites instead of
   ``fast_run`` (fewer rewrites, more nodes to compile), through the compiled-model cache in a
-  cache directory of its own (the cache key does not include the rewrites).
+  cache directory of its own (the cache key does not include the rewrites);
+- ``pymc_numpyro``: PyMC's NumPyro NUTS (``pm.sample(nuts_sampler="numpyro")``): the whole
+  sampler compiled by XLA, no Python call per gradient; chains in parallel on one XLA host
+  device each (``XLA_FLAGS``, set for its process), JAX's persistent compilation cache on.
 
 Reported per fit: wall seconds, minimum and median bulk ESS over all parameters, bulk ESS per
 second, its ratio to PyMC's in the same round, max R-hat, divergences and a digest of all draws
@@ -85,6 +89,7 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "nutpie_jax_frozen": {**JAX, "freeze_model": True},
     "nutpie_jax_async": {**JAX, "async": True},
     "numba_fast_compile": {"backend": "numba", "rewrites": "fast_compile"},
+    "pymc_numpyro": {"backend": "numpyro"},
 }
 ALL = ("pymc", "nutpie", *OPTIONS)
 PEER = "pymc"
@@ -178,6 +183,8 @@ def fit_option(name: str, data: PrevalenceData, settings: SamplerSettings, seed:
 
     option = OPTIONS[name]
     model = build_prevalence_model(data, ACCURACY, PrevalencePriors())
+    if option["backend"] == "numpyro":
+        return _fit_numpyro(model, settings, seed)
     compiled = _COMPILED.get(name)
     if compiled is not None and not option.get("freeze_model", False):
         data_values = {v.name: v.get_value() for v in model.data_vars}
@@ -193,6 +200,28 @@ def fit_option(name: str, data: PrevalenceData, settings: SamplerSettings, seed:
     )
     idata = _nutpie_sample(compiled, settings, seed, progress)
     return Fit(idata=idata, sampler=name, seconds=0.0, seed=seed)
+
+
+def _fit_numpyro(model: Any, settings: SamplerSettings, seed: int) -> Any:
+    """PyMC's NumPyro NUTS with the same draws, tune, chains and target acceptance."""
+    import pymc as pm
+
+    from disease_risk.serology.sampling import Fit
+
+    configure_jax(asynchronous=True)
+    with model:
+        idata = pm.sample(
+            draws=settings.draws,
+            tune=settings.tune,
+            chains=settings.chains,
+            target_accept=settings.target_accept,
+            random_seed=seed,
+            nuts_sampler="numpyro",
+            nuts_sampler_kwargs={"chain_method": "parallel"},
+            progressbar=False,
+            compute_convergence_checks=False,
+        )
+    return Fit(idata=idata, sampler="pymc_numpyro", seconds=0.0, seed=seed)
 
 
 def measure(sampler: str, data: PrevalenceData, args: argparse.Namespace, seed: int) -> dict:
@@ -257,6 +286,9 @@ def run_child(sampler: str, args: argparse.Namespace, cache: Path, refit: bool) 
     ]
     env = {**os.environ, "PYTENSOR_FLAGS": f"base_compiledir={cache}"}
     env.pop("JAX_COMPILATION_CACHE_DIR", None)  # JAX's cache goes into base_compiledir too
+    if OPTIONS.get(sampler, {}).get("backend") == "numpyro":  # one XLA device per chain
+        devices = f"--xla_force_host_platform_device_count={args.chains}"
+        env["XLA_FLAGS"] = f"{env.get('XLA_FLAGS', '')} {devices}".strip()
     done = subprocess.run(
         command + (["--refit"] if refit else []),
         env=env,
@@ -314,9 +346,13 @@ def main() -> None:
     parser.add_argument("--tune", type=int, default=600)
     parser.add_argument("--chains", type=int, default=4)
     parser.add_argument("--cores", type=int, default=2)
-    jax_missing = importlib.util.find_spec("jax") is None
-    uses_jax = {name for name, option in OPTIONS.items() if option["backend"] == "jax"}
-    default = [name for name in ALL if not (jax_missing and name in uses_jax)]
+    missing = {  # optional libraries: samplers that need them are left out by default
+        name
+        for name, option in OPTIONS.items()
+        if option["backend"] in ("jax", "numpyro")
+        and importlib.util.find_spec(option["backend"]) is None
+    }
+    default = [name for name in ALL if name not in missing]
     parser.add_argument("--samplers", nargs="+", choices=ALL, default=default)
     parser.add_argument("--single", choices=ALL, help=argparse.SUPPRESS)
     parser.add_argument("--refit", action="store_true", help=argparse.SUPPRESS)
