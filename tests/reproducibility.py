@@ -125,6 +125,22 @@ def finished_jobs(output: str) -> int:
     return len(re.findall(r"^Finished jobid: \d+", output, flags=re.MULTILINE))
 
 
+def running_jobs(output: str) -> set[str]:
+    """Jobs (other than the target rule ``all``) that Snakemake reported started in ``output``
+    and not yet finished, as ``rule:jobid``."""
+    started: dict[str, str] = {}
+    rule = None
+    for line in output.splitlines():
+        if match := re.match(r"^(?:local)?rule (\w+):$", line):
+            rule = match.group(1)
+        elif rule and (match := re.match(r"^\s+jobid: (\d+)$", line)):
+            if rule != "all":
+                started[match.group(1)] = rule
+            rule = None
+    finished = set(re.findall(r"^Finished jobid: (\d+)", output, flags=re.MULTILINE))
+    return {f"{rule}:{jobid}" for jobid, rule in started.items() if jobid not in finished}
+
+
 def tail(text: str, lines: int = 60) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
