@@ -10,6 +10,7 @@ run on a cluster visibly moves.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import logging
 import os
@@ -462,8 +463,11 @@ def write_inference_data(idata: az.InferenceData, path: str | os.PathLike) -> No
     example, 617 MB of group prevalences took 26 of the 33 s ArviZ's compress-everything write
     took, while the posterior predictive counts shrink 11x in 2 s (bench/README.md, issue 17).
     """
+    written = copy.copy(idata)  # shallow: the caller's variables keep their encodings
     for group in idata.groups():
+        dataset = getattr(idata, group).copy(deep=False)
         # every variable's, so none keeps the encoding of a file it came from
-        for variable in getattr(idata, group).variables.values():
+        for variable in dataset.variables.values():
             variable.encoding = {"zlib": True} if variable.dtype.kind in "biuS" else {}
-    idata.to_netcdf(str(path), compress=False)
+        setattr(written, group, dataset)
+    written.to_netcdf(str(path), compress=False)

@@ -308,7 +308,8 @@ def test_scaled_example_has_independent_animals_more_sites_and_years(tmp_path):
 
 def test_inference_data_file_compresses_counts_not_draws_and_reads_back_identical(tmp_path):
     """The saved fit reads back equal to ArviZ's own file, with zlib on integer variables only,
-    whatever encoding the variables carried from a file they were read from."""
+    whatever encoding the variables carried from a file they were read from (left as they were
+    on the caller's object)."""
     rng = np.random.default_rng(7)
     idata = az.from_dict(
         posterior={"true_prevalence": rng.random((2, 50, 3))},
@@ -320,7 +321,9 @@ def test_inference_data_file_compresses_counts_not_draws_and_reads_back_identica
     idata.to_netcdf(arviz_file)  # compresses everything; read back, it carries zlib encodings
     for n, source in enumerate((idata, az.from_netcdf(arviz_file))):
         path = tmp_path / f"ours{n}.nc"
+        before = [dict(source.posterior["true_prevalence"].encoding)]
         write_inference_data(source, path)
+        assert [dict(source.posterior["true_prevalence"].encoding)] == before  # caller's kept
         saved = az.from_netcdf(path)
         for group in ("posterior", "posterior_predictive", "observed_data"):
             assert getattr(saved, group).equals(getattr(idata, group))
