@@ -120,9 +120,12 @@ def signal_group(pgid: int, signum: int) -> None:
         os.killpg(pgid, signum)
 
 
+FINISHED_JOB = re.compile(r"^Finished jobid: (\d+)", flags=re.MULTILINE)
+
+
 def finished_jobs(output: str) -> int:
     """Number of jobs Snakemake reported finished in ``output``."""
-    return len(re.findall(r"^Finished jobid: \d+", output, flags=re.MULTILINE))
+    return len(FINISHED_JOB.findall(output))
 
 
 def running_jobs(output: str) -> set[str]:
@@ -137,7 +140,7 @@ def running_jobs(output: str) -> set[str]:
             if rule != "all":
                 started[match.group(1)] = rule
             rule = None
-    finished = set(re.findall(r"^Finished jobid: (\d+)", output, flags=re.MULTILINE))
+    finished = set(FINISHED_JOB.findall(output))
     return {f"{rule}:{jobid}" for jobid, rule in started.items() if jobid not in finished}
 
 
